@@ -1,0 +1,1 @@
+"""Reference data: regions (with aliases, time zone, customers served, weather station)."""

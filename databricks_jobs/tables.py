@@ -1,0 +1,372 @@
+"""Table contracts: every Silver and Gold table's name, columns (with units in the names), types and key.
+
+One place that the Gold writers, the export manifest, the Snowflake DDL tests and the app agree on.
+Naming follows PUDL: `{layer}_{subject}__{grain}[_{name}]`; `*_utc` are instants (Spark TIMESTAMP, UTC),
+`*_local` are wall-clock times in the region's time zone (TIMESTAMP_NTZ) or local calendar dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # Spark SQL type name: string, double, int, bigint, boolean, date, timestamp, timestamp_ntz
+    nullable: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TableContract:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    cluster_by: tuple[str, ...] = field(default=())
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def spark_schema(self) -> StructType:
+        return StructType([StructField(c.name, _parse_datatype_string(c.type), c.nullable) for c in self.columns])
+
+
+def _cols(*specs: tuple) -> tuple[Column, ...]:
+    return tuple(Column(*spec) for spec in specs)
+
+
+BATCH = ("batch_id", "string", False, "pipeline batch that produced the row")
+
+SILVER_DEMAND_HOURLY = TableContract(
+    "silver_demand__hourly",
+    "Hourly demand per source and region, aligned to UTC hour-beginning intervals.",
+    _cols(
+        ("source_id", "string", False),
+        ("region_code", "string", False),
+        ("interval_start_utc", "timestamp", False, "start of the hour (UTC)"),
+        ("interval_end_utc", "timestamp", False),
+        (
+            "demand_mw",
+            "double",
+            True,
+            "usable value: as reported, or cleaned/imputed where the source says so",
+        ),
+        (
+            "reported_demand_mw",
+            "double",
+            True,
+            "the value exactly as reported (null where the source had none)",
+        ),
+        (
+            "imputation_category",
+            "string",
+            True,
+            "the source's data-quality category (EIA-930 cleaning), if any",
+        ),
+        ("is_imputed", "boolean", False),
+        ("source_file", "string", False),
+        ("source_row_number", "bigint", False),
+        BATCH,
+    ),
+    ("source_id", "region_code", "interval_start_utc"),
+)
+
+SILVER_WEATHER_HOURLY = TableContract(
+    "silver_weather__hourly",
+    "Hourly air temperature per weather station, UTC hour-beginning.",
+    _cols(
+        ("source_id", "string", False),
+        ("station_id", "string", False),
+        ("region_code", "string", False),
+        ("interval_start_utc", "timestamp", False),
+        ("temperature_c", "double", False),
+        ("source_file", "string", False),
+        ("source_row_number", "bigint", False),
+        BATCH,
+    ),
+    ("source_id", "station_id", "interval_start_utc"),
+)
+
+SILVER_QUARANTINE = TableContract(
+    "silver__quarantine",
+    "Every raw row that could not be used, with the reason. Nothing is dropped silently.",
+    _cols(
+        ("source_id", "string", False),
+        ("source_file", "string", False),
+        ("source_row_number", "bigint", False),
+        ("reason", "string", False, "machine-readable reason code, e.g. unparseable_timestamp"),
+        ("detail", "string", True, "human-readable detail: column, value, expectation"),
+        ("raw_record", "string", True, "the raw row as JSON"),
+        BATCH,
+    ),
+    ("source_id", "source_file", "source_row_number", "reason"),
+)
+
+GOLD_DEMAND_DAILY = TableContract(
+    "gold_demand__daily",
+    "Daily demand per source, region and local calendar day (23/24/25-hour days on DST changes).",
+    _cols(
+        ("source_id", "string", False),
+        ("region_code", "string", False),
+        ("date_local", "date", False, "calendar day in the region's time zone"),
+        ("time_zone", "string", False),
+        ("energy_mwh", "double", True, "sum of hourly demand over the hours reported"),
+        ("peak_demand_mw", "double", True),
+        ("peak_interval_start_utc", "timestamp", True),
+        ("peak_interval_start_local", "timestamp_ntz", True),
+        ("min_demand_mw", "double", True),
+        ("avg_demand_mw", "double", True),
+        ("load_factor", "double", True, "avg / peak over the day (0..1)"),
+        ("hours_reported", "int", False),
+        ("hours_expected", "int", False, "23, 24 or 25"),
+        ("completeness_pct", "double", False, "100 * hours_reported / hours_expected"),
+        ("imputed_hours", "int", False),
+        BATCH,
+    ),
+    ("source_id", "region_code", "date_local"),
+    ("region_code", "date_local"),
+)
+
+GOLD_DEMAND_HOURLY_PROFILE = TableContract(
+    "gold_demand__hourly_profile",
+    "Typical hourly load shape per source, region, month, day type and local hour.",
+    _cols(
+        ("source_id", "string", False),
+        ("region_code", "string", False),
+        ("month", "int", False, "1..12, local calendar"),
+        ("day_type", "string", False, "weekday | weekend"),
+        ("hour_local", "int", False, "0..23, hour beginning, local"),
+        ("mean_demand_mw", "double", True),
+        ("p95_demand_mw", "double", True),
+        ("hours_count", "int", False),
+        BATCH,
+    ),
+    ("source_id", "region_code", "month", "day_type", "hour_local"),
+    ("region_code", "month"),
+)
+
+GOLD_DEMAND_HOURLY_WEATHER = TableContract(
+    "gold_demand__hourly_weather",
+    "Hourly demand with local calendar fields, joined to the region's weather station temperature.",
+    _cols(
+        ("source_id", "string", False),
+        ("region_code", "string", False),
+        ("interval_start_utc", "timestamp", False),
+        ("interval_start_local", "timestamp_ntz", False),
+        ("date_local", "date", False),
+        ("hour_local", "int", False),
+        ("demand_mw", "double", True),
+        ("is_imputed", "boolean", False),
+        ("station_id", "string", True),
+        ("temperature_c", "double", True),
+        BATCH,
+    ),
+    ("source_id", "region_code", "interval_start_utc"),
+    ("region_code", "date_local"),
+)
+
+GOLD_WEATHER_DAILY_DEGREE_DAYS = TableContract(
+    "gold_weather__daily_degree_days",
+    "Daily temperature and heating / cooling degree days (base 65 F) per region, local calendar day.",
+    _cols(
+        ("region_code", "string", False),
+        ("station_id", "string", False),
+        ("date_local", "date", False),
+        ("mean_temperature_c", "double", True),
+        ("min_temperature_c", "double", True),
+        ("max_temperature_c", "double", True),
+        ("heating_degree_days_f", "double", True),
+        ("cooling_degree_days_f", "double", True),
+        ("hours_reported", "int", False),
+        BATCH,
+    ),
+    ("region_code", "date_local"),
+    ("region_code", "date_local"),
+)
+
+GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK = TableContract(
+    "gold_demand__monthly_coincident_peak",
+    "Each region's demand at the system's monthly peak hour (coincident) beside its own peak (non-coincident).",
+    _cols(
+        ("source_id", "string", False),
+        ("month_start_date", "date", False, "first local calendar day of the month"),
+        ("region_code", "string", False),
+        ("system_peak_interval_start_utc", "timestamp", False),
+        ("system_peak_demand_mw", "double", False, "sum of the source's non-aggregate regions at that hour"),
+        ("demand_at_system_peak_mw", "double", True, "coincident peak"),
+        ("region_peak_demand_mw", "double", True, "non-coincident peak"),
+        ("region_peak_interval_start_utc", "timestamp", True),
+        ("coincidence_factor", "double", True, "demand_at_system_peak_mw / region_peak_demand_mw"),
+        BATCH,
+    ),
+    ("source_id", "month_start_date", "region_code"),
+    ("region_code", "month_start_date"),
+)
+
+GOLD_QUALITY_FILE_ACCOUNTING = TableContract(
+    "gold_quality__file_accounting",
+    "Row accounting per ingested file: rows_in = rows_kept + rows_quarantined + rows_exact_duplicate.",
+    _cols(
+        ("source_id", "string", False),
+        ("source_file", "string", False),
+        ("rows_in", "bigint", False),
+        ("rows_kept", "bigint", False),
+        ("rows_quarantined", "bigint", False),
+        ("rows_exact_duplicate", "bigint", False),
+        ("ingested_at_utc", "timestamp", True),
+        BATCH,
+    ),
+    ("source_id", "source_file"),
+)
+
+GOLD_QUALITY_QUARANTINE_SUMMARY = TableContract(
+    "gold_quality__quarantine_summary",
+    "Quarantined rows per source, file and reason.",
+    _cols(
+        ("source_id", "string", False),
+        ("source_file", "string", False),
+        ("reason", "string", False),
+        ("row_count", "bigint", False),
+        BATCH,
+    ),
+    ("source_id", "source_file", "reason"),
+)
+
+GOLD_RELIABILITY_DAILY = TableContract(
+    "gold_reliability__daily",
+    "Reliability per region and local calendar day (events counted on the day they start), with Major Event Days.",
+    _cols(
+        ("region_code", "string", False),
+        ("date_local", "date", False),
+        ("customers_served", "bigint", False, "N_T, reference data for the region and year"),
+        ("sustained_interruptions", "bigint", False, "events longer than the momentary threshold"),
+        ("momentary_interruptions", "bigint", False),
+        ("customer_interruptions", "bigint", False, "sum of customers affected by sustained events"),
+        ("customer_minutes_interrupted", "double", False),
+        ("momentary_customer_interruptions", "bigint", False),
+        ("saidi_minutes", "double", False),
+        ("saifi", "double", False),
+        (
+            "med_threshold_saidi_minutes",
+            "double",
+            True,
+            "IEEE 1366 2.5-beta threshold in force (null: no history)",
+        ),
+        ("is_major_event_day", "boolean", False),
+        ("is_med_threshold_provisional", "boolean", False, "threshold fitted on less than five years"),
+        ("med_history_days", "int", False, "days of history the threshold was fitted on"),
+        ("events_excluded_unknown_customers", "bigint", False),
+        BATCH,
+    ),
+    ("region_code", "date_local"),
+    ("region_code", "date_local"),
+)
+
+
+def _reliability_period(name: str, period_cols: tuple[tuple, ...], key: tuple[str, ...]) -> TableContract:
+    indices = []
+    for med in ("w", "wo"):
+        suffix = f"{med}_major_event_days"
+        indices += [
+            (f"saidi_{suffix}_minutes", "double", True),
+            (f"saifi_{suffix}", "double", True),
+            (f"caidi_{suffix}_minutes", "double", True, "SAIDI / SAIFI; null where SAIFI = 0"),
+            (f"maifi_{suffix}", "double", True),
+            (f"asai_{suffix}_pct", "double", True),
+            (f"cemi_{suffix}_pct", "double", True, "customers with more than n sustained interruptions"),
+        ]
+    return TableContract(
+        name,
+        f"Reliability indices per region and {name.rsplit('__', 1)[1]}, with and without Major Event Days.",
+        _cols(
+            ("region_code", "string", False),
+            *period_cols,
+            ("customers_served", "bigint", False),
+            ("period_hours", "int", False),
+            *indices,
+            ("cemi_n", "int", False, "the n of CEMI-n"),
+            ("major_event_days", "int", False),
+            ("is_med_threshold_provisional", "boolean", False),
+            ("events_excluded_unknown_customers", "bigint", False),
+            BATCH,
+        ),
+        key,
+        key,
+    )
+
+
+GOLD_RELIABILITY_MONTHLY = _reliability_period(
+    "gold_reliability__monthly", (("month_start_date", "date", False),), ("region_code", "month_start_date")
+)
+GOLD_RELIABILITY_YEARLY = _reliability_period(
+    "gold_reliability__yearly", (("year", "int", False),), ("region_code", "year")
+)
+
+GOLD_OUTAGES_EVENTS = TableContract(
+    "gold_outages__events",
+    "Outage events with their region's local times, for drill-down.",
+    _cols(
+        ("source_id", "string", False),
+        ("event_id", "string", False),
+        ("region_code", "string", False),
+        ("feeder_id", "string", True),
+        ("started_at_utc", "timestamp", False),
+        ("restored_at_utc", "timestamp", True, "null while the event is still open"),
+        ("started_at_local", "timestamp_ntz", False),
+        ("restored_at_local", "timestamp_ntz", True),
+        ("date_local", "date", False, "local calendar day the event started"),
+        ("duration_minutes", "double", True),
+        ("customers_affected", "bigint", True, "null when unknown"),
+        ("is_customers_unknown", "boolean", False),
+        ("is_momentary", "boolean", False),
+        ("is_open", "boolean", False),
+        ("is_major_event_day", "boolean", False),
+        ("cause", "string", True),
+        ("device", "string", True),
+        BATCH,
+    ),
+    ("source_id", "event_id"),
+    ("region_code", "date_local"),
+)
+
+GOLD_REFERENCE_REGIONS = TableContract(
+    "gold_reference__regions",
+    "Regions as reference data (names, time zones, hierarchy, weather station), exported for the reports.",
+    _cols(
+        ("region_code", "string", False),
+        ("region_name", "string", False),
+        ("parent_region_code", "string", True),
+        ("is_aggregate", "boolean", False, "true for a system total that other regions add up to"),
+        ("time_zone", "string", False),
+        ("weather_station_id", "string", True),
+        BATCH,
+    ),
+    ("region_code",),
+)
+
+GOLD_TABLES: tuple[TableContract, ...] = (
+    GOLD_REFERENCE_REGIONS,
+    GOLD_DEMAND_DAILY,
+    GOLD_DEMAND_HOURLY_PROFILE,
+    GOLD_DEMAND_HOURLY_WEATHER,
+    GOLD_WEATHER_DAILY_DEGREE_DAYS,
+    GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK,
+    GOLD_QUALITY_FILE_ACCOUNTING,
+    GOLD_QUALITY_QUARANTINE_SUMMARY,
+    GOLD_RELIABILITY_DAILY,
+    GOLD_RELIABILITY_MONTHLY,
+    GOLD_RELIABILITY_YEARLY,
+    GOLD_OUTAGES_EVENTS,
+)
+
+
+def contract(name: str) -> TableContract:
+    for table in (SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY, SILVER_QUARANTINE, *GOLD_TABLES):
+        if table.name == name:
+            return table
+    raise KeyError(f"no table contract named {name!r}")
