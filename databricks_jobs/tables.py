@@ -92,6 +92,32 @@ SILVER_WEATHER_HOURLY = TableContract(
     ("source_id", "station_id", "interval_start_utc"),
 )
 
+SILVER_OUTAGE_EVENTS = TableContract(
+    "silver_outages__events",
+    "Outage events per source, typed and UTC; one row per event (overlapping exports merged once).",
+    _cols(
+        ("source_id", "string", False),
+        ("event_id", "string", False, "the source's id, or a stable hash of the event's fields when it has none"),
+        ("region_code", "string", False),
+        ("feeder_id", "string", True),
+        ("started_at_utc", "timestamp", False),
+        ("restored_at_utc", "timestamp", True, "null while the event is open"),
+        ("duration_minutes", "double", True, "null while the event is open"),
+        ("customers_affected", "bigint", True, "null when the source says unknown"),
+        ("is_customers_unknown", "boolean", False),
+        ("is_momentary", "boolean", False, "duration <= the source's momentary threshold (default 5 minutes)"),
+        ("is_open", "boolean", False),
+        ("cause", "string", True),
+        ("device", "string", True),
+        ("region_reported", "string", True, "the region as the source wrote it (e.g. multi-valued 'SERC/RF')"),
+        ("area_affected", "string", True, "free-text area (OE-417 'State: County;')"),
+        ("source_file", "string", False),
+        ("source_row_number", "bigint", False),
+        BATCH,
+    ),
+    ("source_id", "event_id"),
+)
+
 SILVER_QUARANTINE = TableContract(
     "silver__quarantine",
     "Every raw row that could not be used, with the reason. Nothing is dropped silently.",
@@ -99,12 +125,13 @@ SILVER_QUARANTINE = TableContract(
         ("source_id", "string", False),
         ("source_file", "string", False),
         ("source_row_number", "bigint", False),
+        ("source_column", "string", False, "the value column of a wide file (one row per cell); '' for long rows"),
         ("reason", "string", False, "machine-readable reason code, e.g. unparseable_timestamp"),
         ("detail", "string", True, "human-readable detail: column, value, expectation"),
         ("raw_record", "string", True, "the raw row as JSON"),
         BATCH,
     ),
-    ("source_id", "source_file", "source_row_number", "reason"),
+    ("source_id", "source_file", "source_row_number", "source_column", "reason"),
 )
 
 GOLD_DEMAND_DAILY = TableContract(
@@ -243,14 +270,14 @@ GOLD_RELIABILITY_DAILY = TableContract(
     _cols(
         ("region_code", "string", False),
         ("date_local", "date", False),
-        ("customers_served", "bigint", False, "N_T, reference data for the region and year"),
+        ("customers_served", "bigint", True, "N_T, reference data for the region and year (null: none sourced)"),
         ("sustained_interruptions", "bigint", False, "events longer than the momentary threshold"),
         ("momentary_interruptions", "bigint", False),
         ("customer_interruptions", "bigint", False, "sum of customers affected by sustained events"),
         ("customer_minutes_interrupted", "double", False),
         ("momentary_customer_interruptions", "bigint", False),
-        ("saidi_minutes", "double", False),
-        ("saifi", "double", False),
+        ("saidi_minutes", "double", True, "null when customers served is unknown"),
+        ("saifi", "double", True),
         (
             "med_threshold_saidi_minutes",
             "double",
@@ -286,7 +313,7 @@ def _reliability_period(name: str, period_cols: tuple[tuple, ...], key: tuple[st
         _cols(
             ("region_code", "string", False),
             *period_cols,
-            ("customers_served", "bigint", False),
+            ("customers_served", "bigint", True, "null when no sourced count exists (indices null too)"),
             ("period_hours", "int", False),
             *indices,
             ("cemi_n", "int", False, "the n of CEMI-n"),
@@ -366,7 +393,7 @@ GOLD_TABLES: tuple[TableContract, ...] = (
 
 
 def contract(name: str) -> TableContract:
-    for table in (SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY, SILVER_QUARANTINE, *GOLD_TABLES):
+    for table in (SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY, SILVER_OUTAGE_EVENTS, SILVER_QUARANTINE, *GOLD_TABLES):
         if table.name == name:
             return table
     raise KeyError(f"no table contract named {name!r}")

@@ -1,0 +1,1 @@
+"""Silver layer: typed, UTC-aligned, canonical regions, units normalised, de-duplicated; rejects quarantined."""

@@ -1,0 +1,155 @@
+"""Column expressions that type raw strings the way a source definition says: timestamps, numbers, units, regions.
+
+All are Spark expressions (no Python UDFs), so they scale to the benchmark's tens of millions of rows. Timestamp
+arithmetic relies on the session time zone being UTC (spark_session.get_spark sets it; build_silver checks it).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from databricks_jobs.reference.regions import alias_map, load_regions
+from databricks_jobs.sources.model import UNIT_CONVERSIONS, FieldSpec, KeySpec, SourceDefinition, TimestampSpec
+from databricks_jobs.sources.readers import normalise_header
+
+
+def hours_interval(n: int) -> Column:
+    """An interval literal; built per call because Column expressions need a running SparkContext."""
+    return F.expr(f"INTERVAL {n} HOUR")
+
+
+def normalised_fields(raw_fields: str | Column = "raw_fields") -> Column:
+    """raw_fields with keys normalised like readers.normalise_header, so aliases match any spelling of a header."""
+    return F.transform_keys(raw_fields, lambda k, v: F.lower(F.trim(F.regexp_replace(k, r"[\s\ufeff]+", " "))))
+
+
+def raw_value(fields: Column, aliases: tuple[str, ...]) -> Column:
+    """The raw text of the first alias present in the (normalised) field map."""
+    values = [F.element_at(fields, F.lit(normalise_header(a))) for a in aliases]
+    return F.coalesce(*values) if len(values) > 1 else values[0]
+
+
+def null_tokens_to_null(text: Column, tokens: tuple[str, ...]) -> Column:
+    """Null when the trimmed text is one of the source's null tokens ('Unknown ' matches 'Unknown')."""
+    trimmed = F.trim(text)
+    tokens = tuple({t.strip() for t in tokens})
+    return F.when(trimmed.isin(*tokens), F.lit(None).cast("string")).otherwise(trimmed)
+
+
+def parse_double(text: Column) -> Column:
+    """The number, or null when the text is not a finite number (NaN and Infinity count as non-numeric)."""
+    value = text.try_cast("double")
+    return F.when(F.isnan(value) | (F.abs(value) == float("inf")), F.lit(None).cast("double")).otherwise(value)
+
+
+def convert_unit(value: Column, spec: FieldSpec) -> Column:
+    if spec.unit is None:
+        return value
+    scale, offset = UNIT_CONVERSIONS[spec.canonical_unit][spec.unit]
+    return value * F.lit(scale) + F.lit(offset) if (scale, offset) != (1.0, 0.0) else value
+
+
+def _date_pattern(fmt: str) -> str:
+    return fmt.split(" ")[0]
+
+
+def timestamp_text(fields: Column, spec: TimestampSpec) -> Column:
+    """The timestamp column(s) joined with a space; an Excel serial date in the first part becomes a date string."""
+    parts = [F.trim(raw_value(fields, aliases)) for aliases in spec.columns]
+    if spec.excel_serial_dates:
+        serial = parts[0]
+        as_date = F.date_format(
+            F.date_add(F.lit("1899-12-30").cast("date"), serial.try_cast("int")), _date_pattern(spec.format)
+        )
+        parts[0] = F.when(serial.rlike(r"^\d{4,6}$"), as_date).otherwise(serial)
+    return F.concat_ws(" ", *parts) if len(parts) > 1 else parts[0]
+
+
+def parse_timestamp(text: Column, spec: TimestampSpec) -> tuple[Column, Column]:
+    """(interval start as a UTC instant, error detail) for a raw time text, per the definition's time convention.
+
+    Local wall-clock stamps: hour-ending labels become hour-beginning by subtracting one hour of wall-clock time
+    (so '24:00' is 23:00 of the same day); a wall time in the repeated fall-back hour is the first (daylight)
+    occurrence unless it carries the DST repeat marker, which selects the second (standard) one; a wall time in the
+    spring-forward gap does not exist and is an error.
+    """
+    clean = F.trim(text)
+    is_repeat = F.lit(False)
+    if spec.dst_repeat_marker:
+        marker = spec.dst_repeat_marker.strip()
+        is_repeat = clean.endswith(marker)
+        clean = F.trim(F.regexp_replace(clean, re.escape(marker) + "$", ""))
+    is_24 = F.lit(False)
+    if spec.allow_24_00:
+        is_24 = clean.rlike(r"(^|\s|T)24:00(:00)?$")
+        clean = F.regexp_replace(clean, r"(^|\s|T)24:(00(:00)?)$", "$100:$2")
+    wall = F.try_to_timestamp(clean, F.lit(spec.format))
+    wall = F.when(is_24, wall + F.expr("INTERVAL 1 DAY")).otherwise(wall)
+    start_wall = wall - hours_interval(1) if spec.convention == "hour_ending" else wall
+    unparseable = F.concat(F.lit("time '"), text, F.lit(f"' does not match format '{spec.format}'"))
+    if spec.time_zone == "UTC":
+        error = F.when(text.isNull(), F.lit("no time value")).when(wall.isNull(), unparseable)
+        return F.when(error.isNull(), start_wall), error
+    zone = spec.time_zone
+    first = F.to_utc_timestamp(start_wall, zone)
+    # A repeated wall hour maps to two instants; the later one is found from the next hour's (unambiguous) offset.
+    second = F.to_utc_timestamp(start_wall + hours_interval(1), zone) - hours_interval(1)
+    is_ambiguous = first != second
+    nonexistent = F.from_utc_timestamp(first, zone) != start_wall
+    error = (
+        F.when(text.isNull(), F.lit("no time value"))
+        .when(wall.isNull(), unparseable)
+        .when(nonexistent, F.concat(F.lit("time '"), text, F.lit(f"' does not exist in {zone} (DST gap)")))
+        .when(
+            is_repeat & ~is_ambiguous,
+            F.concat(F.lit("time '"), text, F.lit(f"' has the DST repeat marker but is not a repeated hour in {zone}")),
+        )
+    )
+    return F.when(error.isNull(), F.when(is_repeat, second).otherwise(first)), error
+
+
+def _normalise_alias_expr(text: Column) -> Column:
+    """Spark twin of reference.regions._normalise_alias (case-, space-, dash- and underscore-insensitive)."""
+    return F.lower(F.trim(F.regexp_replace(F.regexp_replace(text, r"[-_]", " "), r"\s+", " ")))
+
+
+def region_lookup(text: Column) -> Column:
+    """Canonical region_code for any known spelling (regions.csv aliases), null when unknown."""
+    mapping = alias_map()
+    lookup = F.create_map(*[F.lit(x) for kv in sorted(mapping.items()) for x in kv])
+    return F.element_at(lookup, _normalise_alias_expr(text))
+
+
+def _apply_map(text: Column, key: KeySpec) -> Column:
+    if not key.mapping:
+        return text
+    normalised = {k.strip().lower(): v for k, v in key.mapping.items()}
+    lookup = F.create_map(*[F.lit(x) for kv in sorted(normalised.items()) for x in kv])
+    return F.coalesce(F.element_at(lookup, F.lower(F.trim(text))), text)
+
+
+def key_text(key: KeySpec, fields: Column, definition: SourceDefinition, header_column: Column | None = None) -> Column:
+    """The raw spelling of a region or station, from wherever the definition says (before resolution)."""
+    if key.origin == "fixed":
+        text = F.lit(key.value)
+    elif key.origin == "column":
+        text = null_tokens_to_null(raw_value(fields, key.columns), definition.null_tokens)
+    elif key.origin == "file_name":
+        # Python named groups (?P<value>) are (?<value>) in Java; regexp_extract wants the group's index.
+        group = re.compile(key.pattern).groupindex["value"]
+        text = F.regexp_extract(F.col("source_file"), key.pattern.replace("(?P<", "(?<"), group)
+        text = F.when(text != "", text)
+    elif key.origin == "header":
+        text = header_column
+    else:
+        raise ValueError(f"{definition.definition_path}: key origin {key.origin!r} has no raw text")
+    return _apply_map(text, key)
+
+
+def station_region_lookup(station: Column) -> Column:
+    """The region whose weather station is this station id (regions.csv weather_station_id)."""
+    pairs = sorted((r.weather_station_id, r.region_code) for r in load_regions() if r.weather_station_id)
+    return F.element_at(F.create_map(*[F.lit(x) for kv in pairs for x in kv]), F.upper(F.trim(station)))

@@ -1,0 +1,250 @@
+"""The demand and weather Silver transforms: Bronze rows -> typed candidate rows with a quarantine reason (or null).
+
+A 'row' in Silver is one value: a long file gives one per line, a wide file one per line and region column (an
+ERCOT line holds nine: eight weather zones and the system total). Every candidate keeps its file, line and column,
+so each one is either kept, quarantined with a reason, or counted as an exact duplicate.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from databricks_jobs.silver.parsing import (
+    convert_unit,
+    hours_interval,
+    key_text,
+    normalised_fields,
+    null_tokens_to_null,
+    parse_double,
+    parse_timestamp,
+    raw_value,
+    region_lookup,
+    station_region_lookup,
+    timestamp_text,
+)
+from databricks_jobs.silver.registry import DatasetHandler, register_dataset
+from databricks_jobs.sources.model import FieldSpec, SourceDefinition
+from databricks_jobs.sources.readers import normalise_header
+from databricks_jobs.tables import SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
+
+
+def first_failure(checks: list[tuple[Column, str, Column]]) -> tuple[Column, Column]:
+    """(reason, detail) of the first failing check, in order; null when every check passes."""
+    reason, detail = None, None
+    for condition, code, text in reversed(checks):
+        reason = F.when(condition, F.lit(code)) if reason is None else F.when(condition, F.lit(code)).otherwise(reason)
+        detail = F.when(condition, text) if detail is None else F.when(condition, text).otherwise(detail)
+    return reason, detail
+
+
+def _cells(bronze: DataFrame, definition: SourceDefinition) -> DataFrame:
+    """One row per Silver value: `_f` (normalised fields), `source_column` and `_value_text`."""
+    rows = bronze.withColumn("_f", normalised_fields("raw_fields"))
+    if definition.shape == "long":
+        value = raw_value(F.col("_f"), _value_field(definition).columns)
+        return rows.select("*", F.lit("").alias("source_column"), value.alias("_value_text"))
+    excluded = {normalise_header(a) for aliases in definition.timestamp.columns for a in aliases}
+    excluded |= {normalise_header(c) for c in definition.wide_ignore_columns}
+    wanted = [normalise_header(c) for c in definition.wide_value_columns]
+
+    def is_value_column(entry: Column) -> Column:
+        key = F.lower(F.trim(F.regexp_replace(entry["key"], r"[\s\ufeff]+", " ")))
+        keep = ~key.isin(*excluded) if excluded else F.lit(True)
+        return keep & key.isin(*wanted) if wanted else keep
+
+    cells = F.explode(F.filter(F.map_entries("raw_fields"), is_value_column)).alias("_cell")
+    return rows.select("*", cells).select(
+        "*", F.col("_cell.key").alias("source_column"), F.col("_cell.value").alias("_value_text")
+    )
+
+
+def _value_field(definition: SourceDefinition) -> FieldSpec:
+    name = {"demand": "demand_mw", "weather": "temperature_c"}[definition.dataset]
+    spec = definition.field(name)
+    if spec is None:
+        raise ValueError(f"{definition.definition_path}: a {definition.dataset} source needs the field {name!r}")
+    return spec
+
+
+def _range_checks(value: Column, spec: FieldSpec, label: Column, is_demand: bool) -> list[tuple[Column, str, Column]]:
+    if spec.valid_range is None:
+        return []
+    low, high = spec.valid_range
+    checks = []
+    shown = F.concat(label, F.lit(" = "), value.cast("string"), F.lit(f" {spec.canonical_unit or ''}".rstrip()))
+    if is_demand and (low is None or low >= 0):
+        checks.append((value < 0, "negative_demand", F.concat(shown, F.lit(" is negative"))))
+    if low is not None:
+        checks.append((value < low, "absurd_value", F.concat(shown, F.lit(f" is below {low}"))))
+    if high is not None:
+        checks.append((value > high, "absurd_value", F.concat(shown, F.lit(f" is above {high}"))))
+    return checks
+
+
+def _numeric(text: Column, spec: FieldSpec, definition: SourceDefinition) -> tuple[Column, Column]:
+    cleaned = null_tokens_to_null(text, definition.null_tokens)
+    return cleaned, convert_unit(parse_double(cleaned), spec)
+
+
+def _common(bronze: DataFrame, definition: SourceDefinition) -> tuple[DataFrame, list[tuple[Column, str, Column]]]:
+    """Typed timestamp and value, plus the checks every hourly source shares (in the order they apply)."""
+    spec = _value_field(definition)
+    rows = _cells(bronze, definition)
+    start, ts_error = parse_timestamp(timestamp_text(F.col("_f"), definition.timestamp), definition.timestamp)
+    value_text, value = _numeric(F.col("_value_text"), spec, definition)
+    label = F.when(F.col("source_column") != "", F.col("source_column")).otherwise(
+        F.lit(spec.columns[0] if spec.columns else spec.name)
+    )
+    rows = rows.select(
+        "*",
+        start.alias("interval_start_utc"),
+        ts_error.alias("_ts_error"),
+        value_text.alias("_value_clean"),
+        value.alias("_value"),
+    )
+    header_size = F.size("raw_fields")
+    checks = [
+        (
+            F.col("field_count") != header_size,
+            "malformed_row",
+            F.concat(
+                F.lit("line has "),
+                F.col("field_count").cast("string"),
+                F.lit(" fields, header has "),
+                header_size.cast("string"),
+            ),
+        ),
+        (F.col("_ts_error").isNotNull(), "unparseable_timestamp", F.col("_ts_error")),
+        (
+            F.col("interval_start_utc") != F.date_trunc("hour", "interval_start_utc"),
+            "unparseable_timestamp",
+            F.concat(
+                F.lit("interval start "), F.col("interval_start_utc").cast("string"), F.lit(" UTC is not on the hour")
+            ),
+        ),
+    ]
+    value_checks = [
+        (
+            F.col("_value_clean").isNull(),
+            "missing_value",
+            F.concat(
+                label,
+                F.lit(" has no value (raw "),
+                F.coalesce(F.to_json(F.array("_value_text")), F.lit("null")),
+                F.lit(")"),
+            ),
+        ),
+        (
+            F.col("_value").isNull(),
+            "non_numeric_value",
+            F.concat(label, F.lit(" = '"), F.col("_value_clean"), F.lit("' is not a number")),
+        ),
+        *_range_checks(F.col("_value"), spec, label, definition.dataset == "demand"),
+    ]
+    return rows, [*checks, *value_checks]
+
+
+def _region_checks(region_text: Column, region_code: Column, what: str) -> tuple[Column, str, Column]:
+    return (
+        region_code.isNull(),
+        "unknown_region",
+        F.concat(F.lit(f"{what} '"), F.coalesce(region_text, F.lit("<none>")), F.lit("' is not a known region")),
+    )
+
+
+def transform_demand(bronze: DataFrame, definition: SourceDefinition) -> DataFrame:
+    """Bronze rows of a demand source -> silver_demand__hourly candidates (+ reason, detail, source_column)."""
+    rows, checks = _common(bronze, definition)
+    fields = F.col("_f")
+    region_text = key_text(definition.region, fields, definition, header_column=F.col("source_column"))
+    rows = rows.select("*", region_text.alias("_region_text"), region_lookup(region_text).alias("region_code"))
+    checks.insert(
+        2, _region_checks(F.col("_region_text"), F.col("region_code"), f"region (from {definition.region.origin})")
+    )
+    reported = definition.field("reported_demand_mw")
+    if reported is not None:
+        reported_text, reported_value = _numeric(raw_value(fields, reported.columns), reported, definition)
+        checks.append(
+            (
+                reported_text.isNotNull() & reported_value.isNull(),
+                "non_numeric_value",
+                F.concat(F.lit(f"{reported.columns[0]} = '"), reported_text, F.lit("' is not a number")),
+            )
+        )
+    else:
+        reported_value = F.col("_value")
+    category_spec = definition.field("imputation_category")
+    category = (
+        null_tokens_to_null(raw_value(fields, category_spec.columns), ("",))
+        if category_spec
+        else F.lit(None).cast("string")
+    )
+    ok_values = definition.imputation_ok_values
+    is_imputed = category.isNotNull() & ~category.isin(*ok_values) if ok_values else category.isNotNull()
+    reason, detail = first_failure(checks)
+    sub_id = (
+        F.concat_ws("|", *[F.trim(raw_value(fields, (c,))) for c in definition.sum_over])
+        if definition.sum_over
+        else F.lit(None).cast("string")
+    )
+    return rows.select(
+        F.lit(definition.source_id).alias("source_id"),
+        "region_code",
+        "interval_start_utc",
+        (F.col("interval_start_utc") + hours_interval(1)).alias("interval_end_utc"),
+        F.col("_value").alias("demand_mw"),
+        reported_value.alias("reported_demand_mw"),
+        category.alias("imputation_category"),
+        F.coalesce(is_imputed, F.lit(False)).alias("is_imputed"),
+        "source_file",
+        "source_row_number",
+        reason.alias("reason"),
+        detail.alias("detail"),
+        "source_column",
+        F.to_json("raw_fields").alias("raw_record"),
+        sub_id.alias("_sub_id"),
+    )
+
+
+def transform_weather(bronze: DataFrame, definition: SourceDefinition) -> DataFrame:
+    """Bronze rows of a weather source -> silver_weather__hourly candidates (+ reason, detail, source_column)."""
+    rows, checks = _common(bronze, definition)
+    fields = F.col("_f")
+    if definition.station is None:
+        raise ValueError(f"{definition.definition_path}: a weather source needs a 'station' key")
+    station_text = key_text(definition.station, fields, definition, header_column=F.col("source_column"))
+    station = F.upper(F.trim(station_text))
+    if definition.region.origin == "station":
+        region_text, region_code = station, station_region_lookup(station)
+    else:
+        region_text = key_text(definition.region, fields, definition, header_column=F.col("source_column"))
+        region_code = region_lookup(region_text)
+    rows = rows.select(
+        "*", station.alias("station_id"), region_text.alias("_region_text"), region_code.alias("region_code")
+    )
+    station_check = (
+        F.col("station_id").isNull() | (F.col("station_id") == ""),
+        "unknown_region",
+        F.lit(f"no weather station (from {definition.station.origin})"),
+    )
+    checks[2:2] = [station_check, _region_checks(F.col("_region_text"), F.col("region_code"), "station/region")]
+    reason, detail = first_failure(checks)
+    return rows.select(
+        F.lit(definition.source_id).alias("source_id"),
+        "station_id",
+        "region_code",
+        "interval_start_utc",
+        F.col("_value").alias("temperature_c"),
+        "source_file",
+        "source_row_number",
+        reason.alias("reason"),
+        detail.alias("detail"),
+        "source_column",
+        F.to_json("raw_fields").alias("raw_record"),
+        F.lit(None).cast("string").alias("_sub_id"),
+    )
+
+
+register_dataset(DatasetHandler("demand", SILVER_DEMAND_HOURLY, transform_demand))
+register_dataset(DatasetHandler("weather", SILVER_WEATHER_HOURLY, transform_weather))

@@ -1,0 +1,20 @@
+"""Fixtures shared by the Bronze/Silver tests: a throwaway lake over a chosen raw folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from databricks_jobs.settings import LakeSettings
+
+BAD_INPUTS = Path(__file__).with_name("bad_inputs")
+
+
+def lake_over(raw_root: Path, lake_root: Path) -> LakeSettings:
+    return LakeSettings(raw_root=str(raw_root), lake_root=str(lake_root), export_root=str(lake_root / "export"))
+
+
+@pytest.fixture(scope="session")
+def bad_inputs() -> Path:
+    return BAD_INPUTS

@@ -1,0 +1,86 @@
+"""Onboarding by configuration: a new utility's files are ingested by adding YAML only, no code."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from databricks_jobs.bronze.ingest import ingest_bronze
+from databricks_jobs.silver.build import build_silver, file_accounting
+from databricks_jobs.sources import load_source_definitions
+from tests.lakehouse.conftest import lake_over
+
+pytestmark = pytest.mark.spark
+
+ACME_YAML = """
+source_id: acme_feeder_load
+dataset: demand
+description: Acme Power feeder meter reads, kW, semicolon-separated, local Central time, hour beginning.
+files: acme/feeder_load_*.csv
+csv: {delimiter: ";"}
+shape: long
+timestamp: {column: [Read Start (local)], format: yyyy-MM-dd HH:mm, time_zone: America/Chicago,
+            convention: hour_beginning}
+region: {from: column, column: [Service Area, Zone], map: {"Houston Metro": COAST}}
+sum_over: [Feeder]
+fields:
+  demand_mw: {column: [Load kW, kW], unit: kW, valid_range: [0, 50000000]}
+null_tokens: ["", "n/a"]
+"""
+
+ROWS = [
+    # start (local), area, feeder, kW
+    ("2021-03-14 00:00", "Houston Metro", "F1", "1500"),
+    ("2021-03-14 00:00", "Houston Metro", "F2", "2500.5"),
+    ("2021-03-14 00:00", "ercot north central", "F9", "700"),
+    ("2021-03-14 01:00", "Houston Metro", "F1", "1000"),
+    ("2021-03-14 01:00", "Houston Metro", "F2", "n/a"),  # missing_value
+    ("2021-03-14 01:00", "Houston Metro", "F1", "1000"),  # exact duplicate of the F1 read above
+    ("2021-03-14 02:00", "Houston Metro", "F1", "1200"),  # 02:00 does not exist on the spring-forward day
+    ("2021-03-14 03:00", "Houston Metro", "F1", "1300"),
+    ("2021-03-14 03:00", "Atlantis", "F7", "10"),  # unknown_region
+]
+
+
+def test_new_source_by_yaml_only(spark, tmp_path):
+    definitions_dir = tmp_path / "definitions"
+    definitions_dir.mkdir()
+    (definitions_dir / "acme_feeder_load.yml").write_text(ACME_YAML)
+    raw = tmp_path / "raw" / "acme"
+    raw.mkdir(parents=True)
+    lines = ["Read Start (local);Service Area;Feeder;Load kW"] + [";".join(r) for r in ROWS]
+    (raw / "feeder_load_2021_03.csv").write_text("\n".join(lines) + "\n")
+    settings = lake_over(tmp_path / "raw", tmp_path / "lake")
+    definitions = load_source_definitions(definitions_dir)
+
+    bronze = ingest_bronze(spark, settings, "acme-b1", definitions=definitions)
+    assert [(f.path, f.rows) for f in bronze.ingested] == [("acme/feeder_load_2021_03.csv", 9)]
+    build_silver(spark, settings, "acme-s1", definitions=definitions)
+
+    silver = spark.read.format("delta").load(settings.table_path("silver_demand__hourly")).toPandas()
+    got = {(r.region_code, str(r.interval_start_utc)): r.demand_mw for r in silver.itertuples()}
+    # Independent: kept reads summed per region and local hour, kW -> MW, CST = UTC-6 before 02:00, CDT = UTC-5 after.
+    frame = pd.DataFrame(ROWS, columns=["start", "area", "feeder", "kw"])
+    kept = frame.iloc[[0, 1, 2, 3, 7]].assign(
+        region=["COAST", "COAST", "NCENT", "COAST", "COAST"], mw=lambda f: f.kw.astype(float) / 1000
+    )
+    utc = pd.to_datetime(kept.start).dt.tz_localize("America/Chicago").dt.tz_convert("UTC").dt.tz_localize(None)
+    expected = kept.assign(utc=utc.astype(str)).groupby(["region", "utc"]).mw.sum().to_dict()
+    assert got.keys() == expected.keys()
+    assert got == pytest.approx(expected)
+    assert got[("COAST", "2021-03-14 06:00:00")] == pytest.approx(4.0005)
+    assert got[("COAST", "2021-03-14 08:00:00")] == pytest.approx(1.3)  # 03:00 CDT
+
+    quarantine = spark.read.format("delta").load(settings.table_path("silver__quarantine")).toPandas()
+    assert sorted(zip(quarantine.source_row_number, quarantine.reason, strict=True)) == [
+        (6, "missing_value"),
+        (8, "unparseable_timestamp"),
+        (10, "unknown_region"),
+    ]
+    account = file_accounting(spark, settings).toPandas().iloc[0]
+    assert (account.rows_in, account.rows_kept, account.rows_quarantined, account.rows_exact_duplicate) == (
+        9,
+        5,
+        3,
+        1,
+    )
