@@ -16,9 +16,8 @@ def spark(tmp_path_factory):
     from databricks_jobs.spark_session import get_spark
 
     os.environ.setdefault("SPARK_SHUFFLE_PARTITIONS", "2")
-    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    # spark.sql.warehouse.dir is static (cannot be set on a running session); the lake is path-based anyway.
     session = get_spark("energy-tests")
-    session.conf.set("spark.sql.warehouse.dir", str(warehouse))
     yield session
     session.stop()
 

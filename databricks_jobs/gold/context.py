@@ -1,0 +1,93 @@
+"""What a Gold builder sees: the Spark session, the lake, the batch, and which Silver rows are new to Gold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from databricks_jobs.settings import LakeSettings
+
+# Which Silver batches each Silver table had when Gold last finished: rows of any other batch are new to Gold.
+PROCESSED_BATCHES_TABLE = "_gold__processed_silver_batches"
+
+
+def table_exists(spark: SparkSession, path: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, path)
+
+
+@dataclass
+class GoldContext:
+    spark: SparkSession
+    settings: LakeSettings
+    batch_id: str
+    full_refresh: bool = False
+    _processed: DataFrame | None = field(default=None, repr=False)
+    _cache: dict[object, DataFrame | None] = field(default_factory=dict, repr=False)
+
+    def cached(self, key: object, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
+        """One persisted DataFrame per key for the whole Gold run: builders share their Silver inputs."""
+        if key not in self._cache:
+            frame = factory()
+            self._cache[key] = None if frame is None else frame.persist()
+        return self._cache[key]
+
+    def release(self) -> None:
+        for frame in self._cache.values():
+            if frame is not None:
+                frame.unpersist()
+        self._cache.clear()
+
+    def read(self, table_name: str) -> DataFrame | None:
+        """The Delta table at its lake path, or None when it has not been written yet."""
+        path = self.settings.table_path(table_name)
+        if not table_exists(self.spark, path):
+            return None
+        return self.spark.read.format("delta").load(path)
+
+    def processed_batches(self) -> DataFrame:
+        if self._processed is None:
+            state = self.read(PROCESSED_BATCHES_TABLE)
+            if state is None:
+                state = self.spark.createDataFrame([], "table_name string, batch_id string")
+            self._processed = state.cache()
+        return self._processed
+
+    def changed(self, table_name: str) -> DataFrame | None:
+        """Rows of a Silver table from batches Gold has not processed yet (all rows on a full refresh)."""
+        silver = self.read(table_name)
+        if silver is None or self.full_refresh:
+            return silver
+        done = self.processed_batches().where(F.col("table_name") == table_name).select("batch_id")
+        return silver.join(F.broadcast(done), "batch_id", "left_anti")
+
+    def record_processed(self, table_names: list[str]) -> None:
+        """After every builder succeeded: remember the Silver batches now reflected in Gold."""
+        frames = []
+        for name in table_names:
+            silver = self.read(name)
+            if silver is not None:
+                frames.append(silver.select(F.lit(name).alias("table_name"), "batch_id").distinct())
+        if not frames:
+            return
+        current = frames[0]
+        for frame in frames[1:]:
+            current = current.unionByName(frame)
+        current = current.localCheckpoint()
+        path = self.settings.table_path(PROCESSED_BATCHES_TABLE)
+        if not table_exists(self.spark, path):
+            current.write.format("delta").save(path)
+        else:
+            (
+                DeltaTable.forPath(self.spark, path)
+                .alias("t")
+                .merge(current.alias("s"), "t.table_name = s.table_name AND t.batch_id = s.batch_id")
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+        if self._processed is not None:
+            self._processed.unpersist()
+            self._processed = None

@@ -1,0 +1,53 @@
+"""Silver inputs for the Gold builders, with local-time fields, restricted to the keys new Silver rows touch."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from databricks_jobs.gold.context import GoldContext
+from databricks_jobs.gold.local_time import regions_frame, with_local_fields
+from databricks_jobs.tables import SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
+
+
+def demand_local(ctx: GoldContext, changed_only: bool = False) -> DataFrame | None:
+    """silver_demand__hourly (or only its rows new to Gold) with time_zone, *_local, date_local, month, day_type."""
+
+    def load() -> DataFrame | None:
+        frame = ctx.changed(SILVER_DEMAND_HOURLY.name) if changed_only else ctx.read(SILVER_DEMAND_HOURLY.name)
+        return None if frame is None else with_local_fields(frame, regions_frame(ctx.spark))
+
+    return ctx.cached(("demand_local", changed_only), load)
+
+
+def weather_local(ctx: GoldContext, changed_only: bool = False) -> DataFrame | None:
+    """silver_weather__hourly (or its rows new to Gold) with the local fields of the station's region."""
+
+    def load() -> DataFrame | None:
+        frame = ctx.changed(SILVER_WEATHER_HOURLY.name) if changed_only else ctx.read(SILVER_WEATHER_HOURLY.name)
+        return None if frame is None else with_local_fields(frame, regions_frame(ctx.spark))
+
+    return ctx.cached(("weather_local", changed_only), load)
+
+
+def keys_of(changed: DataFrame | None, key_cols: list[str]) -> DataFrame | None:
+    return None if changed is None else changed.select(*key_cols).distinct()
+
+
+def restrict(full: DataFrame, keys: DataFrame | None, key_cols: list[str], full_refresh: bool) -> DataFrame:
+    """All rows on a full refresh; else the rows of `full` whose keys appear in `keys` (none if no keys)."""
+    if full_refresh:
+        return full
+    if keys is None:
+        return full.limit(0)
+    return full.join(F.broadcast(keys), key_cols, "left_semi")
+
+
+def union_keys(*frames: DataFrame | None) -> DataFrame | None:
+    present = [f for f in frames if f is not None]
+    if not present:
+        return None
+    out = present[0]
+    for frame in present[1:]:
+        out = out.unionByName(frame)
+    return out.distinct()

@@ -1,0 +1,66 @@
+"""build_gold: run every registered Gold builder and write its table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from pyspark.sql import SparkSession
+
+from databricks_jobs.gold import GoldBuilder, gold_builders
+from databricks_jobs.gold.context import GoldContext
+from databricks_jobs.gold.local_time import require_utc_session
+from databricks_jobs.gold.writer import write_gold
+from databricks_jobs.settings import LakeSettings
+
+
+def build_gold(
+    spark: SparkSession,
+    settings: LakeSettings,
+    batch_id: str,
+    full_refresh: bool = False,
+    tables: list[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, dict]:
+    """Builds the Gold tables (all, or the named ones); returns per table the write's operation and row counts.
+
+    Incremental by default: only keys touched by Silver rows from batches Gold has not seen are recomputed.
+    """
+    require_utc_session(spark)
+    builders: list[GoldBuilder] = list(gold_builders())
+    if tables:
+        unknown = set(tables) - {b.table.name for b in builders}
+        if unknown:
+            raise ValueError(f"no Gold builder for {sorted(unknown)}")
+        builders = [b for b in builders if b.table.name in tables]
+    ctx = GoldContext(spark, settings, batch_id, full_refresh)
+    results: dict[str, dict] = {}
+    try:
+        _run_builders(spark, settings, ctx, builders, full_refresh, results, log)
+    finally:
+        ctx.release()
+    if tables is None:
+        # Only a run of every builder may mark Silver batches as reflected in Gold.
+        ctx.record_processed(sorted({name for b in builders for name in b.inputs}))
+    return results
+
+
+def _run_builders(
+    spark: SparkSession,
+    settings: LakeSettings,
+    ctx: GoldContext,
+    builders: list[GoldBuilder],
+    full_refresh: bool,
+    results: dict[str, dict],
+    log: Callable[[str], None],
+) -> None:
+    for builder in builders:
+        started = time.monotonic()
+        rows = builder.build(ctx)
+        if rows is None:
+            results[builder.table.name] = {"operation": "no input", "rows_written": 0}
+        else:
+            path = settings.table_path(builder.table.name)
+            results[builder.table.name] = write_gold(spark, builder.table, path, rows, builder.mode, full_refresh)
+        results[builder.table.name]["seconds"] = round(time.monotonic() - started, 2)
+        log(f"  gold {builder.table.name}: {results[builder.table.name]}")

@@ -1,0 +1,74 @@
+"""Arguments every task takes, and turning them into settings and a batch id."""
+
+from __future__ import annotations
+
+import argparse
+
+from databricks_jobs.jobs.batch import batch_id_for_run, check_batch_id, new_batch_id
+from databricks_jobs.settings import LakeSettings
+
+ROOTS_HELP = (
+    "A root is a local folder, an s3a://bucket/prefix URI (S3; endpoint and region from ENERGY_S3_ENDPOINT / "
+    "AWS_REGION, credentials from the environment) or a Unity Catalog Volume path such as "
+    "/Volumes/<catalog>/<schema>/<volume>/lake on Databricks. Unset roots come from ENERGY_RAW_ROOT / "
+    "ENERGY_LAKE_ROOT / ENERGY_EXPORT_ROOT, else the embedded defaults under the repository."
+)
+
+
+def task_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=f"{description} {ROOTS_HELP}")
+    add_common_arguments(parser)
+    return parser
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--batch-id",
+        help="batch id (format 20261125T201500Z-3f9a1c2b); default: derived from --run-id, else a new one",
+    )
+    parser.add_argument("--run-id", help="Databricks job run id ({{job.run_id}}): every task of a run shares its batch")
+    parser.add_argument(
+        "--run-started-ms", type=int, help="job run start, epoch ms ({{job.start_time.timestamp_ms}}), with --run-id"
+    )
+    parser.add_argument("--raw-root", help="where raw files land (read by bronze)")
+    parser.add_argument("--lake-root", help="where the Bronze/Silver/Gold Delta tables live")
+    parser.add_argument("--export-root", help="where Gold is exported as Parquet + _manifest.json + LATEST")
+    parser.add_argument(
+        "--source",
+        action="append",
+        dest="sources",
+        metavar="SOURCE_ID",
+        help="limit bronze/silver to this source id (repeatable); default: every declared source",
+    )
+    parser.add_argument(
+        "--full-refresh", action="store_true", help="rebuild Gold from all of Silver instead of only what changed"
+    )
+
+
+def settings_from(args: argparse.Namespace) -> LakeSettings:
+    return LakeSettings.from_env(raw_root=args.raw_root, lake_root=args.lake_root, export_root=args.export_root)
+
+
+def batch_id_from(args: argparse.Namespace) -> str:
+    if args.batch_id:
+        return check_batch_id(args.batch_id)
+    if args.run_id:
+        if args.run_started_ms is None:
+            raise SystemExit("--run-id needs --run-started-ms so every task derives the same batch id")
+        return batch_id_for_run(args.run_started_ms, args.run_id)
+    return new_batch_id()
+
+
+def run_stage(stage: str, argv: list[str] | None = None) -> int:
+    """Entry point body of one Databricks task: parse the common arguments and run that stage of the pipeline."""
+    from databricks_jobs.jobs.pipeline import run_pipeline
+
+    args = task_parser(f"Run the {stage} stage of the energy lakehouse pipeline.").parse_args(argv)
+    report = run_pipeline(
+        settings_from(args),
+        batch_id=batch_id_from(args),
+        stages=(stage,),
+        full_refresh=args.full_refresh,
+        source_ids=args.sources,
+    )
+    return 0 if report.ok else 1

@@ -1,0 +1,15 @@
+"""The gold task: `python -m databricks_jobs.jobs.gold --help` (Databricks entry point `energy-gold`)."""
+
+from __future__ import annotations
+
+import sys
+
+from databricks_jobs.jobs.common import run_stage
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_stage("gold", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""run_pipeline: bronze -> silver -> gold -> export for one batch, each step logged with its timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pyspark.sql import SparkSession
+
+from databricks_jobs.jobs.batch import check_batch_id, new_batch_id
+from databricks_jobs.settings import LakeSettings
+
+STAGES = ("bronze", "silver", "gold", "export")
+
+
+@dataclass
+class StepResult:
+    stage: str
+    seconds: float
+    summary: str
+    result: object = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PipelineReport:
+    batch_id: str
+    settings: LakeSettings
+    steps: list[StepResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def problems(self) -> list[str]:
+        return [p for step in self.steps for p in step.problems]
+
+    def step(self, stage: str) -> StepResult:
+        return next(s for s in self.steps if s.stage == stage)
+
+
+def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+    from databricks_jobs.bronze.ingest import ingest_bronze
+
+    report = ingest_bronze(spark, settings, batch_id, sources)
+    problems = [f"bronze: {f.source_id} {f.path}: {f.error}" for f in report.failed]
+    return report, report.summary(), problems
+
+
+def _silver(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+    from databricks_jobs.silver.build import build_silver
+
+    report = build_silver(spark, settings, batch_id, sources)
+    summary = report.summary() if hasattr(report, "summary") else str(report)
+    return report, summary, []
+
+
+def _gold(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+    from databricks_jobs.gold.runner import build_gold
+
+    results = build_gold(spark, settings, batch_id, full_refresh=full_refresh, log=log)
+    written = sum(r.get("rows_written", 0) for r in results.values())
+    return results, f"gold batch {batch_id}: {len(results)} tables, {written} rows written", []
+
+
+def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+    from databricks_jobs.export import export_gold, verify_export
+
+    manifest = export_gold(spark, settings, batch_id, log=log)
+    verify_export(settings.export_root, batch_id, spark=spark)
+    rows = sum(t["row_count"] for t in manifest["tables"])
+    where = f"{settings.export_root.rstrip('/')}/{batch_id}"
+    return manifest, f"export {where}: {len(manifest['tables'])} tables, {rows} rows, verified", []
+
+
+RUNNERS: dict[str, Callable] = {"bronze": _bronze, "silver": _silver, "gold": _gold, "export": _export}
+
+
+def run_pipeline(
+    settings: LakeSettings,
+    batch_id: str | None = None,
+    stages: Sequence[str] = STAGES,
+    full_refresh: bool = False,
+    log: Callable[[str], None] = print,
+    source_ids: list[str] | None = None,
+    spark: SparkSession | None = None,
+) -> PipelineReport:
+    """Runs the chosen stages in order for one batch. A stage that raises stops the run (report.error says which);
+    per-file problems (a bad raw file) are collected in report.problems while the rest of the batch goes on."""
+    unknown = [s for s in stages if s not in RUNNERS]
+    if unknown:
+        raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
+    batch_id = check_batch_id(batch_id) if batch_id else new_batch_id()
+    if spark is None:
+        from databricks_jobs.spark_session import get_spark
+
+        spark = get_spark()
+    # Local times are derived from UTC instants through the session zone (see gold/local_time.py).
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    report = PipelineReport(batch_id, settings)
+    log(f"pipeline batch {batch_id}: stages {' -> '.join(stages)}; lake {settings.lake_root}")
+    for stage in [s for s in STAGES if s in stages]:
+        started = time.monotonic()
+        log(f"[{stage}] started")
+        try:
+            result, summary, problems = RUNNERS[stage](spark, settings, batch_id, full_refresh, source_ids, log)
+        except Exception as error:
+            seconds = round(time.monotonic() - started, 1)
+            report.steps.append(StepResult(stage, seconds, f"FAILED: {error}"))
+            report.error = f"{stage} failed after {seconds} s: {type(error).__name__}: {error}"
+            log(f"[{stage}] {report.error}")
+            raise
+        seconds = round(time.monotonic() - started, 1)
+        report.steps.append(StepResult(stage, seconds, summary, result, problems))
+        log(f"[{stage}] done in {seconds} s: {summary}")
+        for problem in problems:
+            log(f"[{stage}] problem: {problem}")
+    return report

@@ -1,0 +1,141 @@
+"""Export: Parquet + manifest + LATEST, verified; TIMESTAMP_NTZ in the files; tampering is caught and named."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from databricks_jobs.export import ExportVerificationError, export_gold, verify_export
+from databricks_jobs.gold.runner import build_gold
+from databricks_jobs.settings import LakeSettings
+from databricks_jobs.tables import GOLD_TABLES, SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
+
+pytestmark = pytest.mark.spark
+
+BATCH = "20261125T201500Z-3f9a1c2b"
+
+
+@pytest.fixture(scope="module")
+def exported(spark, tmp_path_factory) -> LakeSettings:
+    root = tmp_path_factory.mktemp("export-test")
+    settings = LakeSettings(lake_root=str(root / "lake"), export_root=str(root / "export"))
+    start = datetime(2021, 11, 6, 0)  # spans the fall-back day
+    demand = [
+        ("s", "COAST", start + timedelta(hours=i), start + timedelta(hours=i + 1), 900.0 + i, 900.0 + i, None, False)
+        + ("f.csv", i, BATCH)
+        for i in range(60)
+    ]
+    weather = [
+        ("noaa", "HOUSTON", "COAST", start + timedelta(hours=i), 20.0 - i / 10, "w.csv", i, BATCH) for i in range(60)
+    ]
+    for rows, contract in ((demand, SILVER_DEMAND_HOURLY), (weather, SILVER_WEATHER_HOURLY)):
+        spark.createDataFrame(rows, contract.spark_schema()).write.format("delta").save(
+            settings.table_path(contract.name)
+        )
+    build_gold(
+        spark,
+        settings,
+        BATCH,
+        tables=[t.name for t in GOLD_TABLES[:4]],
+        log=lambda _: None,
+    )
+    export_gold(spark, settings, BATCH, log=lambda _: None)
+    return settings
+
+
+def test_layout_manifest_and_latest(exported):
+    root = Path(exported.export_root)
+    assert (root / "LATEST").read_text().strip() == BATCH
+    manifest = json.loads((root / BATCH / "_manifest.json").read_text())
+    assert manifest["manifest_version"] == 1 and manifest["batch_id"] == BATCH and manifest["format"] == "parquet"
+    assert [t["name"] for t in manifest["tables"]] == [t.name for t in GOLD_TABLES]
+    for entry in manifest["tables"]:
+        on_disk = sorted(p.name for p in (root / BATCH / entry["name"]).glob("part-*.parquet"))
+        assert [f["path"] for f in entry["files"]] == [f"{entry['name']}/{n}" for n in on_disk]
+        assert sum(f["row_count"] for f in entry["files"]) == entry["row_count"]
+    daily = next(t for t in manifest["tables"] if t["name"] == "gold_demand__daily")
+    assert daily["primary_key"] == ["source_id", "region_code", "date_local"]
+    assert {"name": "peak_interval_start_utc", "type": "timestamp", "nullable": True} in daily["columns"]
+    # 60 hours from 2021-11-06 00:00 UTC = Nov 5 19:00 CDT .. Nov 8 04:00 CST -> 4 local days.
+    assert daily["row_count"] == 4
+    assert verify_export(exported.export_root)["batch_id"] == BATCH
+
+
+def test_parquet_equals_gold_delta_tables(spark, exported):
+    batch_root = Path(exported.export_root) / BATCH
+    for contract in GOLD_TABLES[:4]:  # regions, daily, hourly profile, hourly weather
+        key = list(contract.primary_key)
+        from_parquet = pd.read_parquet(batch_root / contract.name).sort_values(key).reset_index(drop=True)
+        delta = spark.read.format("delta").load(exported.table_path(contract.name)).toPandas()
+        delta = delta.sort_values(key).reset_index(drop=True)
+        assert len(delta) > 0
+        for column in delta.columns:
+            if pd.api.types.is_datetime64_any_dtype(delta[column]):
+                delta[column] = delta[column].astype("datetime64[us]")
+                from_parquet[column] = from_parquet[column].astype("datetime64[us]")
+        pd.testing.assert_frame_equal(from_parquet, delta, check_dtype=False)
+
+
+def test_timestamps_are_ntz_and_read_back_as_utc_wall_clock(exported):
+    folder = Path(exported.export_root) / BATCH / "gold_demand__hourly_weather"
+    (part,) = folder.glob("part-*.parquet")
+    schema = pq.ParquetFile(part).schema  # the Parquet (not Arrow) schema: logical types as written
+    for name in ("interval_start_utc", "interval_start_local"):
+        logical = schema.column(schema.names.index(name)).logical_type
+        assert logical.type == "TIMESTAMP"
+        written = json.loads(logical.to_json())
+        assert (written["isAdjustedToUTC"], written["timeUnit"]) == (False, "microseconds")
+    table = pq.read_table(part).to_pandas().sort_values("interval_start_utc")
+    first = table.iloc[0]
+    # The first hour is 2021-11-06 00:00 UTC = 2021-11-05 19:00 CDT (UTC-5), as naive wall clocks.
+    assert first["interval_start_utc"] == pd.Timestamp("2021-11-06 00:00:00")
+    assert first["interval_start_local"] == pd.Timestamp("2021-11-05 19:00:00")
+    assert first["temperature_c"] == 20.0
+    # The repeated 01:00 of the fall-back day appears twice in local time, once each in CDT and CST.
+    assert (table["interval_start_local"] == pd.Timestamp("2021-11-07 01:00:00")).sum() == 2
+
+
+def tampered_copy(exported: LakeSettings, tmp_path: Path) -> Path:
+    copy = tmp_path / "export"
+    shutil.copytree(exported.export_root, copy)
+    return copy
+
+
+def test_verify_names_a_missing_file(exported, tmp_path):
+    copy = tampered_copy(exported, tmp_path)
+    (part,) = (copy / BATCH / "gold_demand__daily").glob("part-*.parquet")
+    part.unlink()
+    with pytest.raises(ExportVerificationError, match=f"gold_demand__daily: file {part.name} is in the manifest"):
+        verify_export(str(copy))
+
+
+def test_verify_names_a_wrong_row_count(exported, tmp_path):
+    copy = tampered_copy(exported, tmp_path)
+    manifest_path = copy / BATCH / "_manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    daily = next(t for t in manifest["tables"] if t["name"] == "gold_demand__daily")
+    daily["files"][0]["row_count"] += 1
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ExportVerificationError, match=r"gold_demand__daily/part-.*: 4 rows, manifest says 5"):
+        verify_export(str(copy), BATCH)
+
+
+def test_verify_names_a_foreign_file_and_an_incomplete_batch(exported, tmp_path):
+    copy = tampered_copy(exported, tmp_path)
+    (copy / BATCH / "gold_reference__regions" / "part-99999-stray.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ExportVerificationError, match="gold_reference__regions: file part-99999-stray.parquet is on"):
+        verify_export(str(copy))
+    (copy / BATCH / "_manifest.json").unlink()
+    with pytest.raises(ExportVerificationError, match="_manifest.json is missing"):
+        verify_export(str(copy), BATCH)
+
+
+def test_a_complete_batch_is_never_overwritten(spark, exported):
+    with pytest.raises(FileExistsError, match=BATCH):
+        export_gold(spark, exported, BATCH, log=lambda _: None)

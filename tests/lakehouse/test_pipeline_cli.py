@@ -1,0 +1,46 @@
+"""The pipeline's command line and batch ids (no Spark needed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from databricks_jobs.jobs.batch import BATCH_ID_PATTERN, batch_id_for_run, new_batch_id
+from databricks_jobs.jobs.common import batch_id_from, task_parser
+from databricks_jobs.jobs.pipeline import run_pipeline
+from databricks_jobs.settings import LakeSettings
+from local_platform.cli import build_parser
+
+
+def test_new_batch_ids_follow_the_contract_and_differ():
+    moment = datetime(2026, 11, 25, 20, 15, 0, tzinfo=UTC)
+    first, second = new_batch_id(moment), new_batch_id(moment)
+    assert first.startswith("20261125T201500Z-") and BATCH_ID_PATTERN.match(first) and first != second
+
+
+def test_every_task_of_a_databricks_run_gets_the_same_batch_id():
+    # 1795637700000 ms = 2026-11-25 20:15:00 UTC
+    assert batch_id_for_run(1795637700000, "42") == batch_id_for_run(1795637700000, "42")
+    assert batch_id_for_run(1795637700000, "42").startswith("20261125T201500Z-")
+    assert batch_id_for_run(1795637700000, "42") != batch_id_for_run(1795637700000, "43")
+
+
+def test_a_malformed_batch_id_is_refused_with_the_expected_form():
+    args = task_parser("t").parse_args(["--batch-id", "yesterday"])
+    with pytest.raises(ValueError, match="'yesterday' is not of the form 20261125T201500Z-3f9a1c2b"):
+        batch_id_from(args)
+
+
+def test_unknown_stage_is_refused_before_spark_starts():
+    with pytest.raises(ValueError, match=r"unknown stages \['silverr'\]"):
+        run_pipeline(LakeSettings(), stages=("silverr",))
+
+
+def test_pipeline_subcommand_help_describes_every_option(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["pipeline", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--batch-id", "--raw-root", "--lake-root", "--export-root", "--source", "--full-refresh", "--stage"):
+        assert option in text
+    assert "s3a://" in text and "/Volumes/" in text
