@@ -1,0 +1,209 @@
+"""Silver transform for `dataset: outage_events` (OE-417, utility OMS exports, the synthetic utility).
+
+Bronze rows (raw_fields: header -> raw string) -> candidate rows of silver_outages__events plus a quarantine reason.
+Reasons: unparseable_timestamp (start missing or unreadable, or a restoration present but unreadable),
+restoration_before_start, negative_customers, absurd_customers (above `options.max_customers_affected`),
+unknown_region. Unknown customer counts (null tokens) are kept and flagged; no restoration (and no duration) = open
+(OE-417's 'Unknown' restoration too: such events stay out of every index).
+
+Definition knobs (under `options:`):
+  momentary_threshold_minutes  interruptions this long or shorter are momentary (IEEE 1366: 5)
+  restoration                  {column: [date col, time col] | col, format: Spark pattern}: restoration stamp
+  region_separator             multi-valued regions ('SERC/RF'): the first listed is the event's region
+  time_zone_from_region        true: stamps are the region's local time (regions.csv), not timestamp.time_zone
+  max_customers_affected       above this a count is absurd (default 10,000,000: more than any US utility serves)
+Fields: event_id (else a hash of the row's raw values, so the same row in overlapping exports merges), feeder_id,
+customers_affected, duration_minutes (unit minutes | hours | seconds), cause, device, area_affected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import reduce
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from databricks_jobs.reference.regions import load_regions
+from databricks_jobs.silver.parsing import (
+    convert_unit,
+    key_text,
+    normalised_fields,
+    null_tokens_to_null,
+    parse_double,
+    parse_timestamp,
+    raw_value,
+    region_lookup,
+)
+from databricks_jobs.silver.registry import DatasetHandler, register_dataset
+from databricks_jobs.sources.model import SourceDefinition, TimestampSpec
+from databricks_jobs.tables import SILVER_OUTAGE_EVENTS
+
+MOMENTARY_THRESHOLD_MINUTES = 5.0
+MAX_CUSTOMERS_AFFECTED = 10_000_000
+EXCEL_EPOCH = "1899-12-30"  # Excel serial day 0 (1900 date system, after its leap-year bug)
+
+
+def _aliases(spec: object) -> tuple[str, ...]:
+    return (spec,) if isinstance(spec, str) else tuple(spec)
+
+
+def _field(definition: SourceDefinition, name: str) -> Column:
+    """A canonical field's raw text (null tokens as null), or null when the definition does not declare it."""
+    spec = definition.field(name)
+    if spec is None:
+        return F.lit(None).cast("string")
+    return null_tokens_to_null(raw_value(F.col("_fields"), spec.columns), definition.null_tokens)
+
+
+def _date_text(part: Column, date_pattern: str, excel_serial: bool) -> Column:
+    """A date cell as the text the pattern expects: Excel serial day numbers (44641) and real spreadsheet dates
+    (read as 2022-03-21 or 2022-03-21 00:00:00) are converted, other text is left as it is."""
+    iso = F.regexp_extract(part, r"^(\d{4}-\d{2}-\d{2})( 00:00:00)?$", 1)
+    converted = F.when(iso != "", F.date_format(F.to_date(iso), date_pattern))
+    if excel_serial:
+        serial = F.regexp_extract(part, r"^(\d{4,6})(\.0+)?$", 1)
+        as_date = F.date_format(F.date_add(F.lit(EXCEL_EPOCH).cast("date"), serial.cast("int")), date_pattern)
+        converted = converted.when(serial != "", as_date)
+    return converted.otherwise(part)
+
+
+def _stamp(spec: TimestampSpec, definition: SourceDefinition, region_zone: Column | None) -> tuple[Column, Column]:
+    """(text as read or null when every part is empty / a null token, UTC instant or null) of a stamp spread over
+    one or more columns. `region_zone`: the stamps are wall-clock time in that (per-row) zone instead of spec's."""
+    parts = [
+        null_tokens_to_null(raw_value(F.col("_fields"), aliases), definition.null_tokens) for aliases in spec.columns
+    ]
+    if len(parts) > 1:  # a separate date column: its text may be an Excel serial or a real spreadsheet date
+        parts[0] = _date_text(parts[0], spec.format.split(" ")[0], spec.excel_serial_dates)
+    text = F.concat_ws(" ", *parts)
+    text = F.when(reduce(lambda a, b: a | b, [p.isNotNull() for p in parts]), text)
+    if region_zone is None:
+        instant, _ = parse_timestamp(text, replace(spec, convention="instant"))
+    else:
+        wall, _ = parse_timestamp(text, replace(spec, convention="instant", time_zone="UTC"))
+        instant = F.to_utc_timestamp(wall, region_zone)
+    return text, instant
+
+
+def _restoration_spec(definition: SourceDefinition) -> TimestampSpec | None:
+    restoration = definition.options.get("restoration")
+    if not restoration:
+        return None
+    column = restoration["column"]
+    columns = ((column,),) if isinstance(column, str) else tuple(_aliases(c) for c in column)
+    return replace(definition.timestamp, columns=columns, format=restoration["format"])
+
+
+def _plus_minutes(instant: Column, minutes: Column) -> Column:
+    return F.timestamp_micros(F.unix_micros(instant) + (minutes * 60e6).cast("bigint"))
+
+
+def transform_outages(bronze: DataFrame, definition: SourceDefinition) -> DataFrame:
+    """Bronze rows of an outage_events source -> candidate silver_outages__events rows with a reason (null = ok)."""
+    options = definition.options
+    threshold = float(options.get("momentary_threshold_minutes", MOMENTARY_THRESHOLD_MINUTES))
+    max_customers = int(options.get("max_customers_affected", MAX_CUSTOMERS_AFFECTED))
+    raw_region = key_text(definition.region, F.col("_fields"), definition)
+    separator = options.get("region_separator")
+    if separator:  # multi-valued ('SERC/RF'): the first listed is the event's region
+        raw_region_first = F.trim(F.split(raw_region, F.lit(separator), 2).getItem(0))
+    else:
+        raw_region_first = raw_region
+    region_code = region_lookup(raw_region_first)
+    region_zone = None
+    if options.get("time_zone_from_region"):
+        zones = F.create_map(*[F.lit(x) for r in load_regions() for x in (r.region_code, r.time_zone)])
+        region_zone = F.coalesce(F.element_at(zones, region_code), F.lit("UTC"))
+    start_text, started = _stamp(definition.timestamp, definition, region_zone)
+    restoration_spec = _restoration_spec(definition)
+    if restoration_spec is not None:
+        restored_text, restored = _stamp(restoration_spec, definition, region_zone)
+    else:
+        restored_text, restored = F.lit(None).cast("string"), F.lit(None).cast("timestamp")
+    duration_raw = _field(definition, "duration_minutes")
+    duration_spec = definition.field("duration_minutes")
+    duration_value = parse_double(duration_raw)
+    if duration_spec is not None:
+        duration_value = convert_unit(duration_value, duration_spec)
+    customers_raw = _field(definition, "customers_affected")
+    customers = parse_double(F.regexp_replace(customers_raw, ",", ""))
+
+    rows = bronze.withColumn("_fields", normalised_fields("raw_fields"))
+    rows = rows.select(
+        "*",
+        region_code.alias("region_code"),
+        raw_region.alias("region_reported"),
+        start_text.alias("_start_text"),
+        started.alias("started_at_utc"),
+        restored_text.alias("_restored_text"),
+        F.coalesce(restored, _plus_minutes(started, duration_value)).alias("restored_at_utc"),
+        duration_raw.alias("_duration_text"),
+        customers_raw.alias("_customers_text"),
+        customers.alias("_customers"),
+        _field(definition, "event_id").alias("_event_id"),
+        _field(definition, "feeder_id").alias("feeder_id"),
+        _field(definition, "cause").alias("cause"),
+        _field(definition, "device").alias("device"),
+        _field(definition, "area_affected").alias("area_affected"),
+    )
+    duration = (F.unix_micros("restored_at_utc") - F.unix_micros("started_at_utc")) / 60e6
+    # Without a source event id, the row's raw values (sorted, so renamed or reordered columns give the same id)
+    # identify it: the same event in two overlapping exports gets one id and merges once.
+    identity = F.to_json(F.array_sort(F.map_values("raw_fields")))
+    reason, detail = _quarantine(max_customers)
+    return rows.select(
+        F.lit(definition.source_id).alias("source_id"),
+        F.coalesce(F.trim("_event_id"), F.concat(F.lit("h-"), F.substring(F.sha2(identity, 256), 1, 20))).alias(
+            "event_id"
+        ),
+        "region_code",
+        "feeder_id",
+        "started_at_utc",
+        "restored_at_utc",
+        duration.alias("duration_minutes"),
+        F.when(F.col("_customers") >= 0, F.col("_customers").cast("bigint")).alias("customers_affected"),
+        F.col("_customers_text").isNull().alias("is_customers_unknown"),
+        F.coalesce(duration <= threshold, F.lit(False)).alias("is_momentary"),
+        F.col("restored_at_utc").isNull().alias("is_open"),
+        "cause",
+        "device",
+        "region_reported",
+        "area_affected",
+        "source_file",
+        "source_row_number",
+        reason.alias("reason"),
+        detail.alias("detail"),
+        F.lit("").alias("source_column"),  # long rows: no value column (silver__quarantine contract)
+        F.to_json("raw_fields").alias("raw_record"),
+    )
+
+
+def _quarantine(max_customers: int) -> tuple[Column, Column]:
+    """(reason, detail) of the first problem of a row, null when it is usable."""
+    checks = [
+        (F.col("started_at_utc").isNull(), "unparseable_timestamp",
+         F.concat(F.lit("event start "), F.coalesce(F.col("_start_text"), F.lit("<missing>")), F.lit(" unreadable"))),
+        (F.col("_restored_text").isNotNull() & F.col("restored_at_utc").isNull(), "unparseable_timestamp",
+         F.concat(F.lit("restoration "), F.col("_restored_text"), F.lit(" unreadable"))),
+        (F.col("_duration_text").isNotNull() & F.col("restored_at_utc").isNull(), "unparseable_timestamp",
+         F.concat(F.lit("duration "), F.col("_duration_text"), F.lit(" unreadable"))),
+        (F.col("region_code").isNull(), "unknown_region",
+         F.concat(F.lit("region "), F.coalesce(F.col("region_reported"), F.lit("<missing>")), F.lit(" unknown"))),
+        (F.col("restored_at_utc") < F.col("started_at_utc"), "restoration_before_start",
+         F.concat(F.lit("restored "), F.col("restored_at_utc").cast("string"), F.lit(" UTC before start "),
+                  F.col("started_at_utc").cast("string"))),
+        (F.col("_customers_text").isNotNull() & F.col("_customers").isNull(), "absurd_customers",
+         F.concat(F.lit("customers affected "), F.col("_customers_text"), F.lit(" is not a number"))),
+        (F.col("_customers") < 0, "negative_customers",
+         F.concat(F.lit("customers affected "), F.col("_customers_text"), F.lit(" < 0"))),
+        ((F.col("_customers") > max_customers) | (F.col("_customers") != F.floor("_customers")), "absurd_customers",
+         F.concat(F.lit("customers affected "), F.col("_customers_text"),
+                  F.lit(f" is not a whole number <= {max_customers:,}"))),
+    ]  # fmt: skip
+    reason = reduce(lambda acc, c: acc.when(c[0], c[1]), checks[1:], F.when(checks[0][0], checks[0][1]))
+    detail = reduce(lambda acc, c: acc.when(c[0], c[2]), checks[1:], F.when(checks[0][0], checks[0][2]))
+    return reason, detail
+
+
+register_dataset(DatasetHandler("outage_events", SILVER_OUTAGE_EVENTS, transform_outages))
