@@ -1,0 +1,188 @@
+"""Start, stop and connect to the local warehouse process; write the Snowflake CLI connection for it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CLI_CONFIG = PROJECT_ROOT / ".snowflake" / "config.toml"
+CONNECTION_NAME = "local"
+
+
+def default_port(config_path: Path = CLI_CONFIG) -> int:
+    """The port of the `local` connection in the project's CLI config: one place says where the warehouse listens."""
+    with open(config_path, "rb") as handle:
+        return int(tomllib.load(handle)["connections"][CONNECTION_NAME]["port"])
+
+
+@dataclass(frozen=True)
+class WarehouseSettings:
+    state_dir: Path = PROJECT_ROOT / ".local" / "warehouse"
+    port: int = 0  # 0: the CLI config's port
+    host: str = "127.0.0.1"
+    database: str = "ENERGY"
+
+    @classmethod
+    def from_env(cls) -> WarehouseSettings:
+        """ENERGY_WAREHOUSE_DIR and ENERGY_WAREHOUSE_PORT override the defaults."""
+        state_dir = Path(os.environ.get("ENERGY_WAREHOUSE_DIR", cls.state_dir))
+        return cls(state_dir=state_dir, port=int(os.environ.get("ENERGY_WAREHOUSE_PORT", 0)))
+
+    @property
+    def resolved_port(self) -> int:
+        return self.port or default_port()
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "duckdb"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "server.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "server.log"
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def running_pid(settings: WarehouseSettings) -> int | None:
+    """The pid of the server this state dir started, if that process is still alive."""
+    try:
+        pid = int(settings.pid_file.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def start(settings: WarehouseSettings, timeout_s: float = 60.0) -> int:
+    """Start the server in the background (no-op when it runs already); returns its pid."""
+    if pid := running_pid(settings):
+        return pid
+    port = settings.resolved_port
+    if _port_open(settings.host, port):
+        raise RuntimeError(f"{settings.host}:{port} is already in use by another process; set ENERGY_WAREHOUSE_PORT")
+    settings.db_path.mkdir(parents=True, exist_ok=True)
+    log = open(settings.log_file, "ab")  # noqa: SIM115 - handed to the child process
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "local_platform.warehouse.server",
+            "--db-path",
+            str(settings.db_path),
+            "--port",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    settings.pid_file.write_text(str(process.pid))
+    deadline = time.monotonic() + timeout_s
+    while not _port_open(settings.host, port):
+        if process.poll() is not None:
+            raise RuntimeError(f"local warehouse exited with {process.returncode}; see {settings.log_file}")
+        if time.monotonic() > deadline:
+            process.terminate()
+            raise RuntimeError(f"local warehouse did not listen on {port} within {timeout_s:.0f} s")
+        time.sleep(0.1)
+    return process.pid
+
+
+def stop(settings: WarehouseSettings, timeout_s: float = 15.0) -> bool:
+    """Stop the server this state dir started; returns False when none was running."""
+    pid = running_pid(settings)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        _reap(pid)
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    settings.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status when this process is the server's parent (tests), so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def connection_parameters(settings: WarehouseSettings, schema: str = "CURATED") -> dict[str, Any]:
+    return {
+        "account": "local",
+        "user": "local",
+        "password": "local",
+        "host": settings.host,
+        "port": settings.resolved_port,
+        "protocol": "http",
+        "database": settings.database,
+        "schema": schema,
+        # No network_timeout: with it the connector arms a (non-daemon) cancel timer per statement that can outlive
+        # the session and keep the process alive.
+        "login_timeout": 30,
+    }
+
+
+def open_session(settings: WarehouseSettings, schema: str = "CURATED") -> Any:
+    """A Snowpark Session on the local warehouse (FS+SP: session.sql works; UDF/procedure registration does not).
+
+    Prefer `session()`, which closes it. Session.close() first runs SYSTEM$CANCEL_ALL_QUERIES, which fakesnow lacks;
+    the failure leaves the session registered and Snowpark retries the close at interpreter exit, forever once the
+    server is gone. Nothing needs cancelling (every statement is synchronous), so that step is skipped here.
+    """
+    from snowflake.snowpark import Session
+
+    snowpark_session = Session.builder.configs(connection_parameters(settings, schema)).create()
+    snowpark_session.cancel_all = lambda: None
+    return snowpark_session
+
+
+@contextmanager
+def session(settings: WarehouseSettings, schema: str = "CURATED") -> Iterator[Any]:
+    """`with session(settings) as s:` an open_session() that is closed afterwards."""
+    snowpark_session = open_session(settings, schema)
+    try:
+        yield snowpark_session
+    finally:
+        snowpark_session.close()
+
+
+def write_cli_config(path: Path, settings: WarehouseSettings) -> Path:
+    """A Snowflake CLI config with a `local` connection to this warehouse (for a non-default port, e.g. in tests)."""
+    text, count = re.subn(r"(?m)^port = \d+$", f"port = {settings.resolved_port}", CLI_CONFIG.read_text("utf-8"))
+    if count != 1:
+        raise ValueError(f"{CLI_CONFIG}: expected exactly one 'port = N' line, found {count}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path

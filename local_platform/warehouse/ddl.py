@@ -1,0 +1,62 @@
+"""Render the CURATED tables' DDL from the table contracts (databricks_jobs.tables), so types never drift.
+
+`python -m local_platform.warehouse.ddl` rewrites sql/03_curated_tables.sql; a test fails when the file and the
+contracts disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from databricks_jobs.tables import GOLD_TABLES, TableContract
+
+CURATED_TABLES_SQL = Path(__file__).resolve().parents[2] / "sql" / "03_curated_tables.sql"
+
+# Spark type name (tables.py) -> Snowflake type. Timestamps are NTZ: *_utc hold UTC and *_local local wall-clock,
+# exactly as the export writes them, so no session time zone can shift them.
+SNOWFLAKE_TYPES = {
+    "string": "VARCHAR",
+    "double": "FLOAT",
+    "int": "NUMBER(10, 0)",
+    "bigint": "NUMBER(19, 0)",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP_NTZ",
+    "timestamp_ntz": "TIMESTAMP_NTZ",
+}
+
+
+def _comment(text: str) -> str:
+    """A quoted comment. Apostrophes become U+2019: fakesnow 0.12 re-inserts table comments with '' unescaped."""
+    return "'" + text.replace("'", "\u2019") + "'"
+
+
+def table_ddl(table: TableContract) -> str:
+    """CREATE TABLE IF NOT EXISTS for one Gold table, with NOT NULL, primary key and clustering key."""
+    lines = [
+        f"    {column.name.upper()} {SNOWFLAKE_TYPES[column.type]}{'' if column.nullable else ' NOT NULL'}"
+        + (f" COMMENT {_comment(column.description)}" if column.description else "")
+        for column in table.columns
+    ]
+    lines.append(f"    PRIMARY KEY ({', '.join(c.upper() for c in table.primary_key)})")
+    cluster = f"\nCLUSTER BY ({', '.join(c.upper() for c in table.cluster_by)})" if table.cluster_by else ""
+    return (
+        f"CREATE TABLE IF NOT EXISTS &{{ database }}.CURATED.{table.name.upper()} (\n"
+        + ",\n".join(lines)
+        + f"\n){cluster}\nCOMMENT = {_comment(table.description)};\n"
+    )
+
+
+def curated_tables_sql() -> str:
+    header = (
+        "-- Curated tables: one per exported Gold table. GENERATED from databricks_jobs/tables.py by\n"
+        "-- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file.\n"
+        "-- PRIMARY KEY is informational in Snowflake: the load procedure enforces it (upsert on these columns).\n"
+        "-- CLUSTER BY follows the app's filters (region, date).\n\n"
+    )
+    return header + "\n".join(table_ddl(table) for table in GOLD_TABLES)
+
+
+if __name__ == "__main__":
+    CURATED_TABLES_SQL.write_text(curated_tables_sql(), encoding="utf-8")
+    print(f"wrote {CURATED_TABLES_SQL}")

@@ -1,0 +1,98 @@
+"""The local warehouse process: fakesnow's server on a DuckDB file, serving 127.0.0.1, with the project's UDFs.
+
+fakesnow accepts `CREATE FUNCTION` and then answers calls with the function's body text. So this process registers
+the project's own handler code as DuckDB Python functions before serving, and refuses every CREATE FUNCTION with a
+clear error instead of letting a wrong value reach a view. Uses fakesnow internals (`server.shared_fs`,
+`FakeSnowflakeCursor.execute`): the version is pinned in pyproject.toml and the behaviour is covered by tests.
+
+Run: python -m local_platform.warehouse.server --db-path DIR --port N
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import snowflake.connector.errors
+
+from snowpark.energy_snowpark.load_factor import load_factor, load_factor_vectorized
+
+CREATE_FUNCTION = re.compile(
+    r"^\s*CREATE\s+(OR\s+REPLACE\s+)?((TEMP|TEMPORARY|SECURE)\s+)*(AGGREGATE\s+)?FUNCTION\b", re.IGNORECASE
+)
+REFUSAL = (
+    "the local warehouse refuses CREATE FUNCTION: fakesnow would store the body and return its text instead of running "
+    "it. The project's UDFs (LOAD_FACTOR, LOAD_FACTOR_VECTORIZED) are registered from snowpark/energy_snowpark when "
+    "the local warehouse starts."
+)
+
+
+def _vectorized_arrow(avg: pa.Array, peak: pa.Array) -> pa.Array:
+    """DuckDB arrow UDF adapter: one batch of rows through the vectorized handler, as Snowflake would call it."""
+    import pandas as pd
+
+    frame = pd.DataFrame({0: avg.to_pandas(), 1: peak.to_pandas()})
+    return pa.array(load_factor_vectorized(frame), type=pa.float64(), from_pandas=True)
+
+
+def register_udfs(duck_conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Register the project's UDF handlers under the names snowflake.yml deploys them as."""
+    duck_conn.create_function(
+        "LOAD_FACTOR", load_factor, ["DOUBLE", "DOUBLE"], "DOUBLE", null_handling="special", side_effects=False
+    )
+    duck_conn.create_function(
+        "LOAD_FACTOR_VECTORIZED",
+        _vectorized_arrow,
+        ["DOUBLE", "DOUBLE"],
+        "DOUBLE",
+        type="arrow",
+        null_handling="special",
+    )
+    return ["LOAD_FACTOR", "LOAD_FACTOR_VECTORIZED"]
+
+
+def refuse_create_function() -> None:
+    """Make fakesnow's cursor raise a ProgrammingError (sent to the client) for any CREATE FUNCTION."""
+    from fakesnow.cursor import FakeSnowflakeCursor
+
+    for method_name in ("execute", "_describe_only"):  # the server describes some statements before running them
+        original = getattr(FakeSnowflakeCursor, method_name)
+        if not getattr(original, "_refuses_create_function", False):
+            setattr(FakeSnowflakeCursor, method_name, _refusing(original))
+
+
+def _refusing(original: Any) -> Any:
+    def method(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(command, str) and CREATE_FUNCTION.match(command):
+            raise snowflake.connector.errors.ProgrammingError(msg=REFUSAL, errno=2140, sqlstate="42601")
+        return original(self, command, *args, **kwargs)
+
+    method._refuses_create_function = True  # type: ignore[attr-defined]
+    return method
+
+
+def serve(db_path: str, port: int, host: str = "127.0.0.1") -> None:
+    import fakesnow.server
+    import uvicorn
+    from fakesnow.instance import FakeSnow
+
+    instance = FakeSnow(db_path=db_path)
+    register_udfs(instance.duck_conn)
+    refuse_create_function()
+    fakesnow.server.shared_fs = instance
+    uvicorn.run(fakesnow.server.app, host=host, port=port, log_level="warning")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db-path", required=True, help="folder of the DuckDB files (one per database)")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    serve(args.db_path, args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Snowpark Python code deployed to Snowflake: the `energy_snowpark` package of procedure and UDF handlers."""

@@ -1,0 +1,225 @@
+-- Curated tables: one per exported Gold table. GENERATED from databricks_jobs/tables.py by
+-- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file.
+-- PRIMARY KEY is informational in Snowflake: the load procedure enforces it (upsert on these columns).
+-- CLUSTER BY follows the app's filters (region, date).
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_REFERENCE__REGIONS (
+    REGION_CODE VARCHAR NOT NULL,
+    REGION_NAME VARCHAR NOT NULL,
+    PARENT_REGION_CODE VARCHAR,
+    IS_AGGREGATE BOOLEAN NOT NULL COMMENT 'true for a system total that other regions add up to',
+    TIME_ZONE VARCHAR NOT NULL,
+    WEATHER_STATION_ID VARCHAR,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (REGION_CODE)
+)
+COMMENT = 'Regions as reference data (names, time zones, hierarchy, weather station), exported for the reports.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__DAILY (
+    SOURCE_ID VARCHAR NOT NULL,
+    REGION_CODE VARCHAR NOT NULL,
+    DATE_LOCAL DATE NOT NULL COMMENT 'calendar day in the region’s time zone',
+    TIME_ZONE VARCHAR NOT NULL,
+    ENERGY_MWH FLOAT COMMENT 'sum of hourly demand over the hours reported',
+    PEAK_DEMAND_MW FLOAT,
+    PEAK_INTERVAL_START_UTC TIMESTAMP_NTZ,
+    PEAK_INTERVAL_START_LOCAL TIMESTAMP_NTZ,
+    MIN_DEMAND_MW FLOAT,
+    AVG_DEMAND_MW FLOAT,
+    LOAD_FACTOR FLOAT COMMENT 'avg / peak over the day (0..1)',
+    HOURS_REPORTED NUMBER(10, 0) NOT NULL,
+    HOURS_EXPECTED NUMBER(10, 0) NOT NULL COMMENT '23, 24 or 25',
+    COMPLETENESS_PCT FLOAT NOT NULL COMMENT '100 * hours_reported / hours_expected',
+    IMPUTED_HOURS NUMBER(10, 0) NOT NULL,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (SOURCE_ID, REGION_CODE, DATE_LOCAL)
+)
+CLUSTER BY (REGION_CODE, DATE_LOCAL)
+COMMENT = 'Daily demand per source, region and local calendar day (23/24/25-hour days on DST changes).';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__HOURLY_PROFILE (
+    SOURCE_ID VARCHAR NOT NULL,
+    REGION_CODE VARCHAR NOT NULL,
+    MONTH NUMBER(10, 0) NOT NULL COMMENT '1..12, local calendar',
+    DAY_TYPE VARCHAR NOT NULL COMMENT 'weekday | weekend',
+    HOUR_LOCAL NUMBER(10, 0) NOT NULL COMMENT '0..23, hour beginning, local',
+    MEAN_DEMAND_MW FLOAT,
+    P95_DEMAND_MW FLOAT,
+    HOURS_COUNT NUMBER(10, 0) NOT NULL,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (SOURCE_ID, REGION_CODE, MONTH, DAY_TYPE, HOUR_LOCAL)
+)
+CLUSTER BY (REGION_CODE, MONTH)
+COMMENT = 'Typical hourly load shape per source, region, month, day type and local hour.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__HOURLY_WEATHER (
+    SOURCE_ID VARCHAR NOT NULL,
+    REGION_CODE VARCHAR NOT NULL,
+    INTERVAL_START_UTC TIMESTAMP_NTZ NOT NULL,
+    INTERVAL_START_LOCAL TIMESTAMP_NTZ NOT NULL,
+    DATE_LOCAL DATE NOT NULL,
+    HOUR_LOCAL NUMBER(10, 0) NOT NULL,
+    DEMAND_MW FLOAT,
+    IS_IMPUTED BOOLEAN NOT NULL,
+    STATION_ID VARCHAR,
+    TEMPERATURE_C FLOAT,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (SOURCE_ID, REGION_CODE, INTERVAL_START_UTC)
+)
+CLUSTER BY (REGION_CODE, DATE_LOCAL)
+COMMENT = 'Hourly demand with local calendar fields, joined to the region’s weather station temperature.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_WEATHER__DAILY_DEGREE_DAYS (
+    REGION_CODE VARCHAR NOT NULL,
+    STATION_ID VARCHAR NOT NULL,
+    DATE_LOCAL DATE NOT NULL,
+    MEAN_TEMPERATURE_C FLOAT,
+    MIN_TEMPERATURE_C FLOAT,
+    MAX_TEMPERATURE_C FLOAT,
+    HEATING_DEGREE_DAYS_F FLOAT,
+    COOLING_DEGREE_DAYS_F FLOAT,
+    HOURS_REPORTED NUMBER(10, 0) NOT NULL,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (REGION_CODE, DATE_LOCAL)
+)
+CLUSTER BY (REGION_CODE, DATE_LOCAL)
+COMMENT = 'Daily temperature and heating / cooling degree days (base 65 F) per region, local calendar day.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__MONTHLY_COINCIDENT_PEAK (
+    SOURCE_ID VARCHAR NOT NULL,
+    MONTH_START_DATE DATE NOT NULL COMMENT 'first local calendar day of the month',
+    REGION_CODE VARCHAR NOT NULL,
+    SYSTEM_PEAK_INTERVAL_START_UTC TIMESTAMP_NTZ NOT NULL,
+    SYSTEM_PEAK_DEMAND_MW FLOAT NOT NULL COMMENT 'sum of the source’s non-aggregate regions at that hour',
+    DEMAND_AT_SYSTEM_PEAK_MW FLOAT COMMENT 'coincident peak',
+    REGION_PEAK_DEMAND_MW FLOAT COMMENT 'non-coincident peak',
+    REGION_PEAK_INTERVAL_START_UTC TIMESTAMP_NTZ,
+    COINCIDENCE_FACTOR FLOAT COMMENT 'demand_at_system_peak_mw / region_peak_demand_mw',
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (SOURCE_ID, MONTH_START_DATE, REGION_CODE)
+)
+CLUSTER BY (REGION_CODE, MONTH_START_DATE)
+COMMENT = 'Each region’s demand at the system’s monthly peak hour (coincident) beside its own peak (non-coincident).';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_QUALITY__FILE_ACCOUNTING (
+    SOURCE_ID VARCHAR NOT NULL,
+    SOURCE_FILE VARCHAR NOT NULL,
+    ROWS_IN NUMBER(19, 0) NOT NULL,
+    ROWS_KEPT NUMBER(19, 0) NOT NULL,
+    ROWS_QUARANTINED NUMBER(19, 0) NOT NULL,
+    ROWS_EXACT_DUPLICATE NUMBER(19, 0) NOT NULL,
+    INGESTED_AT_UTC TIMESTAMP_NTZ,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (SOURCE_ID, SOURCE_FILE)
+)
+COMMENT = 'Row accounting per ingested file: rows_in = rows_kept + rows_quarantined + rows_exact_duplicate.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_QUALITY__QUARANTINE_SUMMARY (
+    SOURCE_ID VARCHAR NOT NULL,
+    SOURCE_FILE VARCHAR NOT NULL,
+    REASON VARCHAR NOT NULL,
+    ROW_COUNT NUMBER(19, 0) NOT NULL,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (SOURCE_ID, SOURCE_FILE, REASON)
+)
+COMMENT = 'Quarantined rows per source, file and reason.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__DAILY (
+    REGION_CODE VARCHAR NOT NULL,
+    DATE_LOCAL DATE NOT NULL,
+    CUSTOMERS_SERVED NUMBER(19, 0) COMMENT 'N_T, reference data for the region and year (null: none sourced)',
+    SUSTAINED_INTERRUPTIONS NUMBER(19, 0) NOT NULL COMMENT 'events longer than the momentary threshold',
+    MOMENTARY_INTERRUPTIONS NUMBER(19, 0) NOT NULL,
+    CUSTOMER_INTERRUPTIONS NUMBER(19, 0) NOT NULL COMMENT 'sum of customers affected by sustained events',
+    CUSTOMER_MINUTES_INTERRUPTED FLOAT NOT NULL,
+    MOMENTARY_CUSTOMER_INTERRUPTIONS NUMBER(19, 0) NOT NULL,
+    SAIDI_MINUTES FLOAT COMMENT 'null when customers served is unknown',
+    SAIFI FLOAT,
+    MED_THRESHOLD_SAIDI_MINUTES FLOAT COMMENT 'IEEE 1366 2.5-beta threshold in force (null: no history)',
+    IS_MAJOR_EVENT_DAY BOOLEAN NOT NULL,
+    IS_MED_THRESHOLD_PROVISIONAL BOOLEAN NOT NULL COMMENT 'threshold fitted on less than five years',
+    MED_HISTORY_DAYS NUMBER(10, 0) NOT NULL COMMENT 'days of history the threshold was fitted on',
+    EVENTS_EXCLUDED_UNKNOWN_CUSTOMERS NUMBER(19, 0) NOT NULL,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (REGION_CODE, DATE_LOCAL)
+)
+CLUSTER BY (REGION_CODE, DATE_LOCAL)
+COMMENT = 'Reliability per region and local calendar day (events counted on the day they start), with Major Event Days.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__MONTHLY (
+    REGION_CODE VARCHAR NOT NULL,
+    MONTH_START_DATE DATE NOT NULL,
+    CUSTOMERS_SERVED NUMBER(19, 0) COMMENT 'null when no sourced count exists (indices null too)',
+    PERIOD_HOURS NUMBER(10, 0) NOT NULL,
+    SAIDI_W_MAJOR_EVENT_DAYS_MINUTES FLOAT,
+    SAIFI_W_MAJOR_EVENT_DAYS FLOAT,
+    CAIDI_W_MAJOR_EVENT_DAYS_MINUTES FLOAT COMMENT 'SAIDI / SAIFI; null where SAIFI = 0',
+    MAIFI_W_MAJOR_EVENT_DAYS FLOAT,
+    ASAI_W_MAJOR_EVENT_DAYS_PCT FLOAT,
+    CEMI_W_MAJOR_EVENT_DAYS_PCT FLOAT COMMENT 'customers with more than n sustained interruptions',
+    SAIDI_WO_MAJOR_EVENT_DAYS_MINUTES FLOAT,
+    SAIFI_WO_MAJOR_EVENT_DAYS FLOAT,
+    CAIDI_WO_MAJOR_EVENT_DAYS_MINUTES FLOAT COMMENT 'SAIDI / SAIFI; null where SAIFI = 0',
+    MAIFI_WO_MAJOR_EVENT_DAYS FLOAT,
+    ASAI_WO_MAJOR_EVENT_DAYS_PCT FLOAT,
+    CEMI_WO_MAJOR_EVENT_DAYS_PCT FLOAT COMMENT 'customers with more than n sustained interruptions',
+    CEMI_N NUMBER(10, 0) NOT NULL COMMENT 'the n of CEMI-n',
+    MAJOR_EVENT_DAYS NUMBER(10, 0) NOT NULL,
+    IS_MED_THRESHOLD_PROVISIONAL BOOLEAN NOT NULL,
+    EVENTS_EXCLUDED_UNKNOWN_CUSTOMERS NUMBER(19, 0) NOT NULL,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (REGION_CODE, MONTH_START_DATE)
+)
+CLUSTER BY (REGION_CODE, MONTH_START_DATE)
+COMMENT = 'Reliability indices per region and monthly, with and without Major Event Days.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__YEARLY (
+    REGION_CODE VARCHAR NOT NULL,
+    YEAR NUMBER(10, 0) NOT NULL,
+    CUSTOMERS_SERVED NUMBER(19, 0) COMMENT 'null when no sourced count exists (indices null too)',
+    PERIOD_HOURS NUMBER(10, 0) NOT NULL,
+    SAIDI_W_MAJOR_EVENT_DAYS_MINUTES FLOAT,
+    SAIFI_W_MAJOR_EVENT_DAYS FLOAT,
+    CAIDI_W_MAJOR_EVENT_DAYS_MINUTES FLOAT COMMENT 'SAIDI / SAIFI; null where SAIFI = 0',
+    MAIFI_W_MAJOR_EVENT_DAYS FLOAT,
+    ASAI_W_MAJOR_EVENT_DAYS_PCT FLOAT,
+    CEMI_W_MAJOR_EVENT_DAYS_PCT FLOAT COMMENT 'customers with more than n sustained interruptions',
+    SAIDI_WO_MAJOR_EVENT_DAYS_MINUTES FLOAT,
+    SAIFI_WO_MAJOR_EVENT_DAYS FLOAT,
+    CAIDI_WO_MAJOR_EVENT_DAYS_MINUTES FLOAT COMMENT 'SAIDI / SAIFI; null where SAIFI = 0',
+    MAIFI_WO_MAJOR_EVENT_DAYS FLOAT,
+    ASAI_WO_MAJOR_EVENT_DAYS_PCT FLOAT,
+    CEMI_WO_MAJOR_EVENT_DAYS_PCT FLOAT COMMENT 'customers with more than n sustained interruptions',
+    CEMI_N NUMBER(10, 0) NOT NULL COMMENT 'the n of CEMI-n',
+    MAJOR_EVENT_DAYS NUMBER(10, 0) NOT NULL,
+    IS_MED_THRESHOLD_PROVISIONAL BOOLEAN NOT NULL,
+    EVENTS_EXCLUDED_UNKNOWN_CUSTOMERS NUMBER(19, 0) NOT NULL,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (REGION_CODE, YEAR)
+)
+CLUSTER BY (REGION_CODE, YEAR)
+COMMENT = 'Reliability indices per region and yearly, with and without Major Event Days.';
+
+CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_OUTAGES__EVENTS (
+    SOURCE_ID VARCHAR NOT NULL,
+    EVENT_ID VARCHAR NOT NULL,
+    REGION_CODE VARCHAR NOT NULL,
+    FEEDER_ID VARCHAR,
+    STARTED_AT_UTC TIMESTAMP_NTZ NOT NULL,
+    RESTORED_AT_UTC TIMESTAMP_NTZ COMMENT 'null while the event is still open',
+    STARTED_AT_LOCAL TIMESTAMP_NTZ NOT NULL,
+    RESTORED_AT_LOCAL TIMESTAMP_NTZ,
+    DATE_LOCAL DATE NOT NULL COMMENT 'local calendar day the event started',
+    DURATION_MINUTES FLOAT,
+    CUSTOMERS_AFFECTED NUMBER(19, 0) COMMENT 'null when unknown',
+    IS_CUSTOMERS_UNKNOWN BOOLEAN NOT NULL,
+    IS_MOMENTARY BOOLEAN NOT NULL,
+    IS_OPEN BOOLEAN NOT NULL,
+    IS_MAJOR_EVENT_DAY BOOLEAN NOT NULL,
+    CAUSE VARCHAR,
+    DEVICE VARCHAR,
+    BATCH_ID VARCHAR NOT NULL COMMENT 'pipeline batch that produced the row',
+    PRIMARY KEY (SOURCE_ID, EVENT_ID)
+)
+CLUSTER BY (REGION_CODE, DATE_LOCAL)
+COMMENT = 'Outage events with their region’s local times, for drill-down.';

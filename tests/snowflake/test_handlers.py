@@ -1,0 +1,145 @@
+"""UDF / UDAF / vectorized handlers and argument validation: plain Python against hand-computed values, and in
+Snowpark local testing (LT) where LT can run them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from snowpark.energy_snowpark import identifiers, load_export, refresh, reporting_views
+from snowpark.energy_snowpark.load_factor import LoadFactorAggregate, load_factor, load_factor_vectorized
+
+INJECTIONS = [
+    "x; drop table ENERGY.CURATED.GOLD_DEMAND__DAILY",
+    '"ENERGY"',
+    'ENERGY"; DROP TABLE T; --',
+    "ENERGY.CURATED.EXPORT_STAGE/../x",
+    "a b",
+    "1ENERGY",
+    "",
+]
+
+
+def test_identifiers_are_validated_and_quoted():
+    assert identifiers.quote_identifier("energy") == '"ENERGY"'
+    assert identifiers.quote_qualified_name("energy.curated.export_stage") == '"ENERGY"."CURATED"."EXPORT_STAGE"'
+    for bad in INJECTIONS:
+        with pytest.raises(identifiers.InvalidIdentifierError, match="invalid"):
+            identifiers.quote_qualified_name(bad)
+    with pytest.raises(identifiers.InvalidIdentifierError, match="at most 3"):
+        identifiers.quote_qualified_name("a.b.c.d")
+    assert identifiers.validate_batch_id("latest") == "LATEST"
+    with pytest.raises(identifiers.InvalidIdentifierError, match="batch id"):
+        identifiers.validate_batch_id("20261125T201500Z-3f9a1c2b/../../x")
+
+
+def test_scalar_load_factor_hand_computed():
+    assert load_factor(9_000.0, 12_000.0) == pytest.approx(0.75)
+    assert load_factor(9_000.0, 0.0) is None
+    assert load_factor(None, 12_000.0) is None
+    assert load_factor(float("nan"), 1.0) is None
+
+
+def test_udaf_hand_computed_and_merge_equals_single_pass():
+    values = [10.0, 20.0, None, 30.0, 40.0]  # energy 100 MWh over 4 hours, peak 40 -> 100 / (40 * 4)
+    single = LoadFactorAggregate()
+    for value in values:
+        single.accumulate(value)
+    assert single.finish() == pytest.approx(100 / 160)
+    left, right = LoadFactorAggregate(), LoadFactorAggregate()
+    for value in values[:2]:
+        left.accumulate(value)
+    for value in values[2:]:
+        right.accumulate(value)
+    left.merge(right.aggregate_state)
+    assert left.finish() == pytest.approx(single.finish())
+    assert LoadFactorAggregate().finish() is None
+
+
+def test_vectorized_hand_computed():
+    frame = pd.DataFrame({0: [9_000.0, 5.0, None, 3.0], 1: [12_000.0, 0.0, 3.0, -1.0]})
+    result = load_factor_vectorized(frame)
+    assert result.iloc[0] == pytest.approx(0.75)
+    assert result.iloc[1:].isna().all()
+    assert [load_factor(a, p) for a, p in frame.itertuples(index=False)][0] == pytest.approx(result.iloc[0])
+
+
+@pytest.fixture(scope="module")
+def lt_session():
+    from snowflake.snowpark import Session
+
+    session = Session.builder.config("local_testing", True).create()
+    yield session
+    session.close()
+
+
+def test_udfs_in_local_testing_match_handlers(lt_session):
+    from snowflake.snowpark import functions as F
+    from snowflake.snowpark.types import DoubleType
+
+    pairs = [(9_000.0, 12_000.0), (1.0, 4.0), (5.0, 0.0), (None, 3.0)]
+    frame = lt_session.create_dataframe(pairs, schema=["AVG_MW", "PEAK_MW"])
+    scalar = lt_session.udf.register(load_factor, return_type=DoubleType(), input_types=[DoubleType(), DoubleType()])
+    got = [row[0] for row in frame.select(scalar(F.col("AVG_MW"), F.col("PEAK_MW"))).collect()]
+    assert got == [load_factor(a, p) for a, p in pairs]
+
+    hourly = lt_session.create_dataframe([[10.0], [20.0], [30.0], [40.0]], schema=["DEMAND_MW"])
+    udaf = lt_session.udaf.register(LoadFactorAggregate, return_type=DoubleType(), input_types=[DoubleType()])
+    (row,) = hourly.select(udaf(F.col("DEMAND_MW"))).collect()
+    assert row[0] == pytest.approx(100 / 160)
+
+
+PROCEDURES = {
+    "LOAD_GOLD_EXPORT": (load_export.main, ["stage", "LATEST", "ENERGY"]),
+    "BUILD_REPORTING_VIEWS": (reporting_views.main, ["ENERGY"]),
+    "REFRESH_REPORTING": (refresh.main, ["stage", "LATEST", "ENERGY"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROCEDURES))
+@pytest.mark.parametrize("bad", ["x; drop table ENERGY.CURATED.GOLD_DEMAND__DAILY", '"ENERGY"."CURATED"."X"'])
+def test_each_procedure_refuses_object_name_injection_in_local_testing(lt_session, name, bad):
+    """Registered as a stored procedure in LT and called: the name argument is refused before any SQL runs."""
+    from snowflake.snowpark.types import StringType, VariantType
+
+    handler, args = PROCEDURES[name]
+    procedure = lt_session.sproc.register(
+        handler, return_type=VariantType(), input_types=[StringType()] * len(args), name=name, replace=True
+    )
+    args = [bad, *args[1:]]  # the first argument names an object: the stage, or the database
+    with pytest.raises(Exception, match="invalid (stage|database) name"):
+        procedure(*args, session=lt_session)
+    if len(args) == 3:  # the database argument is validated too
+        with pytest.raises(Exception, match="invalid database name"):
+            handler(lt_session, "ENERGY.CURATED.EXPORT_STAGE", "LATEST", bad)
+
+
+def test_manifest_validation_names_table_and_problem():
+    good = {
+        "manifest_version": 1,
+        "batch_id": "20261125T201500Z-3f9a1c2b",
+        "format": "parquet",
+        "tables": [
+            {
+                "name": "gold_demand__daily",
+                "row_count": 3,
+                "primary_key": ["source_id"],
+                "columns": [{"name": "source_id"}],
+                "files": [{"path": "gold_demand__daily/part-0.parquet", "row_count": 3}],
+            }
+        ],
+    }
+    import json
+
+    parsed = load_export.parse_manifest(json.dumps(good), good["batch_id"])
+    assert parsed.tables[0].files[0].row_count == 3
+    good["tables"][0]["row_count"] = 4
+    with pytest.raises(load_export.LoadError, match="gold_demand__daily: row_count 4 != sum"):
+        load_export.parse_manifest(json.dumps(good), good["batch_id"])
+    good["tables"][0]["row_count"] = 3
+    good["tables"][0]["files"][0]["path"] = "gold_demand__daily/../../secrets.parquet"
+    with pytest.raises(load_export.LoadError, match="not inside the table's folder"):
+        load_export.parse_manifest(json.dumps(good), good["batch_id"])
+    good["tables"][0]["name"] = "t; drop table x"
+    with pytest.raises(identifiers.InvalidIdentifierError):
+        load_export.parse_manifest(json.dumps(good), good["batch_id"])

@@ -1,0 +1,214 @@
+"""The load / views handlers against the local warehouse (fakesnow server on 127.0.0.1, FS+SP), on a contract export.
+
+Expected figures come from the fixture's hand-made rows with pandas, never from the code under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from contract_export import BATCH_1, BATCH_2, DAYS_BATCH_1, export_tables, write_export
+
+from databricks_jobs import tables
+from local_platform.warehouse import apply_sql, runner
+from snowpark.energy_snowpark.identifiers import InvalidIdentifierError
+from snowpark.energy_snowpark.load_export import LoadError, load_export
+from snowpark.energy_snowpark.load_factor import load_factor, load_factor_vectorized
+from snowpark.energy_snowpark.refresh import refresh
+from snowpark.energy_snowpark.reporting_views import VIEWS, build_views
+
+
+def counts(session) -> dict[str, int]:
+    return {
+        t.name: session.sql(f"SELECT COUNT(*) FROM ENERGY.CURATED.{t.name.upper()}").collect()[0][0]
+        for t in tables.GOLD_TABLES
+    }
+
+
+def daily(session) -> pd.DataFrame:
+    rows = session.sql(
+        "SELECT DATE_LOCAL, ENERGY_MWH, PEAK_DEMAND_MW, HOURS_REPORTED, BATCH_ID FROM ENERGY.CURATED.GOLD_DEMAND__DAILY"
+    ).collect()
+    return pd.DataFrame([r.as_dict() for r in rows]).sort_values("DATE_LOCAL").reset_index(drop=True)
+
+
+def test_sql_applied_with_declared_skips_only(warehouse, export_root):
+    results = runner.apply(warehouse, str(export_root))  # idempotent: applied once by the fixture already
+    skipped = {r.statement.split()[0] + " " + r.statement.split()[1] for r in results if r.skipped_reason}
+    assert skipped <= {
+        "CREATE STORAGE",
+        "CREATE TASK",
+        "ALTER TASK",
+        "CREATE ROLE",
+        "GRANT ROLE",
+        "GRANT OWNERSHIP",
+        "GRANT USAGE",
+        "GRANT USAGE,",
+        "GRANT EXECUTE",
+        "GRANT SELECT",
+        "CREATE OR",
+    }
+    for result in results:
+        assert (result.skipped_reason is not None) == (apply_sql.skip_reason(result.statement) is not None)
+    ran = [r for r in results if not r.skipped_reason]
+    assert any("CREATE STAGE" in r.statement for r in ran)
+    assert sum("CREATE TABLE" in r.statement for r in ran) == len(tables.GOLD_TABLES) + 1  # + LOAD_HISTORY
+
+
+def test_udfs_run_the_handler_code_and_create_function_is_refused(wh_session):
+    pairs = [(9_000.0, 12_000.0), (1.0, 3.0), (5.0, 0.0), (None, 2.0), (2.5, None)]
+    values = ", ".join(f"({'NULL' if a is None else a}, {'NULL' if p is None else p})" for a, p in pairs)
+    query = f"SELECT LOAD_FACTOR(a, p), LOAD_FACTOR_VECTORIZED(a, p) FROM (VALUES {values}) AS v(a, p)"
+    rows = wh_session.sql(query).collect()
+    expected_vectorized = load_factor_vectorized(pd.DataFrame(pairs, dtype="float64"))
+    for (scalar, vectorized), (a, p), vec in zip(rows, pairs, expected_vectorized, strict=True):
+        assert scalar == load_factor(a, p)
+        assert (vectorized is None and pd.isna(vec)) or vectorized == pytest.approx(vec)
+    with pytest.raises(Exception, match="refuses CREATE FUNCTION"):
+        wh_session.sql(
+            "CREATE OR REPLACE FUNCTION ENERGY.REPORTING.LOAD_FACTOR(a FLOAT, b FLOAT) RETURNS FLOAT "
+            "LANGUAGE PYTHON RUNTIME_VERSION = '3.11' HANDLER = 'f' AS $$\ndef f(a, b):\n    return a / b\n$$"
+        ).collect()
+    assert wh_session.sql("SELECT LOAD_FACTOR(1.0, 4.0)").collect()[0][0] == 0.25
+
+
+def test_load_twice_then_newer_export_never_duplicates(warehouse, wh_session, export_root):
+    first = runner.load(warehouse)
+    manifest = json.loads((export_root / BATCH_1 / "_manifest.json").read_text())
+    expected = {t["name"]: t["row_count"] for t in manifest["tables"]}
+    assert counts(wh_session) == expected
+    assert first["rows_loaded"] == sum(expected.values()) and first["rows_rejected"] == 0
+    assert first["files_loaded"] == len(tables.GOLD_TABLES)
+
+    again = runner.load(warehouse, BATCH_1)
+    assert counts(wh_session) == expected
+    assert {t["table"]: t["rows_replaced"] for t in again["tables"]} == expected
+
+    # A newer export of overlapping days: 2021-03-01 restated, 2021-03-16 new.
+    newer_days = [(dt.date(2021, 3, 1), 250_000.0, 12_100.0, 24), (dt.date(2021, 3, 16), 230_000.0, 12_600.0, 24)]
+    write_export(export_root, BATCH_2, export_tables(BATCH_2, newer_days))
+    runner.load(warehouse)  # LATEST now names BATCH_2
+    got = daily(wh_session)
+    union = {d[0]: d for d in DAYS_BATCH_1} | {d[0]: d for d in newer_days}
+    assert got["DATE_LOCAL"].tolist() == sorted(union)
+    assert got["ENERGY_MWH"].tolist() == [union[d][1] for d in sorted(union)]
+    assert got.set_index("DATE_LOCAL").loc[dt.date(2021, 3, 2), "BATCH_ID"] == BATCH_1
+    history = wh_session.sql(
+        "SELECT BATCH_ID, COUNT(*) FROM ENERGY.CURATED.LOAD_HISTORY WHERE STATUS = 'LOADED' GROUP BY 1 ORDER BY 1"
+    ).collect()
+    assert [tuple(r) for r in history] == [(BATCH_1, 2 * len(tables.GOLD_TABLES)), (BATCH_2, len(tables.GOLD_TABLES))]
+
+
+def test_manifest_disagreeing_with_files_fails_and_changes_nothing(warehouse, wh_session, export_root):
+    runner.load(warehouse, BATCH_1)
+    before_counts, before_daily = counts(wh_session), daily(wh_session)
+    bad_batch = "20261127T201500Z-00000bad"
+    batch = write_export(export_root, bad_batch, export_tables(bad_batch, DAYS_BATCH_1[:2]), latest=False)
+    manifest = json.loads((batch / "_manifest.json").read_text())
+    # The reliability table is loaded late in the manifest order, so earlier tables were already staged.
+    entry = next(t for t in manifest["tables"] if t["name"] == "gold_outages__events")
+    entry["row_count"] += 1
+    entry["files"][0]["row_count"] += 1
+    (batch / "_manifest.json").write_text(json.dumps(manifest))
+
+    with pytest.raises(
+        LoadError, match=r"table gold_outages__events: file gold_outages__events/part-.* has 1 rows but"
+    ):
+        runner.load(warehouse, bad_batch)
+    assert counts(wh_session) == before_counts
+    pd.testing.assert_frame_equal(daily(wh_session), before_daily)
+    (failed,) = wh_session.sql(
+        f"SELECT TABLE_NAME, ERROR_MESSAGE FROM ENERGY.CURATED.LOAD_HISTORY WHERE BATCH_ID = '{bad_batch}'"
+    ).collect()
+    assert failed[0] == "gold_outages__events" and "manifest says 2" in failed[1]
+    leftovers = wh_session.sql("SHOW TABLES LIKE 'LOAD_STAGING__%' IN SCHEMA ENERGY.CURATED").collect()
+    assert leftovers == []
+
+
+def test_views_built_with_contract_columns_and_independent_figures(warehouse, wh_session):
+    runner.load(warehouse, BATCH_1)
+    report = runner.build(warehouse)
+    assert report["views"] == sorted(VIEWS)
+    columns = {name: [f.name for f in wh_session.table(f"ENERGY.REPORTING.{name}").schema.fields] for name in VIEWS}
+    assert columns["DAILY_DEMAND"] == [
+        "SOURCE_ID", "REGION_CODE", "REGION_NAME", "DATE_LOCAL", "ENERGY_MWH", "PEAK_DEMAND_MW",
+        "PEAK_INTERVAL_START_LOCAL", "MIN_DEMAND_MW", "AVG_DEMAND_MW", "LOAD_FACTOR", "HOURS_REPORTED",
+        "HOURS_EXPECTED", "COMPLETENESS_PCT", "IMPUTED_HOURS", "MEAN_TEMPERATURE_C", "HEATING_DEGREE_DAYS_F",
+        "COOLING_DEGREE_DAYS_F",
+    ]  # fmt: skip
+    lf_columns = ["SOURCE_ID", "REGION_CODE", "PERIOD_START_DATE", "ENERGY_MWH", "PEAK_DEMAND_MW", "HOURS_REPORTED",
+                  "AVG_DEMAND_MW", "LOAD_FACTOR"]  # fmt: skip
+    assert columns["LOAD_FACTOR_WEEKLY"] == lf_columns == columns["LOAD_FACTOR_MONTHLY"]
+    for view, table in (
+        ("RELIABILITY_MONTHLY", tables.GOLD_RELIABILITY_MONTHLY),
+        ("OUTAGE_EVENTS", tables.GOLD_OUTAGES_EVENTS),
+    ):
+        assert columns[view] == [c.upper() for c in table.column_names] + ["REGION_NAME"]
+
+    # Independent figures from the curated daily rows (whatever earlier tests loaded), with pandas: Monday-start
+    # weeks of local dates, load factor = energy / (peak x hours).
+    frame = daily(wh_session).rename(
+        columns={"DATE_LOCAL": "date", "ENERGY_MWH": "energy", "PEAK_DEMAND_MW": "peak", "HOURS_REPORTED": "hours"}
+    )
+    assert len(frame) >= len(DAYS_BATCH_1)
+    frame["week"] = frame["date"].map(lambda d: d - dt.timedelta(days=d.weekday()))
+    weekly = frame.groupby("week").agg(energy=("energy", "sum"), peak=("peak", "max"), hours=("hours", "sum"))
+    got = wh_session.sql(
+        "SELECT PERIOD_START_DATE, ENERGY_MWH, PEAK_DEMAND_MW, HOURS_REPORTED, LOAD_FACTOR "
+        "FROM ENERGY.REPORTING.LOAD_FACTOR_WEEKLY ORDER BY 1"
+    ).collect()
+    assert [r[0] for r in got] == list(weekly.index)
+    for row, (_, expected) in zip(got, weekly.iterrows(), strict=True):
+        assert (row[1], row[2], row[3]) == (expected.energy, expected.peak, expected.hours)
+        assert isinstance(row[4], float)  # never fakesnow's body-text string
+        assert row[4] == pytest.approx(expected.energy / (expected.peak * expected.hours))
+    (monthly,) = wh_session.sql(
+        "SELECT LOAD_FACTOR, HOURS_REPORTED FROM ENERGY.REPORTING.LOAD_FACTOR_MONTHLY"
+    ).collect()
+    assert monthly[0] == pytest.approx(frame.energy.sum() / (frame.peak.max() * frame.hours.sum()))
+    assert monthly[1] == frame.hours.sum()
+    assert 23 in frame.hours.tolist()  # the 23-hour DST day (2021-03-14) counts 23 hours
+    (joined,) = wh_session.sql(
+        "SELECT REGION_NAME, HEATING_DEGREE_DAYS_F FROM ENERGY.REPORTING.DAILY_DEMAND WHERE DATE_LOCAL = '2021-03-01'"
+    ).collect()
+    assert tuple(joined) == ("ERCOT Coast weather zone (Houston)", 15.0)
+    freshness = wh_session.sql("SELECT TABLE_NAME, BATCH_ID, ROW_COUNT FROM ENERGY.REPORTING.DATA_FRESHNESS").collect()
+    assert len(freshness) == len(tables.GOLD_TABLES)
+
+
+BAD_NAMES = ["x; drop table ENERGY.CURATED.GOLD_DEMAND__DAILY", '"ENERGY"."CURATED"."EXPORT_STAGE"', 'ENERGY" --']
+
+
+@pytest.mark.parametrize("bad", BAD_NAMES)
+def test_each_handler_refuses_injected_names_on_the_warehouse(wh_session, bad):
+    before = counts(wh_session)
+    with pytest.raises(InvalidIdentifierError):
+        load_export(wh_session, bad, "LATEST", "ENERGY")
+    with pytest.raises(InvalidIdentifierError):
+        load_export(wh_session, "ENERGY.CURATED.EXPORT_STAGE", "LATEST", bad)
+    with pytest.raises(InvalidIdentifierError):
+        build_views(wh_session, bad)
+    with pytest.raises(InvalidIdentifierError):
+        refresh(wh_session, bad, "LATEST", "ENERGY")
+    with pytest.raises(InvalidIdentifierError):
+        refresh(wh_session, "ENERGY.CURATED.EXPORT_STAGE", "LATEST'; drop table x; --", "ENERGY")
+    assert counts(wh_session) == before
+
+
+def test_restart_keeps_tables_and_views_and_reregisters_the_udfs(warehouse):
+    """The DuckDB files persist; the server re-registers the handler UDFs at start, so the views answer again."""
+    from local_platform.warehouse import control
+
+    runner.build(warehouse)
+    query = "SELECT PERIOD_START_DATE, LOAD_FACTOR FROM ENERGY.REPORTING.LOAD_FACTOR_WEEKLY ORDER BY 1"
+    with control.session(warehouse) as session:
+        before = [tuple(r) for r in session.sql(query).collect()]
+    control.stop(warehouse)
+    assert control.running_pid(warehouse) is None
+    control.start(warehouse)
+    with control.session(warehouse) as session:
+        assert [tuple(r) for r in session.sql(query).collect()] == before
+    assert before and all(isinstance(lf, float) for _, lf in before)
