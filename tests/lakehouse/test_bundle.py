@@ -103,3 +103,11 @@ def test_every_task_derives_the_same_batch_id_and_roots(bundle, jobs):
     assert (
         lake_root == "/Volumes/energy/lakehouse/lake" and raw_root.endswith("/raw") and export_root.endswith("/export")
     )
+
+
+def test_cluster_wheel_does_not_pull_the_local_stack():
+    """The runtime brings Spark and Delta; the wheel must not replace them or install the local stand-ins."""
+    runtime_or_local_only = ("pyspark", "delta-spark", "streamlit", "fakesnow", "moto", "snowflake-")
+    wheel_requirements = PYPROJECT["project"]["dependencies"]
+    assert not [r for r in wheel_requirements if r.startswith(runtime_or_local_only)], wheel_requirements
+    assert any(r.startswith("pyspark") for r in PYPROJECT["project"]["optional-dependencies"]["local"])

@@ -1,0 +1,171 @@
+"""Pipeline throughput (raw interval rows -> Gold, per layer, against DuckDB) and incremental (one new day appended)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from bench.common import BENCH_DIR, timed
+from bench.duckdb_reference import INTERVAL_COLUMNS, compute_gold_demand, read_daily
+from databricks_jobs.settings import LakeSettings
+
+SOURCE = "synthetic_interval_load"
+REGIONS = 4
+LAST_YEAR = 2025
+HOURS_PER_YEAR = 8760  # 2025 local years in every synthetic zone have 8760 hours
+
+
+def generate(rows: int, root: Path) -> tuple[Path, int]:
+    """The seeded synthetic utility with about `rows` hourly interval rows (one year, 4 regions); reused if present."""
+    from databricks_jobs.synthetic import generate_synthetic_utility
+
+    feeders = max(1, round(rows / (REGIONS * HOURS_PER_YEAR)))
+    raw = root / f"raw_{feeders}f"
+    marker = raw / "GENERATED"
+    if not marker.exists():
+        shutil.rmtree(raw, ignore_errors=True)
+        summary = generate_synthetic_utility(
+            raw, seed=42, years=1, regions=REGIONS, feeders_per_region=feeders, last_year=LAST_YEAR
+        )
+        marker.write_text(str(summary.interval_rows))
+        print(f"  generated {summary.interval_rows:,} interval rows in {summary.seconds:.1f} s -> {raw}")
+    return raw, int(marker.read_text())
+
+
+def interval_glob(raw: Path) -> str:
+    return str(raw / "synthetic_utility" / "interval_load" / "*.csv")
+
+
+def run_spark_layers(spark, raw: Path, lake: Path, full_refresh: bool = False) -> dict[str, float]:
+    """Bronze, Silver, Gold for the interval-load source; seconds per layer."""
+    from databricks_jobs.jobs.pipeline import run_pipeline
+
+    settings = LakeSettings(raw_root=str(raw), lake_root=str(lake), export_root=str(lake.parent / "export"))
+    report = run_pipeline(
+        settings,
+        stages=("bronze", "silver", "gold"),
+        full_refresh=full_refresh,
+        source_ids=[SOURCE],
+        spark=spark,
+        log=lambda _m: None,
+    )
+    return {step.stage: step.seconds for step in report.steps}
+
+
+def spark_daily(spark, lake: Path) -> pd.DataFrame:
+    from databricks_jobs.tables import GOLD_DEMAND_DAILY
+
+    return (
+        spark.read.format("delta")
+        .load(str(lake / GOLD_DEMAND_DAILY.name))
+        .where(f"source_id = '{SOURCE}'")
+        .select("region_code", "date_local", "energy_mwh", "peak_demand_mw", "hours_reported")
+        .toPandas()
+    )
+
+
+def compare_daily(spark_frame: pd.DataFrame, duck_frame: pd.DataFrame) -> dict[str, object]:
+    """Same keys, and the largest differences of energy and peak: the reference computes the same figures."""
+    key = ["region_code", "date_local"]
+    s = spark_frame.assign(date_local=pd.to_datetime(spark_frame["date_local"]))
+    d = duck_frame.assign(date_local=pd.to_datetime(duck_frame["date_local"]))
+    merged = s.merge(d, on=key, how="outer", suffixes=("_spark", "_duckdb"), indicator=True)
+    both = merged[merged["_merge"] == "both"]
+    return {
+        "days_spark": len(s),
+        "days_duckdb": len(d),
+        "days_only_one_side": int((merged["_merge"] != "both").sum()),
+        "max_abs_diff_energy_mwh": float((both["energy_mwh_spark"] - both["energy_mwh_duckdb"]).abs().max()),
+        "max_abs_diff_peak_mw": float((both["peak_demand_mw_spark"] - both["peak_demand_mw_duckdb"]).abs().max()),
+        "hours_reported_equal": bool((both["hours_reported_spark"] == both["hours_reported_duckdb"]).all()),
+    }
+
+
+def throughput(spark, rows: int) -> dict[str, object]:
+    """One size: generate, run Spark layers on a fresh lake, run the DuckDB reference, compare."""
+    root = BENCH_DIR / "pipeline"
+    raw, actual_rows = generate(rows, root)
+    lake = root / f"lake_{actual_rows}"
+    shutil.rmtree(lake, ignore_errors=True)
+    layers = run_spark_layers(spark, raw, lake)
+    spark_total = sum(layers.values())
+    duck_out = root / f"duckdb_{actual_rows}"
+    with timed() as duck:
+        counts = compute_gold_demand(interval_glob(raw), duck_out)
+    check = compare_daily(spark_daily(spark, lake), read_daily(duck_out))
+    shutil.rmtree(lake, ignore_errors=True)
+    return {
+        "raw_interval_rows": actual_rows,
+        "spark_seconds_per_layer": layers,
+        "spark_rows_per_s_per_layer": {k: round(actual_rows / v) for k, v in layers.items() if v},
+        "spark_seconds_total": round(spark_total, 1),
+        "spark_rows_per_s_total": round(actual_rows / spark_total),
+        "duckdb_seconds": round(duck.seconds, 1),
+        "duckdb_rows_per_s": round(actual_rows / duck.seconds),
+        "ratio_spark_to_duckdb": round(spark_total / duck.seconds, 2),
+        "duckdb_output_rows": counts,
+        "figures_match": check,
+    }
+
+
+def warm_up(spark) -> None:
+    """One small unreported run, so JVM warm-up and first-use costs do not land on the first measured size."""
+    raw, rows = generate(50_000, BENCH_DIR / "pipeline")
+    lake = BENCH_DIR / "pipeline" / "lake_warm_up"
+    shutil.rmtree(lake, ignore_errors=True)
+    run_spark_layers(spark, raw, lake)
+    shutil.rmtree(lake, ignore_errors=True)
+
+
+def _split_last_day(raw: Path, target: Path) -> tuple[int, int]:
+    """A copy of `raw` without its last day, plus that day as a separate new file; returns (base rows, day rows)."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(raw, target, ignore=shutil.ignore_patterns("interval_load"))
+    (target / "synthetic_utility" / "interval_load").mkdir(parents=True)
+    con = duckdb.connect()
+    src = f"read_csv('{interval_glob(raw)}', header = true, columns = {INTERVAL_COLUMNS})"
+    # The last 24 hours of each region (regions end their local year at different UTC instants).
+    con.execute(
+        f"""CREATE TEMP TABLE split AS SELECT *, interval_start_utc > max(interval_start_utc) OVER (PARTITION BY region)
+            - INTERVAL 24 HOUR AS is_new_day FROM {src}"""
+    )
+    base = target / "synthetic_utility" / "interval_load" / "interval_load_base.csv"
+    day = target / "new_day" / "interval_load_new_day.csv"
+    day.parent.mkdir(parents=True)
+    fmt = "(HEADER, TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S')"
+    columns = "interval_start_utc, region, feeder_id, load_kw"
+    con.execute(f"COPY (SELECT {columns} FROM split WHERE NOT is_new_day) TO '{base}' {fmt}")
+    con.execute(f"COPY (SELECT {columns} FROM split WHERE is_new_day) TO '{day}' {fmt}")
+    rows = [con.execute(f"SELECT count(*) FROM read_csv('{p}')").fetchone()[0] for p in (base, day)]
+    con.close()
+    return rows[0], rows[1]
+
+
+def incremental(spark, rows: int) -> dict[str, object]:
+    """Full run on a year minus its last day, then the last day lands as a new file and the pipeline runs again."""
+    root = BENCH_DIR / "incremental"
+    raw, _ = generate(rows, BENCH_DIR / "pipeline")
+    data = root / "raw"
+    base_rows, day_rows = _split_last_day(raw, data)
+    lake = root / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    full = run_spark_layers(spark, data, lake)
+    shutil.move(str(data / "new_day" / "interval_load_new_day.csv"), data / "synthetic_utility" / "interval_load")
+    incr = run_spark_layers(spark, data, lake)
+    full_s, incr_s = sum(full.values()), sum(incr.values())
+    days = spark_daily(spark, lake)
+    shutil.rmtree(lake, ignore_errors=True)
+    return {
+        "base_rows": base_rows,
+        "new_day_rows": day_rows,
+        "full_run_seconds_per_layer": full,
+        "incremental_run_seconds_per_layer": incr,
+        "full_run_seconds": round(full_s, 1),
+        "incremental_run_seconds": round(incr_s, 1),
+        "ratio_incremental_to_full": round(incr_s / full_s, 3),
+        "target_ratio": 0.15,
+        "gold_days_after_increment": len(days),
+    }

@@ -1,0 +1,65 @@
+"""Run the benchmarks: `python -m bench.run_all` (all, full sizes) or e.g. `--sizes 0.5 --only pipeline` for a quick
+look. Each prints its figures and a ratio against a reference measured in the same run; figures are also saved to
+.local/bench/results.json. Data comes from the seeded synthetic generator (same seed, same data)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import pipeline, warehouse
+from bench.common import Report, machine
+
+BENCHMARKS = ("pipeline", "incremental", "warehouse")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
+    parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only this benchmark (repeatable)")
+    parser.add_argument("--sizes", default="5,20,50", help="pipeline sizes in millions of raw interval rows")
+    parser.add_argument("--incremental-size", type=float, default=5, help="millions of rows in the year of data")
+    parser.add_argument("--regions", type=int, default=50, help="warehouse benchmark: regions")
+    parser.add_argument("--years", type=int, default=5, help="warehouse benchmark: years of hourly data")
+    parser.add_argument("--runs", type=int, default=20, help="warehouse benchmark: timed runs per query")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    chosen = args.only or list(BENCHMARKS)
+    report = Report()
+    print(f"machine: {machine()}")
+    # Cheapest first: an interrupted run still has the warehouse and incremental figures.
+    if "warehouse" in chosen:
+        report.add("warehouse: load procedure and app queries", warehouse.run(args.regions, args.years, args.runs))
+    spark = None
+    if "pipeline" in chosen or "incremental" in chosen:
+        from databricks_jobs.spark_session import get_spark
+
+        spark = get_spark("energy-bench")
+        pipeline.warm_up(spark)
+    if "incremental" in chosen:
+        report.add("incremental: one new day on a year", pipeline.incremental(spark, int(args.incremental_size * 1e6)))
+    if "pipeline" in chosen:
+        sizes = [float(s) for s in args.sizes.split(",") if s]
+        totals = {}
+        for size in sizes:
+            figures = pipeline.throughput(spark, int(size * 1_000_000))
+            report.add(f"pipeline throughput, {size:g}M rows", figures)
+            totals[size] = (figures["raw_interval_rows"], figures["spark_seconds_total"])
+        if len(totals) >= 2:
+            (small_rows, small_s), (big_rows, big_s) = totals[sizes[-2]], totals[sizes[-1]]
+            report.add(
+                "pipeline scaling",
+                {
+                    "from_to": f"{sizes[-2]:g}M -> {sizes[-1]:g}M rows",
+                    "rows_ratio": round(big_rows / small_rows, 2),
+                    "time_ratio": round(big_s / small_s, 2),
+                    "no_faster_than_linear": big_s / small_s <= big_rows / small_rows,
+                },
+            )
+    print(f"\nsaved {report.save()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""A moto S3 API server on 127.0.0.1, run as its own process so every client (boto3, Spark's s3a, subprocesses)
+reaches it over HTTP exactly as it would reach AWS. Data lives in the server's memory until it stops."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from types import TracebackType
+
+from local_platform.s3.settings import S3Settings
+
+# moto accepts any key pair; these placeholders exist only so SDKs sign requests to the loopback server.
+LOCAL_ACCESS_KEY_ID = "local-moto-access-key"
+LOCAL_SECRET_ACCESS_KEY = "local-moto-secret-key"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class MotoS3Server:
+    """Start with `with MotoS3Server() as server:`; `server.settings(base)` points S3Settings at it."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, start_timeout_s: float = 30.0) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.start_timeout_s = start_timeout_s
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def settings(self, base: S3Settings | None = None) -> S3Settings:
+        return (base or S3Settings.from_env()).with_endpoint(
+            self.endpoint_url, LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+        )
+
+    def start(self) -> MotoS3Server:
+        cmd = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        self._process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                err = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                raise RuntimeError(f"moto S3 server on {self.endpoint_url} exited at start: {err[-2000:]}")
+            if self._is_up():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"moto S3 server on {self.endpoint_url} did not answer within {self.start_timeout_s} s")
+
+    def _is_up(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
+                return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        if self._process.stderr:
+            self._process.stderr.close()
+        self._process = None
+
+    def __enter__(self) -> MotoS3Server:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,152 @@
+"""The whole flow on the real samples on the embedded defaults (landing and export folders, local Spark + Delta, the
+local warehouse): the export is verified and loaded by the load procedure, and the app's view figures are checked
+against the Gold Delta tables (and recomputed from Gold with pandas). A second run changes nothing.
+
+The same flow through the S3 API server (moto) stalls in Spark's s3a export commit on this stand-in (see the README's
+known limits); S3 landing, s3a reads and writes and the export's completeness rules are covered by test_s3_platform."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from databricks_jobs.tables import GOLD_DEMAND_DAILY, GOLD_RELIABILITY_YEARLY, GOLD_TABLES
+from local_platform.flow import FlowConfig, run_flow
+from local_platform.s3.server import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+
+
+@pytest.fixture(scope="module")
+def flow(tmp_path_factory, spark, sample_data):
+    """Runs the flow twice on one lake, landing folder and warehouse; yields what the checks need."""
+    from local_platform.warehouse import control
+
+    root = tmp_path_factory.mktemp("flow")
+    config = FlowConfig(s3=None, raw_source=sample_data, lake_root=str(root / "lake"), stage_dir=root / "stage")
+    warehouse = control.WarehouseSettings(state_dir=root / "warehouse", port=free_port())
+    try:
+        first = run_flow(config, warehouse, spark=spark)
+        views_first = _views(warehouse)
+        second = run_flow(config, warehouse, spark=spark)
+        views_second = _views(warehouse)
+        yield {
+            "config": config,
+            "first": first,
+            "second": second,
+            "views": views_first,
+            "views_after_second_run": views_second,
+            "warehouse": warehouse,
+        }
+    finally:
+        control.stop(warehouse)
+
+
+VIEWS = ("DAILY_DEMAND", "RELIABILITY_YEARLY", "LOAD_FACTOR_MONTHLY", "HOURLY_DEMAND", "OUTAGE_EVENTS")
+
+
+def _views(warehouse) -> dict[str, pd.DataFrame]:
+    from snowflake.snowpark import Session
+
+    from local_platform.warehouse import control
+
+    session = Session.builder.configs(control.connection_parameters(warehouse, "REPORTING")).create()
+    try:
+        frames = {name: session.table(f"{warehouse.database}.REPORTING.{name}").to_pandas() for name in VIEWS}
+        counts = [
+            (t.name, session.table(f"{warehouse.database}.CURATED.{t.name.upper()}").count()) for t in GOLD_TABLES
+        ]
+        frames["CURATED_COUNTS"] = pd.DataFrame(counts, columns=["table", "rows"])
+        return frames
+    finally:
+        session.connection.close()
+
+
+def _gold(spark, flow, name: str) -> pd.DataFrame:
+    return spark.read.format("delta").load(f"{flow['config'].lake_root}/{name}").toPandas()
+
+
+def test_export_in_the_stage_is_the_loaded_batch(flow):
+    config, batch = flow["config"], flow["first"].batch_id
+    manifest = json.loads((config.stage_dir / batch / "_manifest.json").read_text())
+    assert manifest == flow["first"].manifest
+    assert (config.stage_dir / "LATEST").read_text().strip() == batch
+    assert flow["first"].load["status"] == "LOADED"
+
+
+def test_row_counts_reconcile_gold_manifest_and_curated(spark, flow):
+    manifest_rows = {t["name"]: t["row_count"] for t in flow["first"].manifest["tables"]}
+    curated = dict(flow["views"]["CURATED_COUNTS"].itertuples(index=False))
+    for contract in GOLD_TABLES:
+        gold_rows = spark.read.format("delta").load(f"{flow['config'].lake_root}/{contract.name}").count()
+        assert manifest_rows[contract.name] == gold_rows, contract.name
+        assert curated[contract.name] == gold_rows, contract.name
+    assert sum(manifest_rows.values()) > 0
+
+
+def _keyed(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    frame = frame.rename(columns=str.lower)
+    for key in keys:
+        if "date" in key:
+            frame[key] = pd.to_datetime(frame[key]).dt.date
+    return frame.set_index(keys).sort_index()
+
+
+def test_daily_demand_view_equals_gold(spark, flow):
+    keys = list(GOLD_DEMAND_DAILY.primary_key)
+    gold = _keyed(_gold(spark, flow, GOLD_DEMAND_DAILY.name), keys)
+    view = _keyed(flow["views"]["DAILY_DEMAND"], keys)
+    assert len(gold) > 1000 and view.index.equals(gold.index)
+    for column in ("energy_mwh", "peak_demand_mw", "min_demand_mw", "load_factor", "completeness_pct"):
+        np.testing.assert_allclose(view[column].astype(float), gold[column].astype(float), rtol=1e-9, err_msg=column)
+    assert (view["hours_reported"].astype(int) == gold["hours_reported"]).all()
+
+
+def test_monthly_load_factor_view_equals_pandas_from_gold(spark, flow):
+    """LOAD_FACTOR = energy / (peak x hours) per local calendar month, recomputed here from Gold daily rows."""
+    daily = _gold(spark, flow, GOLD_DEMAND_DAILY.name).dropna(subset=["energy_mwh"])
+    daily["period_start_date"] = pd.to_datetime(daily["date_local"]).dt.to_period("M").dt.start_time.dt.date
+    expected = daily.groupby(["source_id", "region_code", "period_start_date"]).agg(
+        energy_mwh=("energy_mwh", "sum"), peak_demand_mw=("peak_demand_mw", "max"), hours=("hours_reported", "sum")
+    )
+    expected["load_factor"] = expected["energy_mwh"] / (expected["peak_demand_mw"] * expected["hours"])
+    view = _keyed(flow["views"]["LOAD_FACTOR_MONTHLY"], ["source_id", "region_code", "period_start_date"])
+    assert view.index.equals(expected.index)
+    np.testing.assert_allclose(view["energy_mwh"].astype(float), expected["energy_mwh"], rtol=1e-9)
+    np.testing.assert_allclose(view["load_factor"].astype(float), expected["load_factor"], rtol=1e-9)
+
+
+def test_reliability_yearly_view_equals_gold(spark, flow):
+    keys = list(GOLD_RELIABILITY_YEARLY.primary_key)
+    gold = _keyed(_gold(spark, flow, GOLD_RELIABILITY_YEARLY.name), keys)
+    view = _keyed(flow["views"]["RELIABILITY_YEARLY"], keys)
+    assert view.index.equals(gold.index)
+    for column in ("saidi_w_major_event_days_minutes", "saifi_wo_major_event_days", "major_event_days"):
+        np.testing.assert_allclose(
+            view[column].astype(float), gold[column].astype(float), rtol=1e-9, equal_nan=True, err_msg=column
+        )
+
+
+def test_hourly_and_outage_views_hold_every_gold_row(spark, flow):
+    assert len(flow["views"]["HOURLY_DEMAND"]) == _gold(spark, flow, "gold_demand__hourly_weather").shape[0]
+    assert len(flow["views"]["OUTAGE_EVENTS"]) == _gold(spark, flow, "gold_outages__events").shape[0]
+
+
+def test_second_run_uploads_nothing_and_changes_no_figure(flow):
+    second = flow["second"]
+    assert second.batch_id != flow["first"].batch_id
+    for name in VIEWS:
+        # Text form: sorts rows with nulls in any column; a changed figure still shows as a changed string.
+        before = flow["views"][name].drop(columns=["BATCH_ID"], errors="ignore").astype(str)
+        after = flow["views_after_second_run"][name].drop(columns=["BATCH_ID"], errors="ignore").astype(str)
+        columns = list(before.columns)
+        pd.testing.assert_frame_equal(
+            after.sort_values(columns).reset_index(drop=True),
+            before.sort_values(columns).reset_index(drop=True),
+            obj=name,
+        )
+    assert flow["views_after_second_run"]["CURATED_COUNTS"].equals(flow["views"]["CURATED_COUNTS"])
+    assert sum(second.seconds.values()) < sum(flow["first"].seconds.values())

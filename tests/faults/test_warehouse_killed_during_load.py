@@ -1,0 +1,174 @@
+"""Kill the local warehouse server in the middle of a load, restart it, load again: the curated tables must equal a
+clean load, and the Parquet files themselves (read by DuckDB, not by the loader)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from bench.gold_fixture import write_export
+from databricks_jobs.tables import GOLD_TABLES
+from local_platform.s3.server import free_port
+from local_platform.warehouse import apply_sql, control, runner
+from snowpark.energy_snowpark.load_export import load_export
+from tests.faults.conftest import REPO_ROOT, kill_pid, kill_process_tree
+
+pytestmark = pytest.mark.e2e
+
+
+def _load_in_subprocess(settings: control.WarehouseSettings) -> subprocess.Popen:
+    env = {**os.environ, "ENERGY_WAREHOUSE_DIR": str(settings.state_dir), "ENERGY_WAREHOUSE_PORT": str(settings.port)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "local_platform.cli", "warehouse", "load"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+@contextmanager
+def _session(settings: control.WarehouseSettings) -> Iterator:
+    """A Snowpark session for this test process. The connector arms a cancel timer per query (network_timeout); one
+    that fires after its server was killed retries for minutes in a non-daemon thread and keeps pytest from exiting,
+    so this process allows long statements instead. The loads under test run with the project's own settings."""
+    from snowflake.snowpark import Session
+
+    session = Session.builder.configs({**control.connection_parameters(settings), "network_timeout": 900}).create()
+    try:
+        yield session
+    finally:
+        session.connection.close()
+
+
+def _apply(settings: control.WarehouseSettings, export: Path) -> None:
+    with _session(settings) as session:
+        apply_sql.apply(session, apply_sql.local_variables(str(export), settings.database))
+
+
+def _load(settings: control.WarehouseSettings) -> dict:
+    with _session(settings) as session:
+        reader = runner.local_stage_reader(session, settings.database)
+        return load_export(session, runner.stage_name(settings), "LATEST", settings.database, reader)
+
+
+def _curated(settings: control.WarehouseSettings) -> dict[str, pd.DataFrame]:
+    """Every curated Gold table, rows sorted by primary key (column names lower-cased)."""
+    with _session(settings) as session:
+        frames = {}
+        for contract in GOLD_TABLES:
+            frame = session.table(f"{settings.database}.CURATED.{contract.name.upper()}").to_pandas()
+            frame.columns = [c.lower() for c in frame.columns]
+            keys = list(contract.primary_key)
+            frames[contract.name] = frame.sort_values(keys).reset_index(drop=True)[contract.column_names]
+        return frames
+
+
+def _parquet_counts_and_sums(export: Path, manifest: dict) -> dict[str, tuple[int, float]]:
+    """Per table: rows and the sum of its first double column, read straight from the Parquet files by DuckDB."""
+    result = {}
+    for table, contract in zip(manifest["tables"], GOLD_TABLES, strict=True):
+        files = [str(export / manifest["batch_id"] / f["path"]) for f in table["files"]]
+        double = next((c.name for c in contract.columns if c.type == "double"), None)
+        total = f"coalesce(sum({double}), 0)" if double else "0"
+        rows, value = duckdb.connect().execute(f"SELECT count(*), {total} FROM read_parquet({files})").fetchone()
+        result[contract.name] = (int(rows), float(value))
+    return result
+
+
+def _logins(settings: control.WarehouseSettings) -> int:
+    """Sessions the server has accepted so far (its log has one line per login)."""
+    return settings.log_file.read_text(errors="replace").count("Session login")
+
+
+def _wait_for_login(settings: control.WarehouseSettings, before: int, loader: subprocess.Popen) -> float:
+    """Waits until the loader has logged in (so a kill lands in the load, not in Python start-up); returns when."""
+    deadline = time.monotonic() + 300
+    while _logins(settings) <= before:
+        if loader.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the loader never logged in (rc {loader.poll()}): {loader.communicate()[0][-3000:]!r}")
+        time.sleep(0.02)
+    return time.monotonic()
+
+
+def _kill_warehouse_during_load(settings: control.WarehouseSettings, export: Path, after_s: float) -> bool:
+    """Start a load, SIGKILL the warehouse `after_s` seconds into it, restart it; True if the kill cut the load."""
+    before = _logins(settings)
+    loader = _load_in_subprocess(settings)
+    _wait_for_login(settings, before, loader)
+    time.sleep(after_s)
+    if loader.poll() is not None:
+        loader.communicate()
+        assert loader.returncode == 0, "a load failed with its warehouse still running"
+        return False
+    kill_pid(control.running_pid(settings))
+    try:
+        loader.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        kill_process_tree(loader)
+    # A restarted server keeps its tables (DuckDB file) but not its stages: `warehouse start` re-applies sql/.
+    control.start(settings)
+    _apply(settings, export)
+    # Exit code 0: the kill came after the load's last statement, so it cut nothing.
+    return loader.returncode != 0
+
+
+def _start(tmp_path: Path, name: str, export: Path) -> control.WarehouseSettings:
+    settings = control.WarehouseSettings(state_dir=tmp_path / name, port=free_port())
+    control.start(settings)
+    _apply(settings, export)
+    return settings
+
+
+def test_load_after_warehouse_killed_mid_load_equals_clean_load(tmp_path):
+    export = tmp_path / "export"
+    manifest = write_export(export, regions=8, years=1)
+    assert [t["name"] for t in manifest["tables"]] == [c.name for c in GOLD_TABLES]
+
+    clean = _start(tmp_path, "clean", export)
+    faulty = _start(tmp_path, "faulty", export)
+    try:
+        # The clean load runs the same way as the killed ones; its time from login to exit places the kill points.
+        logins = _logins(clean)
+        clean_loader = _load_in_subprocess(clean)
+        logged_in = _wait_for_login(clean, logins, clean_loader)
+        clean_output = clean_loader.communicate(timeout=600)[0].decode(errors="replace")
+        load_seconds = time.monotonic() - logged_in
+        assert clean_loader.returncode == 0, clean_output[-3000:]
+        expected = _curated(clean)
+
+        # Kill points inside the load: while tables are being staged, and late (upsert + commit). On a busy machine
+        # a load can outrun the planned point; then it is tried again earlier, until a kill lands mid-load.
+        for fraction in (0.4, 0.85):
+            for attempt in range(4):
+                if _kill_warehouse_during_load(faulty, export, fraction * load_seconds * 0.6**attempt):
+                    break
+            else:
+                pytest.fail(f"four loads finished before the kill at {fraction:.0%} of the load; nothing was tested")
+
+        report = _load(faulty)
+        actual = _curated(faulty)
+    finally:
+        control.stop(clean)
+        control.stop(faulty)
+
+    assert report["status"] == "LOADED"
+    parquet = _parquet_counts_and_sums(export, manifest)
+    for contract in GOLD_TABLES:
+        name = contract.name
+        pd.testing.assert_frame_equal(actual[name], expected[name], check_dtype=False, obj=name)
+        rows, total = parquet[name]
+        assert len(actual[name]) == rows, f"{name}: {len(actual[name])} rows loaded, {rows} in the Parquet files"
+        double = next((c.name for c in contract.columns if c.type == "double"), None)
+        if double:
+            assert actual[name][double].fillna(0).sum() == pytest.approx(total, rel=1e-9), name
