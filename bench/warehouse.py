@@ -25,6 +25,7 @@ def _app_queries(regions: tuple[str, ...], last_year: int) -> dict[str, Callable
 
     start, end = dt.date(last_year, 1, 1), dt.date(last_year, 12, 31)
     calls: dict[str, Callable[[], object]] = {
+        "region_reference": lambda q: q(),
         "demand_sources": lambda q: q(),
         "regions_for_source": lambda q: q(SOURCE),
         "outage_regions": lambda q: q(),

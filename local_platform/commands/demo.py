@@ -17,9 +17,9 @@ Run the whole platform locally, one step after another, each printed with its ti
   export + manifest -> stage -> LOAD_GOLD_EXPORT procedure -> REPORTING views -> Streamlit app on http://localhost:PORT
 On the embedded defaults the landing area and the export are folders (.local/raw, .local/export), Spark is local with
 Delta Lake (lake in .local/lake), and Snowflake is a fakesnow server on a DuckDB file (.local/warehouse). --s3 runs
-the landing and the export through a moto S3 API server on 127.0.0.1 instead (experimental: see the README). A second
-run is fast and changes nothing: unchanged raw files are skipped by content hash, Gold recomputes only touched keys,
-and the load replaces each table's rows by key.
+the landing and the export through a moto S3 API server on 127.0.0.1 instead (boto3 lands, Spark uses s3a://). A
+second run is fast and changes nothing: unchanged raw files are skipped by content hash, Gold recomputes only touched
+keys, and the load replaces each table's rows by key.
 """
 
 EPILOG = """\
@@ -50,9 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--raw-source", type=Path, default=PROJECT_ROOT / "sample_data", help="raw files to land")
-    parser.add_argument(
-        "--s3", action="store_true", help="land and export through a moto S3 API server on 127.0.0.1 (experimental)"
-    )
+    parser.add_argument("--s3", action="store_true", help="land and export through a moto S3 API server on 127.0.0.1")
     parser.add_argument("--external-s3", action="store_true", help="use the S3 of the environment (see below)")
     parser.add_argument("--no-synthetic", action="store_true", help="only the real samples, no synthetic utility")
     parser.add_argument("--no-app", action="store_true", help="stop after loading (do not start the app)")

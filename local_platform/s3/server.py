@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +33,7 @@ class MotoS3Server:
         self.port = port or free_port(host)
         self.start_timeout_s = start_timeout_s
         self._process: subprocess.Popen | None = None
+        self._log = None
 
     @property
     def endpoint_url(self) -> str:
@@ -48,12 +50,14 @@ class MotoS3Server:
 
     def start(self) -> MotoS3Server:
         cmd = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
-        self._process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # The server logs every request; into a pipe nobody drains it would block once the pipe's 64 KiB fill up,
+        # and every S3 call after that would hang (seen as 60 s s3a timeouts mid-export). A file never fills.
+        self._log = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                err = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-                raise RuntimeError(f"moto S3 server on {self.endpoint_url} exited at start: {err[-2000:]}")
+                raise RuntimeError(f"moto S3 server on {self.endpoint_url} exited at start: {self.log_tail()}")
             if self._is_up():
                 return self
             time.sleep(0.1)
@@ -76,9 +80,17 @@ class MotoS3Server:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait(timeout=10)
-        if self._process.stderr:
-            self._process.stderr.close()
         self._process = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, chars: int = 2000) -> str:
+        """The end of the server's own log (requests and errors), for error messages."""
+        if self._log is None:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-chars:]
 
     def __enter__(self) -> MotoS3Server:
         return self.start()

@@ -43,15 +43,31 @@ def _flag_sum(flag: str, value: str):
     return F.sum(F.when(F.col(flag), F.lit(0)).otherwise(F.col(value)))
 
 
-def _region_reference() -> DataFrame:
-    return _view(views.REGIONS).select("REGION_CODE", "REGION_NAME", "PARENT_REGION_CODE", "IS_AGGREGATE", "TIME_ZONE")
+REGION_FIELDS = ("REGION_CODE", "REGION_NAME", "PARENT_REGION_CODE", "IS_AGGREGATE", "TIME_ZONE")
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def region_reference() -> dict[str, dict]:
+    """Every region of the reference data by code: a few hundred rows at most, read once and looked up in Python
+    rather than joined in each query (a join costs the warehouse two schema look-ups and a second statement)."""
+    rows = _view(views.REGIONS).select(*REGION_FIELDS).collect()
+    return {row["REGION_CODE"]: row.as_dict() for row in rows}
+
+
+def _described(codes: DataFrame) -> list[dict]:
+    """The distinct REGION_CODEs of `codes`, sorted, with their reference data; a code missing from the reference
+    data still appears (named by its code) rather than vanishing."""
+    reference = region_reference()
+    found = sorted(row["REGION_CODE"] for row in codes.select("REGION_CODE").distinct().collect())
+    unknown = {"REGION_NAME": None, "PARENT_REGION_CODE": None, "IS_AGGREGATE": False, "TIME_ZONE": None}
+    return [reference.get(code) or {**unknown, "REGION_CODE": code, "REGION_NAME": code} for code in found]
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def time_zones(regions: tuple[str, ...]) -> list[str]:
     """The distinct time zones of the given regions."""
-    rows = _region_reference().filter(F.col("REGION_CODE").isin(list(regions))).select("TIME_ZONE").distinct()
-    return sorted(row["TIME_ZONE"] for row in rows.collect())
+    reference = region_reference()
+    return sorted({reference[r]["TIME_ZONE"] for r in regions if r in reference and reference[r]["TIME_ZONE"]})
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -63,25 +79,13 @@ def demand_sources() -> list[str]:
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def regions_for_source(source_id: str) -> list[dict]:
     """The regions a demand source reports, with their reference data, as plain dicts."""
-    codes = _view(views.DAILY_DEMAND).filter(F.col("SOURCE_ID") == F.lit(source_id)).select("REGION_CODE").distinct()
-    regions = _region_reference()
-    joined = regions.join(codes, on="REGION_CODE", how="inner").sort("REGION_CODE")
-    known = [row.as_dict() for row in joined.collect()]
-    # A region missing from the reference data still appears (named by its code) rather than vanishing.
-    missing = sorted({row["REGION_CODE"] for row in codes.collect()} - {r["REGION_CODE"] for r in known})
-    extra = [
-        {"REGION_CODE": c, "REGION_NAME": c, "PARENT_REGION_CODE": None, "IS_AGGREGATE": False, "TIME_ZONE": None}
-        for c in missing
-    ]
-    return known + extra
+    return _described(_view(views.DAILY_DEMAND).filter(F.col("SOURCE_ID") == F.lit(source_id)))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def outage_regions() -> list[dict]:
     """Regions that have outage events (some, like the NERC regions of DOE OE-417, have no demand source)."""
-    codes = _view(views.OUTAGE_EVENTS).select("REGION_CODE").distinct()
-    regions = _region_reference()
-    return [row.as_dict() for row in regions.join(codes, on="REGION_CODE", how="inner").sort("REGION_CODE").collect()]
+    return _described(_view(views.OUTAGE_EVENTS))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)

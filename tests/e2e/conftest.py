@@ -49,13 +49,38 @@ E2E_VIEWS = ("DAILY_DEMAND", "RELIABILITY_YEARLY", "LOAD_FACTOR_MONTHLY", "HOURL
 
 
 @pytest.fixture(scope="package")
-def flow(tmp_path_factory, spark, sample_data):
-    """Runs the flow twice on one lake, landing folder and warehouse; yields what the checks need."""
+def folder_flow(tmp_path_factory, spark, sample_data):
+    """The embedded default: landing and export are local folders."""
+    config = FlowConfig(s3=None, raw_source=sample_data, **_local_parts(tmp_path_factory.mktemp("folder-flow")))
+    yield from _run_twice(config, spark)
+
+
+@pytest.fixture(scope="package")
+def s3_flow(tmp_path_factory, spark, sample_data, moto_server):
+    """Through the S3 API server: boto3 lands the samples, Spark reads them and writes the export over s3a://, and
+    the stage is downloaded from the bucket after the manifest is verified against it."""
+    suffix = uuid.uuid4().hex[:8]
+    s3 = moto_server.settings(S3Settings(landing_bucket=f"landing-{suffix}", curated_bucket=f"curated-{suffix}"))
+    root = tmp_path_factory.mktemp("s3-flow")
+    config = FlowConfig(s3=s3, raw_source=sample_data, create_buckets=True, **_local_parts(root))
+    yield from _run_twice(config, spark)
+
+
+@pytest.fixture(params=["folders", "s3"])
+def flow(request):
+    """Each whole-flow check runs on both: the embedded default and the S3 API server."""
+    return request.getfixturevalue(f"{'folder' if request.param == 'folders' else 's3'}_flow")
+
+
+def _local_parts(root) -> dict:
+    return {"lake_root": str(root / "lake"), "stage_dir": root / "stage"}
+
+
+def _run_twice(config: FlowConfig, spark):
+    """Runs the flow twice on one lake, landing and warehouse; yields what the checks need."""
     from local_platform.warehouse import control
 
-    root = tmp_path_factory.mktemp("flow")
-    config = FlowConfig(s3=None, raw_source=sample_data, lake_root=str(root / "lake"), stage_dir=root / "stage")
-    warehouse = control.WarehouseSettings(state_dir=root / "warehouse", port=free_port())
+    warehouse = control.WarehouseSettings(state_dir=config.stage_dir.parent / "warehouse", port=free_port())
     try:
         first = run_flow(config, warehouse, spark=spark)
         views_first = _views(warehouse)
@@ -74,17 +99,12 @@ def flow(tmp_path_factory, spark, sample_data):
 
 
 def _views(warehouse) -> dict[str, pd.DataFrame]:
-    from snowflake.snowpark import Session
-
     from local_platform.warehouse import control
 
-    session = Session.builder.configs(control.connection_parameters(warehouse, "REPORTING")).create()
-    try:
+    with control.session(warehouse, "REPORTING") as session:
         frames = {name: session.table(f"{warehouse.database}.REPORTING.{name}").to_pandas() for name in E2E_VIEWS}
         counts = [
             (t.name, session.table(f"{warehouse.database}.CURATED.{t.name.upper()}").count()) for t in GOLD_TABLES
         ]
         frames["CURATED_COUNTS"] = pd.DataFrame(counts, columns=["table", "rows"])
         return frames
-    finally:
-        session.connection.close()

@@ -31,6 +31,6 @@ test_page_renders_in_chromium_without_errors = app_browser_checks.test_page_rend
 
 
 @pytest.fixture(scope="module")
-def seeded_local_warehouse(flow):
+def seeded_local_warehouse(folder_flow):
     """The app fixture's warehouse: here the one loaded from the real samples by the whole flow."""
-    return flow["warehouse"]
+    return folder_flow["warehouse"]

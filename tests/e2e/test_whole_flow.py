@@ -1,9 +1,8 @@
-"""The whole flow on the real samples on the embedded defaults (landing and export folders, local Spark + Delta, the
-local warehouse): the export is verified and loaded by the load procedure, and the app's view figures are checked
-against the Gold Delta tables (and recomputed from Gold with pandas). A second run changes nothing.
-
-The same flow through the S3 API server (moto) stalls in Spark's s3a export commit on this stand-in (see the README's
-known limits); S3 landing, s3a reads and writes and the export's completeness rules are covered by test_s3_platform."""
+"""The whole flow on the real samples, twice over: on the embedded defaults (landing and export folders) and through
+the S3 API server (moto on 127.0.0.1: boto3 lands the samples, Spark reads raw and writes the export over s3a://).
+Each time with local Spark + Delta and the local warehouse: the export is verified and loaded by the load procedure,
+and the app's view figures are checked against the Gold Delta tables (and recomputed from Gold with pandas). A second
+run changes nothing."""
 
 from __future__ import annotations
 
@@ -29,6 +28,23 @@ def test_export_in_the_stage_is_the_loaded_batch(flow):
     # The flow ran twice: LATEST names the second run's batch, a complete batch of its own.
     assert (config.stage_dir / "LATEST").read_text().strip() == flow["second"].batch_id
     assert flow["first"].load["status"] == "LOADED"
+
+
+def test_s3_holds_the_landed_samples_and_the_complete_export(s3_flow, sample_data):
+    from local_platform.s3.client import s3_client
+    from local_platform.s3.landing import read_latest_batch_id, read_verified_manifest
+
+    s3 = s3_flow["config"].s3
+    client = s3_client(s3)
+    landed = client.list_objects_v2(Bucket=s3.landing_bucket, Prefix=f"{s3.landing_prefix}/")["Contents"]
+    sample_files = [p for p in sample_data.rglob("*") if p.is_file()]
+    assert len(landed) == len(sample_files) == len(s3_flow["first"].landed.uploaded)
+    assert sum(o["Size"] for o in landed) == sum(p.stat().st_size for p in sample_files)
+    assert s3_flow["second"].landed.uploaded == []
+    # Both runs' batches are complete in the bucket; LATEST names the second.
+    assert read_latest_batch_id(client, s3) == s3_flow["second"].batch_id
+    for run in ("first", "second"):
+        assert read_verified_manifest(client, s3, s3_flow[run].batch_id) == s3_flow[run].manifest
 
 
 def test_row_counts_reconcile_gold_manifest_and_curated(spark, flow):

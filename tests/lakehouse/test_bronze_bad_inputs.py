@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import dataclasses
 
 import pytest
 
@@ -100,3 +101,22 @@ def test_unknown_source_and_missing_file_are_reported_and_the_rest_still_runs(sp
     assert [(f.path, f.rows) for f in report.ingested] == [("bad_utility/bad_rows.csv", 7)]
     unknown = ingest_bronze(spark, settings, "b-unknown", ["no_such_source"], definitions=definitions)
     assert unknown.failed[0].error.startswith("unknown source 'no_such_source'; known sources: ['bad_utility_load']")
+
+
+def test_a_source_with_no_landed_files_is_reported_but_fails_only_when_asked_for(spark, bad_inputs, tmp_path):
+    definitions = load_source_definitions(bad_inputs / "definitions")
+    not_landed = dataclasses.replace(definitions[SOURCE], source_id="not_landed_yet", files=("not_landed/*.csv",))
+    definitions = {**definitions, "not_landed_yet": not_landed}
+    settings = lake_over(bad_inputs / "raw", tmp_path / "lake")
+
+    everything = ingest_bronze(spark, settings, "b-all", definitions=definitions)
+    assert everything.sources_without_files == ["not_landed_yet"]
+    assert "not_landed_yet" not in {f.source_id for f in everything.failed}
+    assert "no files landed for not_landed_yet" in everything.summary().splitlines()[0]
+    logged = spark.read.format("delta").load(settings.table_path(INGESTED_FILES_TABLE))
+    assert logged.where("source_id = 'not_landed_yet'").count() == 0
+
+    named = ingest_bronze(spark, settings, "b-named", ["not_landed_yet"], definitions=definitions)
+    assert [f.error for f in named.failed] == [
+        f"('not_landed/*.csv',): missing file (no file under {bad_inputs / 'raw'} matches)"
+    ]
