@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 import sys
 from collections.abc import Callable
@@ -22,6 +23,9 @@ def _app_queries(regions: tuple[str, ...], last_year: int) -> dict[str, Callable
     """Each app query with the arguments a user's default selection gives (one year, a handful of regions)."""
     sys.path.insert(0, str(PROJECT_ROOT / "streamlit_in_snowflake"))
     from energy_app import queries, views
+
+    # Outside `streamlit run` every cached function warns once that it falls back to an in-memory cache.
+    logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
 
     start, end = dt.date(last_year, 1, 1), dt.date(last_year, 12, 31)
     calls: dict[str, Callable[[], object]] = {
@@ -59,14 +63,6 @@ def _app_queries(regions: tuple[str, ...], last_year: int) -> dict[str, Callable
     return bound
 
 
-def _close(session) -> None:
-    """Close the connection; fakesnow has no SYSTEM$CANCEL_ALL_QUERIES, which Session.close() calls first."""
-    try:
-        session.close()
-    except Exception:  # noqa: BLE001 - the connector's close below still runs
-        session.connection.close()
-
-
 def run(regions: int = 50, years: int = 5, runs: int = 20, last_year: int = 2025) -> dict[str, object]:
     from local_platform.warehouse import control, runner
 
@@ -81,40 +77,34 @@ def run(regions: int = 50, years: int = 5, runs: int = 20, last_year: int = 2025
     settings = control.WarehouseSettings(state_dir=root / "warehouse", port=free_port())
     control.start(settings)
     try:
-        from snowflake.snowpark import Session
-
-        from local_platform.warehouse import apply_sql
-        from snowpark.energy_snowpark.load_export import load_export
-        from snowpark.energy_snowpark.reporting_views import build_views
-
         # Long statements are expected at this size: the connector's per-query cancel timer must not fire.
-        params = {**control.connection_parameters(settings), "network_timeout": 3600}
-        session = Session.builder.configs(params).create()
-        apply_sql.apply(session, apply_sql.local_variables(str(export), settings.database))
-        with timed() as load:
-            reader = runner.local_stage_reader(session, settings.database)
-            report = load_export(session, runner.stage_name(settings), "LATEST", settings.database, reader)
-        with timed() as build:
-            build_views(session, settings.database, qualify_functions=False)
-        loaded = int(report["rows_loaded"])
+        with control.session(settings, network_timeout=3600) as session:
+            from local_platform.warehouse import apply_sql
+            from snowpark.energy_snowpark.load_export import load_export
+            from snowpark.energy_snowpark.reporting_views import build_views
 
-        con = duckdb.connect()
-        with timed() as duck:
-            for table in manifest["tables"]:
-                files = [str(export / manifest["batch_id"] / f["path"]) for f in table["files"]]
-                con.execute(f"CREATE TABLE {table['name']} AS SELECT * FROM read_parquet({files})")
-        duck_rows = sum(con.execute(f"SELECT count(*) FROM {t['name']}").fetchone()[0] for t in manifest["tables"])
-        con.close()
+            apply_sql.apply(session, apply_sql.local_variables(str(export), settings.database))
+            with timed() as load:
+                reader = runner.local_stage_reader(session, settings.database)
+                report = load_export(session, runner.stage_name(settings), "LATEST", settings.database, reader)
+            with timed() as build:
+                build_views(session, settings.database, qualify_functions=False)
+            loaded = int(report["rows_loaded"])
 
-        session.use_schema(f"{settings.database}.REPORTING")
-        try:
+            con = duckdb.connect()
+            with timed() as duck:
+                for table in manifest["tables"]:
+                    files = [str(export / manifest["batch_id"] / f["path"]) for f in table["files"]]
+                    con.execute(f"CREATE TABLE {table['name']} AS SELECT * FROM read_parquet({files})")
+            duck_rows = sum(con.execute(f"SELECT count(*) FROM {t['name']}").fetchone()[0] for t in manifest["tables"])
+            con.close()
+
+            session.use_schema(f"{settings.database}.REPORTING")
             selection = tuple(f"R{i:03d}" for i in range(0, regions, max(1, regions // 5)))[:5]
             per_query = {}
             for name, call in _app_queries(selection, last_year).items():
                 call()  # warm-up: first compile of the query path
                 per_query[name] = summary_ms(repeat_ms(call, runs))
-        finally:
-            _close(session)
     finally:
         control.stop(settings)
     worst = max(per_query.items(), key=lambda item: item[1]["p95_ms"])

@@ -153,7 +153,7 @@ def connection_parameters(settings: WarehouseSettings, schema: str = "CURATED") 
     }
 
 
-def open_session(settings: WarehouseSettings, schema: str = "CURATED") -> Any:
+def open_session(settings: WarehouseSettings, schema: str = "CURATED", **parameters: Any) -> Any:
     """A Snowpark Session on the local warehouse (FS+SP: session.sql works; UDF/procedure registration does not).
 
     Prefer `session()`, which closes it. Session.close() first runs SYSTEM$CANCEL_ALL_QUERIES, which fakesnow lacks;
@@ -162,15 +162,16 @@ def open_session(settings: WarehouseSettings, schema: str = "CURATED") -> Any:
     """
     from snowflake.snowpark import Session
 
-    snowpark_session = Session.builder.configs(connection_parameters(settings, schema)).create()
+    snowpark_session = Session.builder.configs({**connection_parameters(settings, schema), **parameters}).create()
     snowpark_session.cancel_all = lambda: None
     return snowpark_session
 
 
 @contextmanager
-def session(settings: WarehouseSettings, schema: str = "CURATED") -> Iterator[Any]:
-    """`with session(settings) as s:` an open_session() that is closed afterwards."""
-    snowpark_session = open_session(settings, schema)
+def session(settings: WarehouseSettings, schema: str = "CURATED", **parameters: Any) -> Iterator[Any]:
+    """`with session(settings) as s:` an open_session() that is closed afterwards; `parameters` override the
+    connection's (e.g. network_timeout for long loads)."""
+    snowpark_session = open_session(settings, schema, **parameters)
     try:
         yield snowpark_session
     finally:
