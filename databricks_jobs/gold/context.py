@@ -27,6 +27,7 @@ class GoldContext:
     full_refresh: bool = False
     _processed: DataFrame | None = field(default=None, repr=False)
     _cache: dict[object, DataFrame | None] = field(default_factory=dict, repr=False)
+    _flags: dict[object, bool] = field(default_factory=dict, repr=False)
 
     def cached(self, key: object, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
         """One persisted DataFrame per key for the whole Gold run: builders share their Silver inputs."""
@@ -64,8 +65,18 @@ class GoldContext:
         done = self.processed_batches().where(F.col("table_name") == table_name).select("batch_id")
         return silver.join(F.broadcast(done), "batch_id", "left_anti")
 
+    def has_new_batches(self, table_name: str) -> bool:
+        """Whether a Silver table holds rows of a batch Gold has not processed (one small job per table and run)."""
+        key = ("has_new_batches", table_name)
+        if key not in self._flags:
+            changed = self.changed(table_name)
+            self._flags[key] = changed is not None and not changed.select("batch_id").limit(1).isEmpty()
+        return self._flags[key]
+
     def record_processed(self, table_names: list[str]) -> None:
         """After every builder succeeded: remember the Silver batches now reflected in Gold."""
+        if not any(self.has_new_batches(name) for name in table_names):
+            return  # nothing to add: the insert-only MERGE below would not commit
         frames = []
         for name in table_names:
             silver = self.read(name)
@@ -76,18 +87,13 @@ class GoldContext:
         current = frames[0]
         for frame in frames[1:]:
             current = current.unionByName(frame)
-        current = current.localCheckpoint()
         path = self.settings.table_path(PROCESSED_BATCHES_TABLE)
         if not table_exists(self.spark, path):
             current.write.format("delta").save(path)
         else:
-            (
-                DeltaTable.forPath(self.spark, path)
-                .alias("t")
-                .merge(current.alias("s"), "t.table_name = s.table_name AND t.batch_id = s.batch_id")
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
+            # Only the pairs not recorded yet, appended: what an insert-only MERGE on the pair would add, in one job.
+            known = self.processed_batches().select("table_name", "batch_id")
+            current.join(known, ["table_name", "batch_id"], "left_anti").write.format("delta").mode("append").save(path)
         if self._processed is not None:
             self._processed.unpersist()
             self._processed = None

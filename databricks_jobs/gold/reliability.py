@@ -203,15 +203,23 @@ def period_reliability(
 
 
 def _silver_events_local(ctx: GoldContext) -> DataFrame | None:
-    silver = ctx.read(SILVER_OUTAGE_EVENTS.name)
-    if silver is None:
-        return None
-    check_one_source_per_region(silver)
-    return events_local(silver, regions_frame(ctx.spark))
+    """Silver events with local fields, built once per Gold run and shared by the four reliability builders."""
+
+    def load() -> DataFrame | None:
+        silver = ctx.read(SILVER_OUTAGE_EVENTS.name)
+        if silver is None:
+            return None
+        check_one_source_per_region(silver)
+        return events_local(silver, regions_frame(ctx.spark))
+
+    return ctx.cached(("reliability", "events_local"), load)
 
 
 def _daily(ctx: GoldContext, events: DataFrame) -> DataFrame:
-    return daily_reliability(events, customers_served_frame(ctx.spark), ctx.batch_id)
+    """The daily table (and its Major Event Days), computed once per Gold run: the other three tables derive from it."""
+    return ctx.cached(
+        ("reliability", "daily"), lambda: daily_reliability(events, customers_served_frame(ctx.spark), ctx.batch_id)
+    )
 
 
 def build_daily(ctx: GoldContext) -> DataFrame | None:
@@ -228,7 +236,7 @@ def _build_period(ctx: GoldContext, contract: TableContract) -> DataFrame | None
     events = _silver_events_local(ctx)
     if events is None:
         return None
-    daily = _daily(ctx, events).localCheckpoint()
+    daily = _daily(ctx, events)
     flagged = outage_events_gold(events, daily, ctx.batch_id)
     return period_reliability(daily, flagged, contract, DEFAULT_CEMI_N, ctx.batch_id)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pyspark.sql import SparkSession
 
 from databricks_jobs.gold import GoldBuilder, gold_builders
-from databricks_jobs.gold.context import GoldContext
+from databricks_jobs.gold.context import GoldContext, table_exists
 from databricks_jobs.gold.local_time import require_utc_session
 from databricks_jobs.gold.writer import write_gold
 from databricks_jobs.settings import LakeSettings
@@ -56,11 +56,31 @@ def _run_builders(
 ) -> None:
     for builder in builders:
         started = time.monotonic()
-        rows = builder.build(ctx)
-        if rows is None:
-            results[builder.table.name] = {"operation": "no input", "rows_written": 0}
-        else:
-            path = settings.table_path(builder.table.name)
-            results[builder.table.name] = write_gold(spark, builder.table, path, rows, builder.mode, full_refresh)
-        results[builder.table.name]["seconds"] = round(time.monotonic() - started, 2)
-        log(f"  gold {builder.table.name}: {results[builder.table.name]}")
+        result = _run_builder(spark, settings, ctx, builder, full_refresh)
+        result["seconds"] = round(time.monotonic() - started, 2)
+        results[builder.table.name] = result
+        log(f"  gold {builder.table.name}: {result}")
+
+
+def _run_builder(
+    spark: SparkSession, settings: LakeSettings, ctx: GoldContext, builder: GoldBuilder, full_refresh: bool
+) -> dict:
+    if _nothing_new(spark, settings, ctx, builder, full_refresh):
+        # What write_gold reports for an upsert of no recomputed keys, without building and checking them.
+        return {"operation": "skip", "rows_written": 0}
+    rows = builder.build(ctx)
+    if rows is None:
+        return {"operation": "no input", "rows_written": 0}
+    return write_gold(spark, builder.table, settings.table_path(builder.table.name), rows, builder.mode, full_refresh)
+
+
+def _nothing_new(
+    spark: SparkSession, settings: LakeSettings, ctx: GoldContext, builder: GoldBuilder, full_refresh: bool
+) -> bool:
+    """An upsert builder recomputes only keys of Silver rows new to Gold: with every input present and none holding a
+    new batch, it would return no rows. (Sync builders rebuild whole tables from more than Silver batches: they run.)"""
+    if full_refresh or builder.mode != "upsert" or not builder.inputs:
+        return False
+    if not table_exists(spark, settings.table_path(builder.table.name)):
+        return False
+    return all(ctx.read(name) is not None and not ctx.has_new_batches(name) for name in builder.inputs)

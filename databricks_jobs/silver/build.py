@@ -9,6 +9,9 @@ fate, counted per file in `silver__processed_files`:
 Incremental: a file is processed when its newest Bronze version (content hash) is not in silver__processed_files.
 A changed file supersedes its older version: that version's Silver and quarantine rows are deleted first.
 Re-running with nothing new writes nothing, so every table keeps its Delta version.
+Cost: the transform runs once (candidates staged to Delta); only keys held by several candidates are ranked by a
+window; the outputs re-derive the fates from the staged rows; a plain append writes new rows unless an interrupted
+earlier attempt left rows of the same files (then an insert-only MERGE).
 """
 
 from __future__ import annotations
@@ -107,18 +110,52 @@ def _in_files(files: list[tuple[str, str, bool]]) -> F.Column:
     return condition
 
 
-def assign_fates(candidates: DataFrame, existing: DataFrame, handler: DatasetHandler, sub_key: bool) -> DataFrame:
+def fate_key(handler: DatasetHandler, sub_key: bool) -> list[str]:
+    """The de-duplication key: the target's primary key, plus the sub-region id when sub-rows are summed."""
+    return list(handler.target.primary_key) + (["_sub_id"] if sub_key else [])
+
+
+def _key_hash(key: list[str]) -> F.Column:
+    # xxhash64 is null-safe (equal keys, nulls included, hash alike), like the window's partitioning.
+    return F.xxhash64(*key)
+
+
+def duplicate_keys(candidates: DataFrame, key: list[str]) -> DataFrame:
+    """Hashes (`_d_hash`) of the keys held by more than one usable candidate: usually none.
+
+    Grouping one long is cheaper than grouping the key; a hash collision only sends a few more rows through the
+    exact ranking in assign_fates, so no fate depends on it.
+    """
+    usable = candidates.where(F.col("reason").isNull())
+    return usable.groupBy(_key_hash(key).alias("_d_hash")).count().where(F.col("count") > 1).select("_d_hash")
+
+
+def assign_fates(
+    candidates: DataFrame,
+    existing: DataFrame,
+    handler: DatasetHandler,
+    sub_key: bool,
+    duplicates: DataFrame | None = None,
+) -> DataFrame:
     """Every candidate with `_fate` (kept | quarantined | exact_duplicate) and, for conflicts, reason and detail.
 
-    `existing`: the target table's rows from other files. Pure: DataFrames in, DataFrame out.
+    `existing`: the target table's rows from other files. `duplicates`: duplicate_keys(candidates, fate_key(...)),
+    when the caller has it already (e.g. materialised, with a broadcast hint); computed here otherwise.
+    Pure: DataFrames in, DataFrame out.
     """
-    key = list(handler.target.primary_key) + (["_sub_id"] if sub_key else [])
+    key = fate_key(handler, sub_key)
     compared = list(handler.compared_columns())
     bad = candidates.where(F.col("reason").isNotNull()).withColumn("_fate", F.lit(QUARANTINED))
     good = candidates.where(F.col("reason").isNull())
-    ranked = good.withColumn("_rank", F.row_number().over(Window.partitionBy(*key).orderBy(*ORDER)))
-    winners = ranked.where("_rank = 1").drop("_rank")
-    first = winners.select(
+    if duplicates is None:
+        duplicates = duplicate_keys(candidates, key)
+    # Only keys held by several rows need the window's sort; a key held by one row is its own winner.
+    on_duplicate = _key_hash(key) == F.col("_d_hash")
+    unique = good.join(duplicates, on_duplicate, "left_anti")
+    shared = good.join(duplicates, on_duplicate, "left_semi")
+    ranked = shared.withColumn("_rank", F.row_number().over(Window.partitionBy(*key).orderBy(*ORDER)))
+    winners = unique.unionByName(ranked.where("_rank = 1").drop("_rank"))
+    first = ranked.where("_rank = 1").select(
         *key,
         *[F.col(c).alias(f"_w_{c}") for c in compared],
         F.concat_ws(":", "source_file", F.col("source_row_number").cast("string")).alias("_w_where"),
@@ -189,12 +226,28 @@ def aggregate_sub_rows(kept: DataFrame, handler: DatasetHandler) -> DataFrame:
     )
 
 
-def _merge_insert_only(spark: SparkSession, path: str, rows: DataFrame, key: list[str]) -> None:
+def _write_new_rows(
+    spark: SparkSession, path: str, rows: DataFrame, key: list[str], source_id: str, files: list[str], count: int
+) -> None:
+    """Insert `rows` (`count` of them, none sharing a key with the table's rows of other files) into the table.
+
+    The table holds rows of these files only after an interrupted earlier attempt; then an insert-only MERGE keeps
+    the rows already there. Otherwise no key can collide, and a plain append writes the same rows without the
+    MERGE's join. Nothing to write into an existing table: no commit.
+    """
     if not table_exists(spark, path):
-        rows.write.format("delta").save(path)
+        # Created even when empty (readers tell "no rows" from "no table"); then from its schema alone, not its plan.
+        (rows if count else spark.createDataFrame([], rows.schema)).write.format("delta").save(path)
+        return
+    if count == 0:
+        return
+    table = DeltaTable.forPath(spark, path)
+    leftovers = table.toDF().where((F.col("source_id") == source_id) & F.col("source_file").isin(*files))
+    if leftovers.isEmpty():
+        rows.write.format("delta").mode("append").save(path)
         return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-    DeltaTable.forPath(spark, path).alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute()
+    table.alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute()
 
 
 def _delete_file_rows(spark: SparkSession, settings: LakeSettings, source_id: str, files: list[str], tables) -> None:
@@ -203,6 +256,37 @@ def _delete_file_rows(spark: SparkSession, settings: LakeSettings, source_id: st
         path = settings.table_path(name)
         if table_exists(spark, path):
             DeltaTable.forPath(spark, path).delete(condition)
+
+
+# Duplicate keys up to this many are broadcast to the joins that split unique from shared keys (a few hundred MB at
+# most); more (e.g. a whole file delivered twice under two names) go through a shuffle join instead.
+BROADCAST_DUPLICATE_KEYS = 2_000_000
+ROWS_IN = "_rows_in"
+
+
+def _stage(spark: SparkSession, settings: LakeSettings, source_id: str, candidates: DataFrame) -> DataFrame:
+    """Candidates written once to a staging Delta table, so the transform runs once, not once per output."""
+    staging = settings.table_path(f"_staging_silver__{source_id}")
+    candidates.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(staging)
+    return spark.read.format("delta").load(staging)
+
+
+def _materialised_duplicates(staged: DataFrame, key: list[str]) -> DataFrame:
+    """duplicate_keys, computed once for every output below, broadcast when small enough."""
+    duplicates = duplicate_keys(staged, key).localCheckpoint()
+    return F.broadcast(duplicates) if duplicates.count() <= BROADCAST_DUPLICATE_KEYS else duplicates
+
+
+def count_per_file(staged: DataFrame, fates: DataFrame) -> dict[tuple[str, str], int]:
+    """Rows per (file, fate), and per (file, ROWS_IN) counted on the candidates themselves, in one aggregation.
+
+    rows_in comes from the staged candidates, not from the fates, so rows_in = kept + quarantined + exact_duplicate
+    is a real check of assign_fates (a lost or doubled row breaks it).
+    """
+    counted = staged.select("source_file", F.lit(ROWS_IN).alias("_fate")).unionByName(
+        fates.select("source_file", "_fate")
+    )
+    return {(r.source_file, r._fate): r["count"] for r in counted.groupBy("source_file", "_fate").count().collect()}
 
 
 def build_source(
@@ -223,27 +307,27 @@ def build_source(
     )
     if "_sub_id" not in candidates.columns:
         candidates = candidates.withColumn("_sub_id", F.lit(None).cast("string"))
-    # Staged once to Delta so the transform runs once, not once per output below.
-    staging = settings.table_path(f"_staging_silver__{definition.source_id}")
-    candidates.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(staging)
-    staged = spark.read.format("delta").load(staging)
+    staged = _stage(spark, settings, definition.source_id, candidates)
     names = [f for f, _, _ in files]
     existing = (
         spark.read.format("delta").load(target_path).where(F.col("source_id") == definition.source_id)
         if table_exists(spark, target_path)
         else spark.createDataFrame([], handler.target.spark_schema())
     ).where(~F.col("source_file").isin(*names))
-    fates = assign_fates(staged, existing, handler, bool(definition.sum_over))
-    fates_path = settings.table_path(f"_staging_silver_fates__{definition.source_id}")
-    fates.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(fates_path)
-    fates = spark.read.format("delta").load(fates_path)
+    sub_key = bool(definition.sum_over)
+    duplicates = _materialised_duplicates(staged, fate_key(handler, sub_key))
+    # Not staged: each output below re-derives the fates from the staged candidates, reading only its columns.
+    fates = assign_fates(staged, existing, handler, sub_key, duplicates)
+    # Counted before anything is written, so every output sees the same `existing`.
+    counts = count_per_file(staged, fates)
+    total = {fate: sum(n for (_, f), n in counts.items() if f == fate) for fate in (KEPT, QUARANTINED)}
 
     quarantine = fates.where(F.col("_fate") == QUARANTINED).select(
         *[c for c in SILVER_QUARANTINE.column_names if c != "batch_id"], F.lit(batch_id).alias("batch_id")
     )
-    _merge_insert_only(
-        spark, settings.table_path(SILVER_QUARANTINE.name), quarantine, list(SILVER_QUARANTINE.primary_key)
-    )
+    quarantine_key = list(SILVER_QUARANTINE.primary_key)
+    quarantine_path = settings.table_path(SILVER_QUARANTINE.name)
+    _write_new_rows(spark, quarantine_path, quarantine, quarantine_key, definition.source_id, names, total[QUARANTINED])
     kept = fates.where(F.col("_fate") == KEPT)
     if definition.sum_over:
         kept = aggregate_sub_rows(kept, handler)
@@ -251,20 +335,18 @@ def build_source(
         *[F.col(c).cast(t) for c, t in ((c.name, c.type) for c in handler.target.columns) if c != "batch_id"],
         F.lit(batch_id).alias("batch_id"),
     )
-    _merge_insert_only(spark, target_path, target_rows, list(handler.target.primary_key))
+    target_key = list(handler.target.primary_key)
+    _write_new_rows(spark, target_path, target_rows, target_key, definition.source_id, names, total[KEPT])
 
-    counts = {(r.source_file, r._fate): r["count"] for r in fates.groupBy("source_file", "_fate").count().collect()}
-    # rows_in is counted on the staged candidates, independently of the fates, so the identity is a real check.
-    rows_in = {r.source_file: r["count"] for r in staged.groupBy("source_file").count().collect()}
     accounts = []
     for source_file, digest, _ in files:
-        per = {fate: counts.get((source_file, fate), 0) for fate in (KEPT, QUARANTINED, EXACT_DUPLICATE)}
+        per = {fate: counts.get((source_file, fate), 0) for fate in (ROWS_IN, KEPT, QUARANTINED, EXACT_DUPLICATE)}
         accounts.append(
             FileAccount(
                 definition.source_id,
                 source_file,
                 digest,
-                rows_in.get(source_file, 0),
+                per[ROWS_IN],
                 per[KEPT],
                 per[QUARANTINED],
                 per[EXACT_DUPLICATE],
