@@ -16,7 +16,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only this benchmark (repeatable)")
     parser.add_argument("--sizes", default="5,20,50", help="pipeline sizes in millions of raw interval rows")
-    parser.add_argument("--incremental-size", type=float, default=5, help="millions of rows in the year of data")
+    parser.add_argument(
+        "--incremental-sizes", default="5,20", help="millions of rows in the year of data (one run per size)"
+    )
     parser.add_argument("--regions", type=int, default=50, help="warehouse benchmark: regions")
     parser.add_argument("--years", type=int, default=5, help="warehouse benchmark: years of hourly data")
     parser.add_argument("--runs", type=int, default=20, help="warehouse benchmark: timed runs per query")
@@ -38,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         spark = get_spark("energy-bench")
         pipeline.warm_up(spark)
     if "incremental" in chosen:
-        report.add("incremental: one new day on a year", pipeline.incremental(spark, int(args.incremental_size * 1e6)))
+        for size in (float(s) for s in args.incremental_sizes.split(",") if s):
+            report.add(
+                f"incremental: one new day on a year of {size:g}M rows", pipeline.incremental(spark, int(size * 1e6))
+            )
     if "pipeline" in chosen:
         sizes = [float(s) for s in args.sizes.split(",") if s]
         totals = {}
