@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -37,18 +35,11 @@ def _load_in_subprocess(settings: control.WarehouseSettings) -> subprocess.Popen
     )
 
 
-@contextmanager
-def _session(settings: control.WarehouseSettings) -> Iterator:
+def _session(settings: control.WarehouseSettings):
     """A Snowpark session for this test process. The connector arms a cancel timer per query (network_timeout); one
     that fires after its server was killed retries for minutes in a non-daemon thread and keeps pytest from exiting,
     so this process allows long statements instead. The loads under test run with the project's own settings."""
-    from snowflake.snowpark import Session
-
-    session = Session.builder.configs({**control.connection_parameters(settings), "network_timeout": 900}).create()
-    try:
-        yield session
-    finally:
-        session.connection.close()
+    return control.session(settings, network_timeout=900)
 
 
 def _apply(settings: control.WarehouseSettings, export: Path) -> None:
