@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from bench import spark_floor
 from bench.common import BENCH_DIR, timed
 from bench.duckdb_reference import INTERVAL_COLUMNS, compute_gold_demand, read_daily
 from databricks_jobs.settings import LakeSettings
@@ -97,6 +98,8 @@ def throughput(spark, rows: int) -> dict[str, object]:
         counts = compute_gold_demand(interval_glob(raw), duck_out)
     check = compare_daily(spark_daily(spark, lake), read_daily(duck_out))
     shutil.rmtree(lake, ignore_errors=True)
+    with timed() as floor:
+        floor_daily = spark_floor.daily_demand(spark, interval_glob(raw))
     return {
         "raw_interval_rows": actual_rows,
         "spark_seconds_per_layer": layers,
@@ -108,6 +111,10 @@ def throughput(spark, rows: int) -> dict[str, object]:
         "ratio_spark_to_duckdb": round(spark_total / duck.seconds, 2),
         "duckdb_output_rows": counts,
         "figures_match": check,
+        "spark_one_job_seconds": round(floor.seconds, 1),
+        "ratio_spark_one_job_to_duckdb": round(floor.seconds / duck.seconds, 2),
+        "ratio_spark_pipeline_to_one_job": round(spark_total / floor.seconds, 2),
+        "spark_one_job_figures_match": compare_daily(floor_daily, read_daily(duck_out)),
     }
 
 
