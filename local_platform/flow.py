@@ -80,7 +80,6 @@ def spark_for(config: FlowConfig, spark: Any = None) -> Any:
 
 def run_flow(config: FlowConfig, warehouse: Any, spark: Any = None, log: Log = print) -> FlowResult:
     """Runs every step; `warehouse` is a local_platform.warehouse.control.WarehouseSettings."""
-    from databricks_jobs.jobs.pipeline import run_pipeline
 
     result = FlowResult()
     if config.s3 is None:
@@ -95,12 +94,7 @@ def run_flow(config: FlowConfig, warehouse: Any, spark: Any = None, log: Log = p
             f"{config.s3.endpoint_label}: {len(result.landed.uploaded)} uploaded, "
             f"{len(result.landed.unchanged)} unchanged"
         )
-    with timed_step(2, STEPS[1], result, log):
-        spark = spark_for(config, spark)
-        result.pipeline = run_pipeline(
-            lake_settings(config), full_refresh=config.full_refresh, log=lambda m: log(f"    {m}"), spark=spark
-        )
-        result.batch_id = result.pipeline.batch_id
+    _run_lakehouse(config, spark_for(config, spark), result, log)
     with timed_step(3, STEPS[2], result, log):
         latest = read_latest_batch_id(client, config.s3)
         if latest != result.batch_id:
@@ -116,21 +110,25 @@ def run_flow(config: FlowConfig, warehouse: Any, spark: Any = None, log: Log = p
 
 def _run_on_folders(config: FlowConfig, warehouse: Any, spark: Any, result: FlowResult, log: Log) -> FlowResult:
     """The embedded default: raw files read from their folder, the export written straight into the stage folder."""
-    from databricks_jobs.export import verify_export
-    from databricks_jobs.jobs.pipeline import run_pipeline
-
     with timed_step(1, STEPS[0], result, log):
         log(f"    landing folder {config.raw_source} (no S3 configured: the embedded default)")
+    _run_lakehouse(config, spark, result, log)
+    with timed_step(3, STEPS[2], result, log):
+        # The export step wrote the batch into the stage folder and verified it against its manifest already.
+        result.manifest = next(s.result for s in result.pipeline.steps if s.stage == "export")
+        log(f"    {config.stage_dir / result.batch_id}: exported and verified by the pipeline's export step")
+    _load_into_warehouse(config, warehouse, result, log)
+    return result
+
+
+def _run_lakehouse(config: FlowConfig, spark: Any, result: FlowResult, log: Log) -> None:
+    from databricks_jobs.jobs.pipeline import run_pipeline
+
     with timed_step(2, STEPS[1], result, log):
         result.pipeline = run_pipeline(
             lake_settings(config), full_refresh=config.full_refresh, log=lambda m: log(f"    {m}"), spark=spark
         )
         result.batch_id = result.pipeline.batch_id
-    with timed_step(3, STEPS[2], result, log):
-        result.manifest = verify_export(str(config.stage_dir), result.batch_id, spark=spark)
-        log(f"    {config.stage_dir / result.batch_id}: manifest verified against its files")
-    _load_into_warehouse(config, warehouse, result, log)
-    return result
 
 
 def _load_into_warehouse(config: FlowConfig, warehouse: Any, result: FlowResult, log: Log) -> None:
