@@ -1,8 +1,8 @@
 """gold_demand__hourly_profile: typical load shape per source, region, month, day type and local hour.
 
 p95 is EXACT: Spark's `percentile` sorts the group's values and interpolates linearly between the two closest ranks,
-X
-exact computation is cheap. Profiles pool every year the source covers.
+like numpy's and pandas' default ('linear') quantile. A group holds one month's hours of one day type and hour
+per year covered (at most ~23 a year), so the exact computation is cheap. Profiles pool every year the source covers.
 """
 
 from __future__ import annotations

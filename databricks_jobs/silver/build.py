@@ -17,6 +17,7 @@ earlier attempt left rows of the same files (then an insert-only MERGE).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from delta.tables import DeltaTable
@@ -26,6 +27,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 
 from databricks_jobs.bronze.ingest import INGESTED, read_ingested_files, table_exists
 from databricks_jobs.settings import LakeSettings
+from databricks_jobs.silver.parsing import RawFields
 from databricks_jobs.silver.registry import DatasetHandler, handler_for
 from databricks_jobs.sources import SourceDefinition, load_source_definitions
 from databricks_jobs.tables import GOLD_QUALITY_FILE_ACCOUNTING, SILVER_QUARANTINE
@@ -101,6 +103,17 @@ def pending_files(spark: SparkSession, settings: LakeSettings, source_id: str) -
     older = processed.select("source_file").distinct().withColumn("_older", F.lit(True))
     rows = todo.join(older, "source_file", "left").orderBy("source_file").collect()
     return [(r.source_file, r.content_hash, bool(r._older)) for r in rows]
+
+
+def file_headers(
+    spark: SparkSession, settings: LakeSettings, source_id: str, files: list[tuple[str, str, bool]]
+) -> RawFields:
+    """RawFields over the headers Bronze logged for these file versions (the keys of their raw_fields)."""
+    logged = read_ingested_files(spark, settings).where(
+        (F.col("source_id") == source_id) & (F.col("status") == INGESTED) & _in_files(files)
+    )
+    headers = (h for r in logged.select("header_json").collect() for h in json.loads(r.header_json or "[]"))
+    return RawFields(tuple(dict.fromkeys(headers)))
 
 
 def _in_files(files: list[tuple[str, str, bool]]) -> F.Column:
@@ -261,7 +274,7 @@ def _delete_file_rows(spark: SparkSession, settings: LakeSettings, source_id: st
 # Duplicate keys up to this many are broadcast to the joins that split unique from shared keys (a few hundred MB at
 # most); more (e.g. a whole file delivered twice under two names) go through a shuffle join instead.
 BROADCAST_DUPLICATE_KEYS = 2_000_000
-ROWS_IN = "_rows_in"
+ROWS_IN, REJECTED = "_rows_in", "_rejected"
 
 
 def _stage(spark: SparkSession, settings: LakeSettings, source_id: str, candidates: DataFrame) -> DataFrame:
@@ -278,15 +291,30 @@ def _materialised_duplicates(staged: DataFrame, key: list[str]) -> DataFrame:
 
 
 def count_per_file(staged: DataFrame, fates: DataFrame) -> dict[tuple[str, str], int]:
-    """Rows per (file, fate), and per (file, ROWS_IN) counted on the candidates themselves, in one aggregation.
+    """Rows per (file, fate), per (file, ROWS_IN) counted on the candidates themselves and per (file, REJECTED)
+    (quarantined by the transform), in one aggregation.
 
     rows_in comes from the staged candidates, not from the fates, so rows_in = kept + quarantined + exact_duplicate
     is a real check of assign_fates (a lost or doubled row breaks it).
     """
-    counted = staged.select("source_file", F.lit(ROWS_IN).alias("_fate")).unionByName(
-        fates.select("source_file", "_fate")
+    counted = (
+        staged.select("source_file", F.lit(ROWS_IN).alias("_fate"))
+        .unionByName(staged.where(F.col("reason").isNotNull()).select("source_file", F.lit(REJECTED).alias("_fate")))
+        .unionByName(fates.select("source_file", "_fate"))
     )
     return {(r.source_file, r._fate): r["count"] for r in counted.groupBy("source_file", "_fate").count().collect()}
+
+
+def with_raw_records(quarantine: DataFrame, bronze: DataFrame, late: int) -> DataFrame:
+    """raw_record from Bronze for quarantined rows whose transform left it null (usable then, quarantined later as
+    conflicting duplicates): `late` of them at most, broadcast when few (as usual)."""
+    missing = quarantine.where(F.col("raw_record").isNull()).drop("raw_record")
+    missing = F.broadcast(missing) if late <= BROADCAST_DUPLICATE_KEYS else missing
+    lines = bronze.select("source_file", "source_row_number", "raw_fields")
+    found = lines.join(missing, ["source_file", "source_row_number"]).select(
+        *[F.to_json("raw_fields").alias(c) if c == "raw_record" else c for c in quarantine.columns]
+    )
+    return quarantine.where(F.col("raw_record").isNotNull()).unionByName(found)
 
 
 def build_source(
@@ -302,7 +330,8 @@ def build_source(
         tables = (handler.target.name, SILVER_QUARANTINE.name, PROCESSED_FILES_TABLE)
         _delete_file_rows(spark, settings, definition.source_id, superseded, tables)
     bronze = spark.read.format("delta").load(settings.table_path(definition.bronze_table)).where(_in_files(files))
-    candidates = handler.transform(bronze, definition).withColumn(
+    fields = file_headers(spark, settings, definition.source_id, files)
+    candidates = handler.transform(bronze, definition, fields).withColumn(
         "source_column", F.coalesce(F.col("source_column"), F.lit(""))
     )
     if "_sub_id" not in candidates.columns:
@@ -322,7 +351,11 @@ def build_source(
     counts = count_per_file(staged, fates)
     total = {fate: sum(n for (_, f), n in counts.items() if f == fate) for fate in (KEPT, QUARANTINED)}
 
-    quarantine = fates.where(F.col("_fate") == QUARANTINED).select(
+    quarantine = fates.where(F.col("_fate") == QUARANTINED)
+    late = total[QUARANTINED] - sum(n for (_, f), n in counts.items() if f == REJECTED)
+    if late:
+        quarantine = with_raw_records(quarantine, bronze, late)
+    quarantine = quarantine.select(
         *[c for c in SILVER_QUARANTINE.column_names if c != "batch_id"], F.lit(batch_id).alias("batch_id")
     )
     quarantine_key = list(SILVER_QUARANTINE.primary_key)

@@ -26,13 +26,12 @@ from pyspark.sql import functions as F
 
 from databricks_jobs.reference.regions import load_regions
 from databricks_jobs.silver.parsing import (
+    RawFields,
     convert_unit,
     key_text,
-    normalised_fields,
     null_tokens_to_null,
     parse_double,
     parse_timestamp,
-    raw_value,
     region_lookup,
 )
 from databricks_jobs.silver.registry import DatasetHandler, register_dataset
@@ -48,12 +47,12 @@ def _aliases(spec: object) -> tuple[str, ...]:
     return (spec,) if isinstance(spec, str) else tuple(spec)
 
 
-def _field(definition: SourceDefinition, name: str) -> Column:
+def _field(definition: SourceDefinition, fields: RawFields, name: str) -> Column:
     """A canonical field's raw text (null tokens as null), or null when the definition does not declare it."""
     spec = definition.field(name)
     if spec is None:
         return F.lit(None).cast("string")
-    return null_tokens_to_null(raw_value(F.col("_fields"), spec.columns), definition.null_tokens)
+    return null_tokens_to_null(fields.value(spec.columns), definition.null_tokens)
 
 
 def _date_text(part: Column, date_pattern: str, excel_serial: bool) -> Column:
@@ -68,12 +67,12 @@ def _date_text(part: Column, date_pattern: str, excel_serial: bool) -> Column:
     return converted.otherwise(part)
 
 
-def _stamp(spec: TimestampSpec, definition: SourceDefinition, region_zone: Column | None) -> tuple[Column, Column]:
+def _stamp(
+    spec: TimestampSpec, definition: SourceDefinition, fields: RawFields, region_zone: Column | None
+) -> tuple[Column, Column]:
     """(text as read or null when every part is empty / a null token, UTC instant or null) of a stamp spread over
     one or more columns. `region_zone`: the stamps are wall-clock time in that (per-row) zone instead of spec's."""
-    parts = [
-        null_tokens_to_null(raw_value(F.col("_fields"), aliases), definition.null_tokens) for aliases in spec.columns
-    ]
+    parts = [null_tokens_to_null(fields.value(aliases), definition.null_tokens) for aliases in spec.columns]
     if len(parts) > 1:  # a separate date column: its text may be an Excel serial or a real spreadsheet date
         parts[0] = _date_text(parts[0], spec.format.split(" ")[0], spec.excel_serial_dates)
     text = F.concat_ws(" ", *parts)
@@ -99,12 +98,12 @@ def _plus_minutes(instant: Column, minutes: Column) -> Column:
     return F.timestamp_micros(F.unix_micros(instant) + (minutes * 60e6).cast("bigint"))
 
 
-def transform_outages(bronze: DataFrame, definition: SourceDefinition) -> DataFrame:
+def transform_outages(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
     """Bronze rows of an outage_events source -> candidate silver_outages__events rows with a reason (null = ok)."""
     options = definition.options
     threshold = float(options.get("momentary_threshold_minutes", MOMENTARY_THRESHOLD_MINUTES))
     max_customers = int(options.get("max_customers_affected", MAX_CUSTOMERS_AFFECTED))
-    raw_region = key_text(definition.region, F.col("_fields"), definition)
+    raw_region = key_text(definition.region, fields, definition)
     separator = options.get("region_separator")
     if separator:  # multi-valued ('SERC/RF'): the first listed is the event's region
         raw_region_first = F.trim(F.split(raw_region, F.lit(separator), 2).getItem(0))
@@ -115,22 +114,21 @@ def transform_outages(bronze: DataFrame, definition: SourceDefinition) -> DataFr
     if options.get("time_zone_from_region"):
         zones = F.create_map(*[F.lit(x) for r in load_regions() for x in (r.region_code, r.time_zone)])
         region_zone = F.coalesce(F.element_at(zones, region_code), F.lit("UTC"))
-    start_text, started = _stamp(definition.timestamp, definition, region_zone)
+    start_text, started = _stamp(definition.timestamp, definition, fields, region_zone)
     restoration_spec = _restoration_spec(definition)
     if restoration_spec is not None:
-        restored_text, restored = _stamp(restoration_spec, definition, region_zone)
+        restored_text, restored = _stamp(restoration_spec, definition, fields, region_zone)
     else:
         restored_text, restored = F.lit(None).cast("string"), F.lit(None).cast("timestamp")
-    duration_raw = _field(definition, "duration_minutes")
+    duration_raw = _field(definition, fields, "duration_minutes")
     duration_spec = definition.field("duration_minutes")
     duration_value = parse_double(duration_raw)
     if duration_spec is not None:
         duration_value = convert_unit(duration_value, duration_spec)
-    customers_raw = _field(definition, "customers_affected")
+    customers_raw = _field(definition, fields, "customers_affected")
     customers = parse_double(F.regexp_replace(customers_raw, ",", ""))
 
-    rows = bronze.withColumn("_fields", normalised_fields("raw_fields"))
-    rows = rows.select(
+    rows = bronze.select(
         "*",
         region_code.alias("region_code"),
         raw_region.alias("region_reported"),
@@ -141,11 +139,11 @@ def transform_outages(bronze: DataFrame, definition: SourceDefinition) -> DataFr
         duration_raw.alias("_duration_text"),
         customers_raw.alias("_customers_text"),
         customers.alias("_customers"),
-        _field(definition, "event_id").alias("_event_id"),
-        _field(definition, "feeder_id").alias("feeder_id"),
-        _field(definition, "cause").alias("cause"),
-        _field(definition, "device").alias("device"),
-        _field(definition, "area_affected").alias("area_affected"),
+        _field(definition, fields, "event_id").alias("_event_id"),
+        _field(definition, fields, "feeder_id").alias("feeder_id"),
+        _field(definition, fields, "cause").alias("cause"),
+        _field(definition, fields, "device").alias("device"),
+        _field(definition, fields, "area_affected").alias("area_affected"),
     )
     duration = (F.unix_micros("restored_at_utc") - F.unix_micros("started_at_utc")) / 60e6
     # Without a source event id, the row's raw values (sorted, so renamed or reordered columns give the same id)

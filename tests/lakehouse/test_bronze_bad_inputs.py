@@ -6,6 +6,8 @@ from __future__ import annotations
 import collections
 import csv
 import dataclasses
+import itertools
+import json
 
 import pytest
 
@@ -55,7 +57,7 @@ def test_bronze_keeps_every_line_as_it_came_including_the_truncated_one(spark, b
     assert got[8] == ("03/01/2021 04:00,1,2", 3)
 
 
-def test_every_bad_cell_is_quarantined_with_its_reason(spark, bad_lake):
+def test_every_bad_cell_is_quarantined_with_its_reason(spark, bad_lake, bad_inputs):
     settings, *_ = bad_lake
     quarantine = spark.read.format("delta").load(settings.table_path("silver__quarantine")).collect()
     got = collections.Counter((q.source_row_number, q.source_column, q.reason) for q in quarantine)
@@ -72,6 +74,12 @@ def test_every_bad_cell_is_quarantined_with_its_reason(spark, bad_lake):
     assert details[(4, "COAST")] == "time '03/14/2021 03:00' does not exist in America/Chicago (DST gap)"
     assert details[(6, "NCENT")] == "same key as bad_utility/bad_rows.csv:2 with different values"
     assert details[(8, "COAST")] == "line has 3 fields, header has 4"
+    # raw_record is the line's fields by header name, also for the conflict found after the transform.
+    header, *lines = list(csv.reader((bad_inputs / "raw/bad_utility/bad_rows.csv").read_text().splitlines()))
+    by_line = {n: dict(itertools.zip_longest(header, fields)) for n, fields in enumerate(lines, start=2)}
+    assert {(q.source_row_number, q.source_column): json.loads(q.raw_record) for q in quarantine} == {
+        (q.source_row_number, q.source_column): by_line[q.source_row_number] for q in quarantine
+    }
 
 
 def test_kept_rows_and_accounting(spark, bad_lake):

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.spark
 def transform_outages(bronze, definition):
     """Imported on use: silver.parsing builds Spark expressions at import, which needs the session to exist."""
     from databricks_jobs.silver.outages import transform_outages as transform
+    from databricks_jobs.silver.parsing import bronze_headers
 
-    return transform(bronze, definition)
+    return transform(bronze, definition, bronze_headers(bronze))
 
 
 FILES = {2021: "doe_oe417/2021_Annual_Summary.xls", 2022: "doe_oe417/2022_Annual_Summary.xls"}

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.spark
 def transform_outages(bronze, definition):
     """Imported on use: silver.parsing builds Spark expressions at import, which needs the session to exist."""
     from databricks_jobs.silver.outages import transform_outages as transform
+    from databricks_jobs.silver.parsing import bronze_headers
 
-    return transform(bronze, definition)
+    return transform(bronze, definition, bronze_headers(bronze))
 
 
 RESTORATION_VARIANT = """event_id,region,feeder_id,outage_start,restoration_time,customers_affected,cause,device
