@@ -292,17 +292,18 @@ def _materialised_duplicates(staged: DataFrame, key: list[str]) -> DataFrame:
 
 def count_per_file(staged: DataFrame, fates: DataFrame) -> dict[tuple[str, str], int]:
     """Rows per (file, fate), per (file, ROWS_IN) counted on the candidates themselves and per (file, REJECTED)
-    (quarantined by the transform), in one aggregation.
+    (those of them the transform quarantined), in one aggregation.
 
     rows_in comes from the staged candidates, not from the fates, so rows_in = kept + quarantined + exact_duplicate
     is a real check of assign_fates (a lost or doubled row breaks it).
     """
-    counted = (
-        staged.select("source_file", F.lit(ROWS_IN).alias("_fate"))
-        .unionByName(staged.where(F.col("reason").isNotNull()).select("source_file", F.lit(REJECTED).alias("_fate")))
-        .unionByName(fates.select("source_file", "_fate"))
-    )
-    return {(r.source_file, r._fate): r["count"] for r in counted.groupBy("source_file", "_fate").count().collect()}
+    label = F.when(F.col("reason").isNotNull(), F.lit(REJECTED)).otherwise(F.lit(ROWS_IN)).alias("_fate")
+    counted = staged.select("source_file", label).unionByName(fates.select("source_file", "_fate"))
+    counts = {(r.source_file, r._fate): r["count"] for r in counted.groupBy("source_file", "_fate").count().collect()}
+    # Counted as usable or rejected in one pass; rows_in is both.
+    for source_file, _ in [k for k in counts if k[1] == REJECTED]:
+        counts[(source_file, ROWS_IN)] = counts.get((source_file, ROWS_IN), 0) + counts[(source_file, REJECTED)]
+    return counts
 
 
 def with_raw_records(quarantine: DataFrame, bronze: DataFrame, late: int) -> DataFrame:
