@@ -156,9 +156,11 @@ def connection_parameters(settings: WarehouseSettings, schema: str = "CURATED") 
 def open_session(settings: WarehouseSettings, schema: str = "CURATED", **parameters: Any) -> Any:
     """A Snowpark Session on the local warehouse (FS+SP: session.sql works; UDF/procedure registration does not).
 
-    Prefer `session()`, which closes it. Session.close() first runs SYSTEM$CANCEL_ALL_QUERIES, which fakesnow lacks;
-    the failure leaves the session registered and Snowpark retries the close at interpreter exit, forever once the
-    server is gone. Nothing needs cancelling (every statement is synchronous), so that step is skipped here.
+    Prefer `session()`, which closes it. Session.close() first runs SYSTEM$CANCEL_ALL_QUERIES(<session id>), which
+    fakesnow lacks, and its login returns no session id (the query reads `(None)`, so providing the function in the
+    server is not enough); the failure leaves the session registered and Snowpark retries the close at interpreter
+    exit, forever once the server is gone. Nothing needs cancelling (every statement is synchronous), so that step is
+    skipped here.
     """
     from snowflake.snowpark import Session
 
