@@ -13,7 +13,7 @@ from pyspark.sql import functions as F
 from databricks_jobs.gold import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.demand_daily import peak_of
-from databricks_jobs.gold.inputs import demand_local, keys_of, restrict
+from databricks_jobs.gold.inputs import demand_local, rows_to_recompute
 from databricks_jobs.tables import GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK, SILVER_DEMAND_HOURLY
 
 MONTH_KEY = ["source_id", "month_start_date"]
@@ -80,13 +80,10 @@ def coincident_peak(hourly_local: DataFrame, batch_id: str, region_counts: DataF
 
 
 def build(ctx: GoldContext) -> DataFrame | None:
-    full = demand_local(ctx)
-    if full is None:
+    months = rows_to_recompute(ctx, demand_local, MONTH_KEY, with_month_start)
+    if months is None:
         return None
-    changed = demand_local(ctx, changed_only=True)
-    keys = keys_of(None if changed is None else with_month_start(changed), MONTH_KEY)
-    months = restrict(with_month_start(full), keys, MONTH_KEY, ctx.full_refresh)
-    return coincident_peak(months, ctx.batch_id, source_region_counts(full))
+    return coincident_peak(months, ctx.batch_id, source_region_counts(demand_local(ctx)))
 
 
 BUILDERS = (GoldBuilder(GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK, build, "upsert", (SILVER_DEMAND_HOURLY.name,)),)

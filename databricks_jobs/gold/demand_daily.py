@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs.gold import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
-from databricks_jobs.gold.inputs import demand_local, keys_of, restrict
+from databricks_jobs.gold.inputs import demand_local, rows_to_recompute
 from databricks_jobs.gold.local_time import hours_in_local_day, to_local
 from databricks_jobs.tables import GOLD_DEMAND_DAILY, SILVER_DEMAND_HOURLY
 
@@ -49,11 +49,8 @@ def daily_demand(hourly_local: DataFrame, batch_id: str) -> DataFrame:
 
 
 def build(ctx: GoldContext) -> DataFrame | None:
-    full = demand_local(ctx)
-    if full is None:
-        return None
-    keys = keys_of(demand_local(ctx, changed_only=True), KEY)
-    return daily_demand(restrict(full, keys, KEY, ctx.full_refresh), ctx.batch_id)
+    rows = rows_to_recompute(ctx, demand_local, KEY)
+    return None if rows is None else daily_demand(rows, ctx.batch_id)
 
 
 BUILDERS = (GoldBuilder(GOLD_DEMAND_DAILY, build, "upsert", (SILVER_DEMAND_HOURLY.name,)),)

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs.gold import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
-from databricks_jobs.gold.inputs import demand_local, keys_of, restrict
+from databricks_jobs.gold.inputs import demand_local, rows_to_recompute
 from databricks_jobs.tables import GOLD_DEMAND_HOURLY_PROFILE, SILVER_DEMAND_HOURLY
 
 KEY = ["source_id", "region_code", "month", "day_type", "hour_local"]
@@ -31,11 +31,8 @@ def hourly_profile(hourly_local: DataFrame, batch_id: str) -> DataFrame:
 
 
 def build(ctx: GoldContext) -> DataFrame | None:
-    full = demand_local(ctx)
-    if full is None:
-        return None
-    keys = keys_of(demand_local(ctx, changed_only=True), RECOMPUTE_KEY)
-    return hourly_profile(restrict(full, keys, RECOMPUTE_KEY, ctx.full_refresh), ctx.batch_id)
+    rows = rows_to_recompute(ctx, demand_local, RECOMPUTE_KEY)
+    return None if rows is None else hourly_profile(rows, ctx.batch_id)
 
 
 BUILDERS = (GoldBuilder(GOLD_DEMAND_HOURLY_PROFILE, build, "upsert", (SILVER_DEMAND_HOURLY.name,)),)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -41,6 +43,22 @@ def restrict(full: DataFrame, keys: DataFrame | None, key_cols: list[str], full_
     if keys is None:
         return full.limit(0)
     return full.join(F.broadcast(keys), key_cols, "left_semi")
+
+
+def rows_to_recompute(
+    ctx: GoldContext,
+    local: Callable[..., DataFrame | None],
+    key_cols: list[str],
+    derive: Callable[[DataFrame], DataFrame] = lambda frame: frame,
+) -> DataFrame | None:
+    """The rows of `local(ctx)` (demand_local or weather_local, then `derive`) of every key that rows new to Gold
+    touch: all rows on a full refresh, none when nothing is new, None before the Silver table exists."""
+    full = local(ctx)
+    if full is None:
+        return None
+    changed = local(ctx, changed_only=True)
+    keys = keys_of(None if changed is None else derive(changed), key_cols)
+    return restrict(derive(full), keys, key_cols, ctx.full_refresh)
 
 
 def union_keys(*frames: DataFrame | None) -> DataFrame | None:

@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs.gold import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
-from databricks_jobs.gold.inputs import demand_local, keys_of, restrict, union_keys, weather_local
+from databricks_jobs.gold.inputs import demand_local, keys_of, restrict, rows_to_recompute, union_keys, weather_local
 from databricks_jobs.tables import (
     GOLD_DEMAND_HOURLY_WEATHER,
     GOLD_WEATHER_DAILY_DEGREE_DAYS,
@@ -84,11 +84,8 @@ def build_hourly_weather(ctx: GoldContext) -> DataFrame | None:
 
 
 def build_degree_days(ctx: GoldContext) -> DataFrame | None:
-    weather = weather_local(ctx)
-    if weather is None:
-        return None
-    keys = keys_of(weather_local(ctx, changed_only=True), REGION_DAY)
-    return daily_degree_days(restrict(weather, keys, REGION_DAY, ctx.full_refresh), ctx.batch_id)
+    rows = rows_to_recompute(ctx, weather_local, REGION_DAY)
+    return None if rows is None else daily_degree_days(rows, ctx.batch_id)
 
 
 BUILDERS = (

@@ -159,6 +159,18 @@ def rejected_record(reason: Column) -> Column:
     return F.when(reason.isNotNull(), F.to_json("raw_fields"))
 
 
+def lineage_columns(reason: Column, detail: Column) -> list[Column | str]:
+    """The columns every candidate ends with: where it came from, its fate so far and, when rejected, its raw row."""
+    return [
+        "source_file",
+        "source_row_number",
+        reason.alias("reason"),
+        detail.alias("detail"),
+        "source_column",
+        rejected_record(reason).alias("raw_record"),
+    ]
+
+
 def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
     """Bronze rows of a demand source -> silver_demand__hourly candidates (+ reason, detail, source_column)."""
     rows, checks = _common(bronze, definition, fields)
@@ -200,12 +212,7 @@ def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: Ra
         reported_value.alias("reported_demand_mw"),
         category.alias("imputation_category"),
         F.coalesce(is_imputed, F.lit(False)).alias("is_imputed"),
-        "source_file",
-        "source_row_number",
-        reason.alias("reason"),
-        detail.alias("detail"),
-        "source_column",
-        rejected_record(reason).alias("raw_record"),
+        *lineage_columns(reason, detail),
         sub_id.alias("_sub_id"),
     )
 
@@ -238,12 +245,7 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
         "region_code",
         "interval_start_utc",
         F.col("_value").alias("temperature_c"),
-        "source_file",
-        "source_row_number",
-        reason.alias("reason"),
-        detail.alias("detail"),
-        "source_column",
-        rejected_record(reason).alias("raw_record"),
+        *lineage_columns(reason, detail),
         F.lit(None).cast("string").alias("_sub_id"),
     )
 
