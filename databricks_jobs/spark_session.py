@@ -98,7 +98,9 @@ def get_spark(app_name: str = "energy-lakehouse") -> SparkSession:
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         # Storage and every *_utc column are UTC; local times are derived explicitly per region.
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"))
+        # Adaptive execution (on by default) coalesces small shuffles to a few partitions; large ones keep 32, so
+        # Silver's duplicate-key count over tens of millions of rows spills less (20M rows: Silver 102 -> 94 s).
+        .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "32"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
