@@ -8,6 +8,14 @@ import sys
 from pyspark.sql import SparkSession
 
 
+def require_utc_session(spark: SparkSession) -> None:
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    if zone not in ("UTC", "Etc/UTC", "GMT", "Z", "+00:00"):
+        raise RuntimeError(
+            f"The pipeline needs spark.sql.session.timeZone=UTC (local times are derived from it), got {zone}"
+        )
+
+
 def is_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 

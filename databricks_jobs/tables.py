@@ -9,7 +9,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyspark.sql.types import StructField, StructType, _parse_datatype_string
+from pyspark.sql.types import (
+    BooleanType,
+    DataType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampNTZType,
+    TimestampType,
+)
+
+# The contract's type names as Spark types, without asking the JVM (pyspark's parser does; Spark Connect has none).
+SPARK_TYPES: dict[str, DataType] = {
+    "string": StringType(),
+    "double": DoubleType(),
+    "int": IntegerType(),
+    "bigint": LongType(),
+    "boolean": BooleanType(),
+    "date": DateType(),
+    "timestamp": TimestampType(),
+    "timestamp_ntz": TimestampNTZType(),
+    "map<string,string>": MapType(StringType(), StringType()),
+}
 
 
 @dataclass(frozen=True)
@@ -33,7 +59,7 @@ class TableContract:
         return [c.name for c in self.columns]
 
     def spark_schema(self) -> StructType:
-        return StructType([StructField(c.name, _parse_datatype_string(c.type), c.nullable) for c in self.columns])
+        return StructType([StructField(c.name, SPARK_TYPES[c.type], c.nullable) for c in self.columns])
 
 
 def _cols(*specs: tuple) -> tuple[Column, ...]:
@@ -74,6 +100,7 @@ SILVER_DEMAND_HOURLY = TableContract(
         BATCH,
     ),
     ("source_id", "region_code", "interval_start_utc"),
+    ("region_code", "interval_start_utc"),
 )
 
 SILVER_WEATHER_HOURLY = TableContract(
@@ -90,6 +117,7 @@ SILVER_WEATHER_HOURLY = TableContract(
         BATCH,
     ),
     ("source_id", "station_id", "interval_start_utc"),
+    ("station_id", "interval_start_utc"),
 )
 
 SILVER_OUTAGE_EVENTS = TableContract(
@@ -132,6 +160,7 @@ SILVER_QUARANTINE = TableContract(
         BATCH,
     ),
     ("source_id", "source_file", "source_row_number", "source_column", "reason"),
+    ("source_id", "source_file"),
 )
 
 GOLD_DEMAND_DAILY = TableContract(
@@ -392,8 +421,92 @@ GOLD_TABLES: tuple[TableContract, ...] = (
 )
 
 
+# bronze__ingested_files.status
+FILE_INGESTED, FILE_FAILED = "ingested", "failed"
+
+# Bookkeeping: what makes each layer incremental and idempotent. Not exported; read and written by the pipeline only.
+BRONZE_INGESTED_FILES = TableContract(
+    "bronze__ingested_files",
+    "One row per raw file version ingested into Bronze (path + content hash), and per file that failed.",
+    _cols(
+        ("source_id", "string", False),
+        ("source_file", "string", False, "path relative to the raw root"),
+        ("content_hash", "string", False, "sha256 of the file's bytes; '' when the file could not be read at all"),
+        ("size_bytes", "bigint", True),
+        ("modified_ms", "bigint", True, "the file's modification time as listed (epoch ms)"),
+        ("status", "string", False, "ingested | failed"),
+        ("rows", "bigint", False, "data rows ingested"),
+        ("error", "string", True, "why the file failed, naming the file and the problem"),
+        ("header_json", "string", True, "the file's header fields as a JSON array"),
+        BATCH,
+        ("ingested_at_utc", "timestamp", False),
+    ),
+    ("source_file", "content_hash", "status", "batch_id"),
+    ("source_id", "source_file"),
+)
+
+SILVER_PROCESSED_FILES = TableContract(
+    "silver__processed_files",
+    "Row accounting of each Bronze file version Silver processed: rows_in = kept + quarantined + exact duplicates.",
+    _cols(
+        ("source_id", "string", False),
+        ("source_file", "string", False),
+        ("content_hash", "string", False),
+        ("rows_in", "bigint", False),
+        ("rows_kept", "bigint", False),
+        ("rows_quarantined", "bigint", False),
+        ("rows_exact_duplicate", "bigint", False),
+        BATCH,
+        ("processed_at_utc", "timestamp", False),
+    ),
+    ("source_id", "source_file", "content_hash"),
+    ("source_id", "source_file"),
+)
+
+GOLD_PROCESSED_SILVER_BATCHES = TableContract(
+    "gold__processed_silver_batches",
+    "Which Silver batches each Silver table had when Gold last finished: rows of any other batch are new to Gold.",
+    _cols(("table_name", "string", False), ("batch_id", "string", False)),
+    ("table_name", "batch_id"),
+)
+
+
+def bronze_raw_rows(source_id: str) -> TableContract:
+    """`bronze_{source_id}__raw_rows`: every raw row of one source as it came, with lineage."""
+    return TableContract(
+        f"bronze_{source_id}__raw_rows",
+        f"Raw rows of source {source_id} as they came (csv: one per physical line; xls: one per sheet row).",
+        _cols(
+            ("source_id", "string", False),
+            ("source_file", "string", False, "path relative to the raw root"),
+            ("content_hash", "string", False, "sha256 of the file version the row came from"),
+            ("source_row_number", "bigint", False, "csv: physical 1-based line, header = 1; xls: sheet row"),
+            ("raw_line", "string", True, "csv: the line as it came; xls: the row's cells as a JSON array"),
+            ("raw_fields", "map<string,string>", False, "header name -> raw string"),
+            ("field_count", "int", False),
+            BATCH,
+            ("ingested_at_utc", "timestamp", False),
+        ),
+        ("source_file", "content_hash", "source_row_number"),
+        ("source_file", "content_hash"),
+    )
+
+
+SILVER_TABLES: tuple[TableContract, ...] = (
+    SILVER_DEMAND_HOURLY,
+    SILVER_WEATHER_HOURLY,
+    SILVER_OUTAGE_EVENTS,
+    SILVER_QUARANTINE,
+)
+BOOKKEEPING_TABLES: tuple[TableContract, ...] = (
+    BRONZE_INGESTED_FILES,
+    SILVER_PROCESSED_FILES,
+    GOLD_PROCESSED_SILVER_BATCHES,
+)
+
+
 def contract(name: str) -> TableContract:
-    for table in (SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY, SILVER_OUTAGE_EVENTS, SILVER_QUARANTINE, *GOLD_TABLES):
+    for table in (*SILVER_TABLES, *GOLD_TABLES, *BOOKKEEPING_TABLES):
         if table.name == name:
             return table
     raise KeyError(f"no table contract named {name!r}")

@@ -11,24 +11,16 @@ both versions: Silver reads only the newest version of each file and replaces th
 
 from __future__ import annotations
 
-import datetime as dt
 import fnmatch
 import json
 from dataclasses import dataclass, field
 
 import pyspark.sql.functions as F
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import (
-    IntegerType,
-    LongType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
+from pyspark.sql.types import StructType
 
+from databricks_jobs import lake
+from databricks_jobs.clock import utc_now
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import SourceDefinition, load_source_definitions
 from databricks_jobs.sources.readers import (
@@ -42,39 +34,9 @@ from databricks_jobs.sources.readers import (
     read_csv_rows,
     read_xls_rows,
 )
+from databricks_jobs.tables import BRONZE_INGESTED_FILES, FILE_FAILED, FILE_INGESTED, TableContract, bronze_raw_rows
 
-INGESTED_FILES_TABLE = "bronze__ingested_files"
-
-INGESTED_FILES_SCHEMA = StructType(
-    [
-        StructField("source_id", StringType(), False),
-        StructField("source_file", StringType(), False),
-        StructField("content_hash", StringType(), False),  # "" when the file could not be read at all
-        StructField("size_bytes", LongType(), True),
-        StructField("status", StringType(), False),  # ingested | failed
-        StructField("rows", LongType(), False),
-        StructField("error", StringType(), True),
-        StructField("header_json", StringType(), True),
-        StructField("batch_id", StringType(), False),
-        StructField("ingested_at_utc", TimestampType(), False),
-    ]
-)
-
-RAW_ROWS_SCHEMA = StructType(
-    [
-        StructField("source_id", StringType(), False),
-        StructField("source_file", StringType(), False),
-        StructField("content_hash", StringType(), False),
-        StructField("source_row_number", LongType(), False),
-        StructField("raw_line", StringType(), True),
-        StructField("raw_fields", MapType(StringType(), StringType()), False),
-        StructField("field_count", IntegerType(), False),
-        StructField("batch_id", StringType(), False),
-        StructField("ingested_at_utc", TimestampType(), False),
-    ]
-)
-
-INGESTED, SKIPPED, FAILED = "ingested", "skipped_already_ingested", "failed"
+INGESTED, SKIPPED, FAILED = FILE_INGESTED, "skipped_already_ingested", FILE_FAILED
 # A source of the run-everything default whose files have not landed (yet): reported, not logged, not a failure.
 NO_FILES = "no_files"
 
@@ -122,42 +84,48 @@ class BronzeReport:
         return "\n".join(lines)
 
 
-def _now_utc() -> dt.datetime:
-    # Spark's session zone is UTC, so a naive UTC datetime stores the same instant.
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
-def table_exists(spark: SparkSession, path: str) -> bool:
-    return DeltaTable.isDeltaTable(spark, path)
-
-
-def read_ingested_files(spark: SparkSession, settings: LakeSettings) -> DataFrame:
-    path = settings.table_path(INGESTED_FILES_TABLE)
-    if not table_exists(spark, path):
-        return spark.createDataFrame([], INGESTED_FILES_SCHEMA)
-    return spark.read.format("delta").load(path)
-
-
-def _log(spark: SparkSession, settings: LakeSettings, entries: list[tuple]) -> None:
-    if entries:
-        df = spark.createDataFrame(entries, INGESTED_FILES_SCHEMA)
-        df.write.format("delta").mode("append").save(settings.table_path(INGESTED_FILES_TABLE))
-
-
 def _known_state(spark: SparkSession, settings: LakeSettings) -> tuple[set[tuple[str, str]], set[tuple[str, str, str]]]:
     """(source_file, hash) already ingested, and (source_file, hash, error) already logged as failed."""
-    rows = read_ingested_files(spark, settings).select("source_file", "content_hash", "status", "error").collect()
+    log = lake.read_or_empty(spark, settings, BRONZE_INGESTED_FILES)
+    rows = log.select("source_file", "content_hash", "status", "error").collect()
     ingested = {(r.source_file, r.content_hash) for r in rows if r.status == INGESTED}
     failed = {(r.source_file, r.content_hash, r.error) for r in rows if r.status == FAILED}
     return ingested, failed
+
+
+def _log_entry(
+    source_id: str,
+    path: str,
+    file: RawFile | None,
+    digest: str,
+    status: str,
+    rows: int,
+    batch_id: str,
+    error: str | None = None,
+    header: list[str] | None = None,
+) -> dict[str, object]:
+    """One row of bronze__ingested_files."""
+    return {
+        "source_id": source_id,
+        "source_file": path,
+        "content_hash": digest,
+        "size_bytes": file.size_bytes if file else None,
+        "modified_ms": file.modified_ms if file else None,
+        "status": status,
+        "rows": rows,
+        "error": error,
+        "header_json": json.dumps(header) if header is not None else None,
+        "batch_id": batch_id,
+        "ingested_at_utc": utc_now(),
+    }
 
 
 def _raw_rows(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> tuple[list[str], DataFrame, int]:
     """(header, data rows, row count) of one file; RawFileError when the file cannot be ingested."""
     if definition.format == "xls":
         header, rows = read_xls_rows(spark, file, definition)
-        schema = StructType([f for f in RAW_ROWS_SCHEMA.fields if f.name in XLS_ROW_COLUMNS])
-        df = spark.createDataFrame(rows, schema)
+        columns = bronze_raw_rows(definition.source_id).spark_schema()
+        df = spark.createDataFrame(rows, StructType([f for f in columns.fields if f.name in XLS_ROW_COLUMNS]))
         count = len(rows)
     else:
         header = read_csv_header(spark, file, definition)
@@ -181,30 +149,24 @@ def with_lineage(rows: DataFrame, definition: SourceDefinition, file: RawFile, d
         "raw_fields",
         F.col("field_count").cast("int").alias("field_count"),
         F.lit(batch_id).alias("batch_id"),
-        F.lit(_now_utc()).cast("timestamp").alias("ingested_at_utc"),
+        F.lit(utc_now()).cast("timestamp").alias("ingested_at_utc"),
     )
 
 
 def write_raw_rows(
-    spark: SparkSession, settings: LakeSettings, definition: SourceDefinition, parts: list[tuple[str, str, DataFrame]]
+    spark: SparkSession, settings: LakeSettings, table: TableContract, parts: list[tuple[str, str, DataFrame]]
 ) -> None:
-    """One Delta commit for a source's new files. replaceWhere on (file, hash) makes a retry after a crash between
-    this write and the file log idempotent."""
+    """One Delta commit for a source's new files. Overwriting the rows of exactly these (file, hash) pairs makes a
+    retry after a crash between this write and the file log idempotent."""
     if not parts:
         return
     df = parts[0][2]
     for _, _, other in parts[1:]:
         df = df.unionByName(other)
-    path = settings.table_path(definition.bronze_table)
-    if table_exists(spark, path):
-        condition = " OR ".join(f"(source_file = '{_sql_str(f)}' AND content_hash = '{h}')" for f, h, _ in parts)
-        df.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(path)
-    else:
-        df.write.format("delta").mode("append").save(path)
-
-
-def _sql_str(text: str) -> str:
-    return text.replace("'", "''")
+    written = F.lit(False)
+    for source_file, digest, _ in parts:
+        written = written | ((F.col("source_file") == source_file) & (F.col("content_hash") == digest))
+    lake.overwrite(spark, settings, table, df, written)
 
 
 def _assign_files(
@@ -217,7 +179,7 @@ def _assign_files(
     assigned, failures = [], []
     for path in paths:
         try:
-            file = raw_file(spark, settings.raw_root, path)
+            file = raw_file(settings.raw_root, path)
         except RawFileError as error:
             failures.append(FileResult("unknown", path, None, FAILED, 0, str(error)))
             continue
@@ -255,7 +217,7 @@ def ingest_bronze(
                 error = f"unknown source {source_id!r}; known sources: {sorted(definitions)}"
                 report.files.append(FileResult(source_id, "", None, FAILED, 0, error))
                 continue
-            files = [f for glob in definition.files for f in list_files(spark, settings.raw_root, glob)]
+            files = [f for glob in definition.files for f in list_files(settings.raw_root, glob)]
             if not files:
                 # Asked for by name, its files must be there; in the run-everything default a source whose files
                 # have not landed yet (an OMS export not configured, the synthetic utility not generated) is normal.
@@ -264,12 +226,12 @@ def ingest_bronze(
                 report.files.append(FileResult(source_id, ",".join(definition.files), None, status, 0, error))
             work += [(definition, f) for f in files]
     ingested, failed = _known_state(spark, settings)
-    log: list[tuple] = []
+    log: list[dict[str, object]] = []
     for source_id in dict.fromkeys(d.source_id for d, _ in work):
         definition = definitions[source_id]
         parts, pending = [], []
         for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
-            digest = content_hash(spark, file.uri)
+            digest = content_hash(file.uri)
             if (file.relative_path, digest) in ingested:
                 report.files.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
                 continue
@@ -278,20 +240,19 @@ def ingest_bronze(
             except RawFileError as error:
                 report.files.append(FileResult(source_id, file.relative_path, digest, FAILED, 0, str(error)))
                 if (file.relative_path, digest, str(error)) not in failed:
-                    entry = (source_id, file.relative_path, digest, file.size_bytes, FAILED, 0, str(error), None)
-                    log.append((*entry, batch_id, _now_utc()))
+                    log.append(_log_entry(source_id, file.relative_path, file, digest, FAILED, 0, batch_id, str(error)))
                 continue
             parts.append((file.relative_path, digest, with_lineage(rows, definition, file, digest, batch_id)))
-            pending.append((file, digest, count, json.dumps(header)))
+            pending.append((file, digest, count, header))
             ingested.add((file.relative_path, digest))
-        write_raw_rows(spark, settings, definition, parts)
+        write_raw_rows(spark, settings, bronze_raw_rows(source_id), parts)
         for file, digest, count, header in pending:
             report.files.append(FileResult(source_id, file.relative_path, digest, INGESTED, count))
-            entry = (source_id, file.relative_path, digest, file.size_bytes, INGESTED, count, None, header)
-            log.append((*entry, batch_id, _now_utc()))
+            log.append(_log_entry(source_id, file.relative_path, file, digest, INGESTED, count, batch_id, None, header))
     for result in report.failed:
         key = (result.path, result.content_hash or "", result.error)
         if result.content_hash is None and key not in failed:
-            log.append((result.source_id, result.path, "", None, FAILED, 0, result.error, None, batch_id, _now_utc()))
-    _log(spark, settings, log)
+            log.append(_log_entry(result.source_id, result.path, None, "", FAILED, 0, batch_id, result.error))
+    if log:
+        lake.append(spark, settings, BRONZE_INGESTED_FILES, lake.records_frame(spark, BRONZE_INGESTED_FILES, log))
     return report

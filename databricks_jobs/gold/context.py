@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from databricks_jobs import lake
 from databricks_jobs.settings import LakeSettings
-
-# Which Silver batches each Silver table had when Gold last finished: rows of any other batch are new to Gold.
-PROCESSED_BATCHES_TABLE = "_gold__processed_silver_batches"
-
-
-def table_exists(spark: SparkSession, path: str) -> bool:
-    return DeltaTable.isDeltaTable(spark, path)
+from databricks_jobs.tables import GOLD_PROCESSED_SILVER_BATCHES
 
 
 @dataclass
@@ -43,18 +37,12 @@ class GoldContext:
         self._cache.clear()
 
     def read(self, table_name: str) -> DataFrame | None:
-        """The Delta table at its lake path, or None when it has not been written yet."""
-        path = self.settings.table_path(table_name)
-        if not table_exists(self.spark, path):
-            return None
-        return self.spark.read.format("delta").load(path)
+        """The lake's table, or None when it has not been written yet."""
+        return lake.read(self.spark, self.settings, table_name)
 
     def processed_batches(self) -> DataFrame:
         if self._processed is None:
-            state = self.read(PROCESSED_BATCHES_TABLE)
-            if state is None:
-                state = self.spark.createDataFrame([], "table_name string, batch_id string")
-            self._processed = state.cache()
+            self._processed = lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES).cache()
         return self._processed
 
     def changed(self, table_name: str) -> DataFrame | None:
@@ -87,13 +75,10 @@ class GoldContext:
         current = frames[0]
         for frame in frames[1:]:
             current = current.unionByName(frame)
-        path = self.settings.table_path(PROCESSED_BATCHES_TABLE)
-        if not table_exists(self.spark, path):
-            current.write.format("delta").save(path)
-        else:
-            # Only the pairs not recorded yet, appended: what an insert-only MERGE on the pair would add, in one job.
-            known = self.processed_batches().select("table_name", "batch_id")
-            current.join(known, ["table_name", "batch_id"], "left_anti").write.format("delta").mode("append").save(path)
+        # Only the pairs not recorded yet, appended: what an insert-only MERGE on the pair would add, in one job.
+        known = self.processed_batches().select("table_name", "batch_id")
+        new = current.join(known, ["table_name", "batch_id"], "left_anti")
+        lake.append(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES, new)
         if self._processed is not None:
             self._processed.unpersist()
             self._processed = None

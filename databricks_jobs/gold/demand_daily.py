@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from databricks_jobs.gold import GoldBuilder
+from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.inputs import demand_local, rows_to_recompute
 from databricks_jobs.gold.local_time import hours_in_local_day, to_local

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from databricks_jobs.gold import GoldBuilder
+from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.inputs import demand_local, rows_to_recompute
 from databricks_jobs.tables import GOLD_DEMAND_HOURLY_PROFILE, SILVER_DEMAND_HOURLY

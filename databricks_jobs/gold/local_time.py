@@ -12,12 +12,6 @@ from pyspark.sql import functions as F
 from databricks_jobs.reference.regions import load_regions
 
 
-def require_utc_session(spark: SparkSession) -> None:
-    zone = spark.conf.get("spark.sql.session.timeZone")
-    if zone not in ("UTC", "Etc/UTC", "GMT", "Z", "+00:00"):
-        raise RuntimeError(f"Gold needs spark.sql.session.timeZone=UTC (local times are derived from it), got {zone}")
-
-
 def regions_frame(spark: SparkSession) -> DataFrame:
     """regions.csv as a small DataFrame: region_code, region_name, parent_region_code, is_aggregate, time_zone,
     weather_station_id."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from databricks_jobs.gold import GoldBuilder
+from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.tables import (
+    BRONZE_INGESTED_FILES,
+    FILE_INGESTED,
     GOLD_QUALITY_FILE_ACCOUNTING,
     GOLD_QUALITY_QUARANTINE_SUMMARY,
+    SILVER_PROCESSED_FILES,
     SILVER_QUARANTINE,
 )
 
@@ -21,19 +24,46 @@ def quarantine_summary(quarantine: DataFrame, batch_id: str) -> DataFrame:
     )
 
 
-INGESTED_FILES = "bronze__ingested_files"
+def file_accounting(processed: DataFrame, ingested: DataFrame) -> DataFrame:
+    """Row accounting per file (silver__processed_files + bronze__ingested_files -> the columns of
+    gold_quality__file_accounting): the newest processed version of each file, and every Bronze failure with zero
+    rows so a file that never reached Silver is still visible."""
+    newest = Window.partitionBy("source_id", "source_file").orderBy(F.desc("processed_at_utc"), F.desc("batch_id"))
+    processed = processed.withColumn("_n", F.row_number().over(newest)).where("_n = 1").drop("_n")
+    ingested_at = ingested.where(F.col("status") == FILE_INGESTED).select(
+        "source_file", "content_hash", "ingested_at_utc"
+    )
+    done = processed.join(ingested_at, ["source_file", "content_hash"], "left")
+    last_failure = Window.partitionBy("source_id", "source_file").orderBy(F.desc("ingested_at_utc"))
+    failed = (
+        ingested.where(F.col("status") != FILE_INGESTED)
+        .join(processed.select("source_id", "source_file"), ["source_id", "source_file"], "left_anti")
+        .withColumn("_n", F.row_number().over(last_failure))
+        .where("_n = 1")
+        .select(
+            "source_id",
+            "source_file",
+            *[
+                F.lit(0).cast("bigint").alias(c)
+                for c in ("rows_in", "rows_kept", "rows_quarantined", "rows_exact_duplicate")
+            ],
+            "ingested_at_utc",
+            "batch_id",
+        )
+    )
+    columns = GOLD_QUALITY_FILE_ACCOUNTING.column_names
+    return done.select(*columns).unionByName(failed.select(*columns))
 
 
 def build_file_accounting(ctx: GoldContext) -> DataFrame | None:
-    """The Silver part owns the accounting (it knows duplicates and quarantine per file); Gold publishes it."""
-    if ctx.read(INGESTED_FILES) is None:
+    """Silver counts every file's rows as it processes them (it knows duplicates and quarantine); Gold publishes."""
+    ingested = ctx.read(BRONZE_INGESTED_FILES.name)
+    if ingested is None:
         return None  # nothing ingested yet, so nothing to account for
-    from databricks_jobs.silver.build import file_accounting
-
-    accounting = file_accounting(ctx.spark, ctx.settings)
-    if "batch_id" not in accounting.columns:
-        accounting = accounting.withColumn("batch_id", F.lit(ctx.batch_id))
-    return accounting
+    processed = ctx.read(SILVER_PROCESSED_FILES.name)
+    if processed is None:
+        processed = ctx.spark.createDataFrame([], SILVER_PROCESSED_FILES.spark_schema())
+    return file_accounting(processed, ingested)
 
 
 def build_quarantine_summary(ctx: GoldContext) -> DataFrame | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from databricks_jobs.gold import GoldBuilder
+from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.local_time import regions_frame
 from databricks_jobs.tables import GOLD_REFERENCE_REGIONS

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from databricks_jobs.gold import GoldBuilder
+from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.local_time import hours_in_local_day, regions_frame, to_local, with_region_time_zone
 from databricks_jobs.gold.major_event_days import flag_major_event_days, med_thresholds

@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 from pyspark.sql import SparkSession
 
-from databricks_jobs.gold import GoldBuilder, gold_builders
-from databricks_jobs.gold.context import GoldContext, table_exists
-from databricks_jobs.gold.local_time import require_utc_session
+from databricks_jobs import lake
+from databricks_jobs.gold.builder import GoldBuilder
+from databricks_jobs.gold.builders import gold_builders
+from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.writer import write_gold
 from databricks_jobs.settings import LakeSettings
+from databricks_jobs.spark_session import require_utc_session
 
 
 def build_gold(
@@ -71,7 +73,7 @@ def _run_builder(
     rows = builder.build(ctx)
     if rows is None:
         return {"operation": "no input", "rows_written": 0}
-    return write_gold(spark, builder.table, settings.table_path(builder.table.name), rows, builder.mode, full_refresh)
+    return write_gold(spark, settings, builder.table, rows, builder.mode, full_refresh)
 
 
 def _nothing_new(
@@ -81,6 +83,6 @@ def _nothing_new(
     new batch, it would return no rows. (Sync builders rebuild whole tables from more than Silver batches: they run.)"""
     if full_refresh or builder.mode != "upsert" or not builder.inputs:
         return False
-    if not table_exists(spark, settings.table_path(builder.table.name)):
+    if not lake.exists(spark, settings, builder.table.name):
         return False
     return all(ctx.read(name) is not None and not ctx.has_new_batches(name) for name in builder.inputs)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from databricks_jobs import lake
+from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import TableContract
 
 
@@ -29,23 +30,20 @@ def _value_changed(contract: TableContract) -> str:
     return " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in compared)
 
 
-def _create(spark: SparkSession, contract: TableContract, path: str) -> None:
-    (DeltaTable.createIfNotExists(spark).location(path).addColumns(contract.spark_schema()).execute())
-
-
 # Sync tables up to this many rows are compared on the driver first: an unchanged table (the usual case on an
 # incremental run) then costs two small reads instead of a MERGE's joins.
 SMALL_SYNC_ROWS = 10_000
 
 
-def _unchanged(spark: SparkSession, contract: TableContract, path: str, rows: DataFrame) -> bool:
+def _unchanged(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> bool:
     """Whether a sync MERGE of `rows` would change nothing: the same keys, each with the same values (batch_id
     aside). False when unsure (a large table, unhashable values, NaN): the MERGE then decides, as before."""
     columns = [c for c in contract.column_names if c != "batch_id"]
     new = rows.select(*columns).limit(SMALL_SYNC_ROWS + 1).collect()
     if len(new) > SMALL_SYNC_ROWS:
         return False
-    current = spark.read.format("delta").load(path).select(*columns).limit(SMALL_SYNC_ROWS + 1).collect()
+    table = lake.read(spark, settings, contract.name)
+    current = table.select(*columns).limit(SMALL_SYNC_ROWS + 1).collect()
     key = [columns.index(k) for k in contract.primary_key]
     try:
         unique_keys = len({tuple(r[i] for i in key) for r in new}) == len(new)
@@ -55,24 +53,35 @@ def _unchanged(spark: SparkSession, contract: TableContract, path: str, rows: Da
 
 
 def write_gold(
-    spark: SparkSession, contract: TableContract, path: str, rows: DataFrame, mode: str, full_refresh: bool
+    spark: SparkSession,
+    settings: LakeSettings,
+    contract: TableContract,
+    rows: DataFrame,
+    mode: str,
+    full_refresh: bool,
 ) -> dict:
-    """Writes `rows` to the Delta table at `path`; returns {"rows_written", "operation"}."""
+    """Writes `rows` to the contract's table; returns {"rows_written", "operation"}."""
     rows = conform(rows, contract)
-    if full_refresh or not DeltaTable.isDeltaTable(spark, path):
-        _create(spark, contract, path)
-        rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(path)
-        return {"operation": "overwrite", "rows_written": spark.read.format("delta").load(path).count()}
+    if full_refresh or not lake.exists(spark, settings, contract.name):
+        lake.overwrite(spark, settings, contract, rows)
+        return {"operation": "overwrite", "rows_written": lake.read(spark, settings, contract.name).count()}
 
-    # Materialise once: the MERGE and its metrics must see the same rows even if the inputs move underneath.
-    rows = rows.localCheckpoint()
+    # Computed once: the emptiness check, the comparison and the MERGE read the same rows.
+    rows = rows.persist()
+    try:
+        return _merge(spark, settings, contract, rows, mode)
+    finally:
+        rows.unpersist()
+
+
+def _merge(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame, mode: str) -> dict:
     if mode == "upsert" and rows.isEmpty():
         return {"operation": "skip", "rows_written": 0}
-    if mode == "sync" and _unchanged(spark, contract, path, rows):
+    if mode == "sync" and _unchanged(spark, settings, contract, rows):
         return {"operation": "merge", "rows_written": 0, "rows_deleted": 0}  # what the MERGE would report
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in contract.primary_key)
     merge = (
-        DeltaTable.forPath(spark, path)
+        lake.delta_table(spark, settings, contract.name)
         .alias("t")
         .merge(rows.alias("s"), on)
         .whenMatchedUpdateAll(condition=_value_changed(contract))

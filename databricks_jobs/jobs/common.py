@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from databricks_jobs.jobs.batch import batch_id_for_run, check_batch_id, new_batch_id
+from databricks_jobs.batch import batch_id_for_run, check_batch_id, new_batch_id
 from databricks_jobs.settings import LakeSettings
 
 ROOTS_HELP = (
-    "A root is a local folder, an s3a://bucket/prefix URI (S3; endpoint and region from ENERGY_S3_ENDPOINT / "
-    "AWS_REGION, credentials from the environment) or a Unity Catalog Volume path such as "
-    "/Volumes/<catalog>/<schema>/<volume>/lake on Databricks. Unset roots come from ENERGY_RAW_ROOT / "
-    "ENERGY_LAKE_ROOT / ENERGY_EXPORT_ROOT, else the embedded defaults under the repository."
+    "Tables live in <catalog>.<schema> (Unity Catalog on Databricks; locally Spark's session catalog, stored under "
+    "--lake-root). A file root is a local folder, an s3a://bucket/prefix URI (S3; endpoint and region from "
+    "ENERGY_S3_ENDPOINT / AWS_REGION, credentials from the environment) or a Unity Catalog Volume path such as "
+    "/Volumes/<catalog>/<schema>/raw on Databricks. Unset values come from ENERGY_CATALOG / ENERGY_SCHEMA / "
+    "ENERGY_RAW_ROOT / ENERGY_LAKE_ROOT / ENERGY_EXPORT_ROOT, else the embedded defaults under the repository."
 )
 
 
@@ -30,8 +31,10 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--run-started-ms", type=int, help="job run start, epoch ms ({{job.start_time.timestamp_ms}}), with --run-id"
     )
+    parser.add_argument("--catalog", help="Unity Catalog catalog of the tables (unset: the local session catalog)")
+    parser.add_argument("--schema", help="schema of the Bronze/Silver/Gold tables (default energy_lakehouse)")
     parser.add_argument("--raw-root", help="where raw files land (read by bronze)")
-    parser.add_argument("--lake-root", help="where the Bronze/Silver/Gold Delta tables live")
+    parser.add_argument("--lake-root", help="local catalog only: the folder that stores the schema's tables")
     parser.add_argument("--export-root", help="where Gold is exported as Parquet + _manifest.json + LATEST")
     parser.add_argument(
         "--source",
@@ -46,7 +49,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> LakeSettings:
-    return LakeSettings.from_env(raw_root=args.raw_root, lake_root=args.lake_root, export_root=args.export_root)
+    return LakeSettings.from_env(
+        raw_root=args.raw_root,
+        lake_root=args.lake_root,
+        export_root=args.export_root,
+        catalog=args.catalog,
+        schema=args.schema,
+    )
 
 
 def batch_id_from(args: argparse.Namespace) -> str:

@@ -8,10 +8,15 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
-from databricks_jobs.jobs.batch import check_batch_id, new_batch_id
+from databricks_jobs import lake
+from databricks_jobs.batch import check_batch_id, new_batch_id
 from databricks_jobs.settings import LakeSettings
 
-STAGES = ("bronze", "silver", "gold", "export")
+STAGES = ("bronze", "silver", "gold", "export", "maintain")
+# What a run does unless told otherwise; maintenance (OPTIMIZE, VACUUM) is its own scheduled task.
+DEFAULT_STAGES = ("bronze", "silver", "gold", "export")
+# VACUUM keeps this much history (Delta's minimum is 7 days: older readers and time travel need the files).
+VACUUM_RETAIN_HOURS = 168
 
 
 @dataclass
@@ -76,13 +81,30 @@ def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, full_ref
     return manifest, f"export {where}: {len(manifest['tables'])} tables, {rows} rows, verified", []
 
 
-RUNNERS: dict[str, Callable] = {"bronze": _bronze, "silver": _silver, "gold": _gold, "export": _export}
+def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+    from databricks_jobs import lake, tables
+    from databricks_jobs.sources import load_source_definitions
+
+    bronze = [d.bronze_table for d in load_source_definitions().values()]
+    names = [*bronze, *(t.name for t in (*tables.SILVER_TABLES, *tables.GOLD_TABLES, *tables.BOOKKEEPING_TABLES))]
+    results = lake.maintain(spark, settings, names, VACUUM_RETAIN_HOURS)
+    compacted = sum(r["files_removed"] for r in results.values())
+    return results, f"maintain: {len(results)} tables optimized ({compacted} files compacted) and vacuumed", []
+
+
+RUNNERS: dict[str, Callable] = {
+    "bronze": _bronze,
+    "silver": _silver,
+    "gold": _gold,
+    "export": _export,
+    "maintain": _maintain,
+}
 
 
 def run_pipeline(
     settings: LakeSettings,
     batch_id: str | None = None,
-    stages: Sequence[str] = STAGES,
+    stages: Sequence[str] = DEFAULT_STAGES,
     full_refresh: bool = False,
     log: Callable[[str], None] = print,
     source_ids: list[str] | None = None,
@@ -101,7 +123,9 @@ def run_pipeline(
     # Local times are derived from UTC instants through the session zone (see gold/local_time.py).
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     report = PipelineReport(batch_id, settings)
-    log(f"pipeline batch {batch_id}: stages {' -> '.join(stages)}; lake {settings.lake_root}")
+    lake.bind_local_schema(spark, settings)
+    where = settings.namespace + (f" (stored in {settings.lake_root})" if settings.is_local_catalog else "")
+    log(f"pipeline batch {batch_id}: stages {' -> '.join(stages)}; tables {where}")
     for stage in [s for s in STAGES if s in stages]:
         started = time.monotonic()
         log(f"[{stage}] started")

@@ -16,36 +16,27 @@ earlier attempt left rows of the same files (then an insert-only MERGE).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from databricks_jobs.bronze.ingest import INGESTED, read_ingested_files, table_exists
+from databricks_jobs import lake
+from databricks_jobs.clock import utc_now
 from databricks_jobs.settings import LakeSettings
+from databricks_jobs.silver.dataset import DatasetHandler
 from databricks_jobs.silver.parsing import RawFields
-from databricks_jobs.silver.registry import DatasetHandler, handler_for
+from databricks_jobs.silver.registry import handler_for
 from databricks_jobs.sources import SourceDefinition, load_source_definitions
-from databricks_jobs.tables import GOLD_QUALITY_FILE_ACCOUNTING, SILVER_QUARANTINE
-
-PROCESSED_FILES_TABLE = "silver__processed_files"
-PROCESSED_FILES_SCHEMA = StructType(
-    [
-        StructField("source_id", StringType(), False),
-        StructField("source_file", StringType(), False),
-        StructField("content_hash", StringType(), False),
-        StructField("rows_in", LongType(), False),
-        StructField("rows_kept", LongType(), False),
-        StructField("rows_quarantined", LongType(), False),
-        StructField("rows_exact_duplicate", LongType(), False),
-        StructField("batch_id", StringType(), False),
-        StructField("processed_at_utc", TimestampType(), False),
-    ]
+from databricks_jobs.tables import (
+    BRONZE_INGESTED_FILES,
+    FILE_INGESTED,
+    SILVER_PROCESSED_FILES,
+    SILVER_QUARANTINE,
+    TableContract,
 )
+
 ORDER = ("source_file", "source_row_number", "source_column")
 KEPT, QUARANTINED, EXACT_DUPLICATE = "kept", "quarantined", "exact_duplicate"
 
@@ -73,53 +64,52 @@ class SilverReport:
         return head + ", ".join(f"{k} {v}" for k, v in total.items())
 
 
-def _now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+@dataclass(frozen=True)
+class PendingFile:
+    """A Bronze file version not yet in Silver."""
 
-
-def _read(spark: SparkSession, settings: LakeSettings, name: str, schema: StructType) -> DataFrame:
-    path = settings.table_path(name)
-    return spark.read.format("delta").load(path) if table_exists(spark, path) else spark.createDataFrame([], schema)
+    source_file: str
+    content_hash: str
+    supersedes_older: bool  # an older version of the file is in Silver: its rows are replaced
+    header: tuple[str, ...]  # the header Bronze logged for it
 
 
 def current_versions(spark: SparkSession, settings: LakeSettings) -> DataFrame:
-    """The newest ingested content hash of each Bronze file."""
-    ingested = read_ingested_files(spark, settings).where(F.col("status") == INGESTED)
+    """The newest ingested content hash of each Bronze file, with the header Bronze logged for it."""
+    log = lake.read_or_empty(spark, settings, BRONZE_INGESTED_FILES)
+    ingested = log.where(F.col("status") == FILE_INGESTED)
     newest = Window.partitionBy("source_id", "source_file").orderBy(F.desc("ingested_at_utc"), F.desc("batch_id"))
     return (
         ingested.withColumn("_n", F.row_number().over(newest))
         .where("_n = 1")
-        .select("source_id", "source_file", "content_hash", "ingested_at_utc")
+        .select("source_id", "source_file", "content_hash", "ingested_at_utc", "header_json")
     )
 
 
-def pending_files(spark: SparkSession, settings: LakeSettings, source_id: str) -> list[tuple[str, str, bool]]:
-    """(source_file, content_hash, supersedes_an_older_version) of files whose newest version is not in Silver."""
+def pending_files(spark: SparkSession, settings: LakeSettings, source_id: str) -> list[PendingFile]:
+    """Files of a source whose newest version is not in Silver, in path order."""
     current = current_versions(spark, settings).where(F.col("source_id") == source_id)
-    processed = _read(spark, settings, PROCESSED_FILES_TABLE, PROCESSED_FILES_SCHEMA).where(
-        F.col("source_id") == source_id
-    )
+    processed = lake.read_or_empty(spark, settings, SILVER_PROCESSED_FILES).where(F.col("source_id") == source_id)
     todo = current.join(processed.select("source_file", "content_hash"), ["source_file", "content_hash"], "left_anti")
     older = processed.select("source_file").distinct().withColumn("_older", F.lit(True))
     rows = todo.join(older, "source_file", "left").orderBy("source_file").collect()
-    return [(r.source_file, r.content_hash, bool(r._older)) for r in rows]
+    return [
+        PendingFile(r.source_file, r.content_hash, bool(r._older), tuple(json.loads(r.header_json or "[]")))
+        for r in rows
+    ]
 
 
-def file_headers(
-    spark: SparkSession, settings: LakeSettings, source_id: str, files: list[tuple[str, str, bool]]
-) -> RawFields:
+def file_headers(files: list[PendingFile]) -> RawFields:
     """RawFields over the headers Bronze logged for these file versions (the keys of their raw_fields)."""
-    logged = read_ingested_files(spark, settings).where(
-        (F.col("source_id") == source_id) & (F.col("status") == INGESTED) & _in_files(files)
-    )
-    headers = (h for r in logged.select("header_json").collect() for h in json.loads(r.header_json or "[]"))
-    return RawFields(tuple(dict.fromkeys(headers)))
+    return RawFields(tuple(dict.fromkeys(h for f in files for h in f.header)))
 
 
-def _in_files(files: list[tuple[str, str, bool]]) -> F.Column:
+def _in_files(files: list[PendingFile]) -> F.Column:
     condition = F.lit(False)
-    for source_file, digest, _ in files:
-        condition = condition | ((F.col("source_file") == source_file) & (F.col("content_hash") == digest))
+    for file in files:
+        condition = condition | (
+            (F.col("source_file") == file.source_file) & (F.col("content_hash") == file.content_hash)
+        )
     return condition
 
 
@@ -240,35 +230,43 @@ def aggregate_sub_rows(kept: DataFrame, handler: DatasetHandler) -> DataFrame:
 
 
 def _write_new_rows(
-    spark: SparkSession, path: str, rows: DataFrame, key: list[str], source_id: str, files: list[str], count: int
+    spark: SparkSession,
+    settings: LakeSettings,
+    table: TableContract,
+    rows: DataFrame,
+    source_id: str,
+    files: list[str],
+    count: int,
 ) -> None:
     """Insert `rows` (`count` of them, none sharing a key with the table's rows of other files) into the table.
 
     The table holds rows of these files only after an interrupted earlier attempt; then an insert-only MERGE keeps
     the rows already there. Otherwise no key can collide, and a plain append writes the same rows without the
-    MERGE's join. Nothing to write into an existing table: no commit.
+    MERGE's join. The table is created even when there is nothing to write (readers tell "no rows" from "no table").
     """
-    if not table_exists(spark, path):
-        # Created even when empty (readers tell "no rows" from "no table"); then from its schema alone, not its plan.
-        (rows if count else spark.createDataFrame([], rows.schema)).write.format("delta").save(path)
+    if not lake.exists(spark, settings, table.name):
+        lake.ensure_table(spark, settings, table)
+        if count:
+            lake.append(spark, settings, table, rows)
         return
     if count == 0:
         return
-    table = DeltaTable.forPath(spark, path)
-    leftovers = table.toDF().where((F.col("source_id") == source_id) & F.col("source_file").isin(*files))
+    target = lake.delta_table(spark, settings, table.name)
+    leftovers = target.toDF().where((F.col("source_id") == source_id) & F.col("source_file").isin(*files))
     if leftovers.isEmpty():
-        rows.write.format("delta").mode("append").save(path)
+        lake.append(spark, settings, table, rows)
         return
-    condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-    table.alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute()
+    condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.primary_key)
+    target.alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute()
 
 
-def _delete_file_rows(spark: SparkSession, settings: LakeSettings, source_id: str, files: list[str], tables) -> None:
+def _delete_file_rows(
+    spark: SparkSession, settings: LakeSettings, source_id: str, files: list[str], tables: tuple[str, ...]
+) -> None:
     condition = (F.col("source_id") == source_id) & F.col("source_file").isin(*files)
     for name in tables:
-        path = settings.table_path(name)
-        if table_exists(spark, path):
-            DeltaTable.forPath(spark, path).delete(condition)
+        if lake.exists(spark, settings, name):
+            lake.delta_table(spark, settings, name).delete(condition)
 
 
 # Duplicate keys up to this many are broadcast to the joins that split unique from shared keys (a few hundred MB at
@@ -278,15 +276,17 @@ ROWS_IN, REJECTED = "_rows_in", "_rejected"
 
 
 def _stage(spark: SparkSession, settings: LakeSettings, source_id: str, candidates: DataFrame) -> DataFrame:
-    """Candidates written once to a staging Delta table, so the transform runs once, not once per output."""
-    staging = settings.table_path(f"_staging_silver__{source_id}")
-    candidates.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(staging)
-    return spark.read.format("delta").load(staging)
+    """Candidates written once to a staging table, so the transform runs once, not once per output."""
+    return lake.stage(spark, settings, f"staging_silver__{source_id}__candidates", candidates)
 
 
-def _materialised_duplicates(staged: DataFrame, key: list[str]) -> DataFrame:
+def _materialised_duplicates(
+    spark: SparkSession, settings: LakeSettings, source_id: str, staged: DataFrame, key: list[str]
+) -> DataFrame:
     """duplicate_keys, computed once for every output below, broadcast when small enough."""
-    duplicates = duplicate_keys(staged, key).localCheckpoint()
+    duplicates = lake.stage(
+        spark, settings, f"staging_silver__{source_id}__duplicate_keys", duplicate_keys(staged, key)
+    )
     return F.broadcast(duplicates) if duplicates.count() <= BROADCAST_DUPLICATE_KEYS else duplicates
 
 
@@ -325,27 +325,25 @@ def build_source(
     if not files:
         return [], []
     handler = handler_for(definition.dataset)
-    target_path = settings.table_path(handler.target.name)
-    superseded = [f for f, _, older in files if older]
+    superseded = [f.source_file for f in files if f.supersedes_older]
     if superseded:
-        tables = (handler.target.name, SILVER_QUARANTINE.name, PROCESSED_FILES_TABLE)
+        tables = (handler.target.name, SILVER_QUARANTINE.name, SILVER_PROCESSED_FILES.name)
         _delete_file_rows(spark, settings, definition.source_id, superseded, tables)
-    bronze = spark.read.format("delta").load(settings.table_path(definition.bronze_table)).where(_in_files(files))
-    fields = file_headers(spark, settings, definition.source_id, files)
-    candidates = handler.transform(bronze, definition, fields).withColumn(
+    bronze = lake.read(spark, settings, definition.bronze_table).where(_in_files(files))
+    candidates = handler.transform(bronze, definition, file_headers(files)).withColumn(
         "source_column", F.coalesce(F.col("source_column"), F.lit(""))
     )
     if "_sub_id" not in candidates.columns:
         candidates = candidates.withColumn("_sub_id", F.lit(None).cast("string"))
     staged = _stage(spark, settings, definition.source_id, candidates)
-    names = [f for f, _, _ in files]
+    names = [f.source_file for f in files]
     existing = (
-        spark.read.format("delta").load(target_path).where(F.col("source_id") == definition.source_id)
-        if table_exists(spark, target_path)
-        else spark.createDataFrame([], handler.target.spark_schema())
-    ).where(~F.col("source_file").isin(*names))
+        lake.read_or_empty(spark, settings, handler.target)
+        .where(F.col("source_id") == definition.source_id)
+        .where(~F.col("source_file").isin(*names))
+    )
     sub_key = bool(definition.sum_over)
-    duplicates = _materialised_duplicates(staged, fate_key(handler, sub_key))
+    duplicates = _materialised_duplicates(spark, settings, definition.source_id, staged, fate_key(handler, sub_key))
     # Not staged: each output below re-derives the fates from the staged candidates, reading only its columns.
     fates = assign_fates(staged, existing, handler, sub_key, duplicates)
     # Counted before anything is written, so every output sees the same `existing`.
@@ -359,38 +357,34 @@ def build_source(
     quarantine = quarantine.select(
         *[c for c in SILVER_QUARANTINE.column_names if c != "batch_id"], F.lit(batch_id).alias("batch_id")
     )
-    quarantine_key = list(SILVER_QUARANTINE.primary_key)
-    quarantine_path = settings.table_path(SILVER_QUARANTINE.name)
-    _write_new_rows(spark, quarantine_path, quarantine, quarantine_key, definition.source_id, names, total[QUARANTINED])
+    source_id = definition.source_id
+    _write_new_rows(spark, settings, SILVER_QUARANTINE, quarantine, source_id, names, total[QUARANTINED])
     kept = fates.where(F.col("_fate") == KEPT)
     if definition.sum_over:
         kept = aggregate_sub_rows(kept, handler)
     target_rows = kept.select(
-        *[F.col(c).cast(t) for c, t in ((c.name, c.type) for c in handler.target.columns) if c != "batch_id"],
+        *[F.col(c.name).cast(c.type) for c in handler.target.columns if c.name != "batch_id"],
         F.lit(batch_id).alias("batch_id"),
     )
-    target_key = list(handler.target.primary_key)
-    _write_new_rows(spark, target_path, target_rows, target_key, definition.source_id, names, total[KEPT])
+    _write_new_rows(spark, settings, handler.target, target_rows, source_id, names, total[KEPT])
 
     accounts = []
-    for source_file, digest, _ in files:
-        per = {fate: counts.get((source_file, fate), 0) for fate in (ROWS_IN, KEPT, QUARANTINED, EXACT_DUPLICATE)}
+    for file in files:
+        per = {f: counts.get((file.source_file, f), 0) for f in (ROWS_IN, KEPT, QUARANTINED, EXACT_DUPLICATE)}
         accounts.append(
             FileAccount(
-                definition.source_id,
-                source_file,
-                digest,
+                source_id,
+                file.source_file,
+                file.content_hash,
                 per[ROWS_IN],
                 per[KEPT],
                 per[QUARANTINED],
                 per[EXACT_DUPLICATE],
             )
         )
-    log = spark.createDataFrame(
-        [(*(a.__dict__[k] for k in FileAccount.__dataclass_fields__), batch_id, _now_utc()) for a in accounts],
-        PROCESSED_FILES_SCHEMA,
-    )
-    log.write.format("delta").mode("append").save(settings.table_path(PROCESSED_FILES_TABLE))
+    now = utc_now()
+    log = [asdict(a) | {"batch_id": batch_id, "processed_at_utc": now} for a in accounts]
+    lake.append(spark, settings, SILVER_PROCESSED_FILES, lake.records_frame(spark, SILVER_PROCESSED_FILES, log))
     return accounts, superseded
 
 
@@ -411,40 +405,9 @@ def build_silver(
         if source_id not in definitions:
             raise KeyError(f"unknown source {source_id!r}; known sources: {sorted(definitions)}")
         definition = definitions[source_id]
-        if not table_exists(spark, settings.table_path(definition.bronze_table)):
+        if not lake.exists(spark, settings, definition.bronze_table):
             continue
         accounts, superseded = build_source(spark, settings, batch_id, definition)
         report.files += accounts
         report.superseded_files += superseded
     return report
-
-
-def file_accounting(spark: SparkSession, settings: LakeSettings) -> DataFrame:
-    """Row accounting per file (columns of gold_quality__file_accounting): the newest processed version of each
-    file, and every Bronze failure with zero rows so a file that never reached Silver is still visible."""
-    processed = _read(spark, settings, PROCESSED_FILES_TABLE, PROCESSED_FILES_SCHEMA)
-    newest = Window.partitionBy("source_id", "source_file").orderBy(F.desc("processed_at_utc"), F.desc("batch_id"))
-    processed = processed.withColumn("_n", F.row_number().over(newest)).where("_n = 1").drop("_n")
-    ingested = read_ingested_files(spark, settings)
-    ingested_at = ingested.where(F.col("status") == INGESTED).select("source_file", "content_hash", "ingested_at_utc")
-    done = processed.join(ingested_at, ["source_file", "content_hash"], "left")
-    failed = (
-        ingested.where(F.col("status") != INGESTED)
-        .join(processed.select("source_id", "source_file"), ["source_id", "source_file"], "left_anti")
-        .withColumn(
-            "_n", F.row_number().over(Window.partitionBy("source_id", "source_file").orderBy(F.desc("ingested_at_utc")))
-        )
-        .where("_n = 1")
-        .select(
-            "source_id",
-            "source_file",
-            *[
-                F.lit(0).cast("bigint").alias(c)
-                for c in ("rows_in", "rows_kept", "rows_quarantined", "rows_exact_duplicate")
-            ],
-            "ingested_at_utc",
-            "batch_id",
-        )
-    )
-    columns = GOLD_QUALITY_FILE_ACCOUNTING.column_names
-    return done.select(*columns).unionByName(failed.select(*columns))

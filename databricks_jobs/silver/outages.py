@@ -34,9 +34,7 @@ from databricks_jobs.silver.parsing import (
     parse_timestamp,
     region_lookup,
 )
-from databricks_jobs.silver.registry import DatasetHandler, register_dataset
 from databricks_jobs.sources.model import SourceDefinition, TimestampSpec
-from databricks_jobs.tables import SILVER_OUTAGE_EVENTS
 
 MOMENTARY_THRESHOLD_MINUTES = 5.0
 MAX_CUSTOMERS_AFFECTED = 10_000_000
@@ -202,6 +200,3 @@ def _quarantine(max_customers: int) -> tuple[Column, Column]:
     reason = reduce(lambda acc, c: acc.when(c[0], c[1]), checks[1:], F.when(checks[0][0], checks[0][1]))
     detail = reduce(lambda acc, c: acc.when(c[0], c[2]), checks[1:], F.when(checks[0][0], checks[0][2]))
     return reason, detail
-
-
-register_dataset(DatasetHandler("outage_events", SILVER_OUTAGE_EVENTS, transform_outages))

@@ -22,10 +22,8 @@ from databricks_jobs.silver.parsing import (
     station_region_lookup,
     timestamp_text,
 )
-from databricks_jobs.silver.registry import DatasetHandler, register_dataset
 from databricks_jobs.sources.model import FieldSpec, SourceDefinition
 from databricks_jobs.sources.readers import normalise_header
-from databricks_jobs.tables import SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
 
 
 def first_failure(checks: list[tuple[Column, str, Column]]) -> tuple[Column, Column]:
@@ -248,7 +246,3 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
         *lineage_columns(reason, detail),
         F.lit(None).cast("string").alias("_sub_id"),
     )
-
-
-register_dataset(DatasetHandler("demand", SILVER_DEMAND_HOURLY, transform_demand))
-register_dataset(DatasetHandler("weather", SILVER_WEATHER_HOURLY, transform_weather))

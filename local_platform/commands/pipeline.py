@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from databricks_jobs.jobs.common import ROOTS_HELP, add_common_arguments, batch_id_from, settings_from
-from databricks_jobs.jobs.pipeline import STAGES
+from databricks_jobs.jobs.pipeline import DEFAULT_STAGES, STAGES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         dest="stages",
         choices=STAGES,
-        help="run only this stage (repeatable, run in pipeline order); default: all of " + ", ".join(STAGES),
+        help="run only this stage (repeatable, run in pipeline order); default: "
+        + ", ".join(DEFAULT_STAGES)
+        + " (maintain = OPTIMIZE + VACUUM of every table)",
     )
     parser.set_defaults(func=run)
 
@@ -39,12 +41,12 @@ def run(args: argparse.Namespace) -> int:
     report = run_pipeline(
         settings,
         batch_id=batch_id_from(args),
-        stages=tuple(args.stages or STAGES),
+        stages=tuple(args.stages or DEFAULT_STAGES),
         full_refresh=args.full_refresh,
         source_ids=args.sources,
     )
     print(f"batch {report.batch_id}: " + ", ".join(f"{s.stage} {s.seconds} s" for s in report.steps))
-    print(f"Gold tables: {settings.lake_root.rstrip('/')}/gold_*")
+    print(f"Gold tables: {settings.namespace}.gold_* (stored in {settings.lake_root})")
     if any(s.stage == "export" for s in report.steps):
         print(f"Export: {settings.export_root.rstrip('/')}/{report.batch_id} (LATEST points to it)")
     if report.problems:

@@ -11,10 +11,12 @@ import json
 
 import pytest
 
-from databricks_jobs.bronze.ingest import INGESTED_FILES_TABLE, ingest_bronze
-from databricks_jobs.silver.build import build_silver, file_accounting
+from databricks_jobs import lake
+from databricks_jobs.bronze.ingest import ingest_bronze
+from databricks_jobs.tables import BRONZE_INGESTED_FILES
+from databricks_jobs.silver.build import build_silver
 from databricks_jobs.sources import load_source_definitions
-from tests.lakehouse.conftest import lake_over
+from tests.lakehouse.conftest import file_accounting_of, lake_over
 
 pytestmark = pytest.mark.spark
 
@@ -40,7 +42,7 @@ def test_each_bad_file_fails_alone_with_a_message_naming_it(spark, bad_lake):
     assert "['Hour Ending']" in errors["wrong_header.csv"]
     assert errors["binary_garbage.csv"].startswith("bad_utility/binary_garbage.csv: binary content")
     assert [f.path for f in bronze.ingested] == ["bad_utility/bad_rows.csv"]
-    logged = spark.read.format("delta").load(settings.table_path(INGESTED_FILES_TABLE)).collect()
+    logged = lake.read(spark, settings, BRONZE_INGESTED_FILES.name).collect()
     assert {(r.source_file, r.status, r.error) for r in logged} == {
         *(("bad_utility/" + name, "failed", error) for name, error in errors.items()),
         ("bad_utility/bad_rows.csv", "ingested", None),
@@ -49,7 +51,7 @@ def test_each_bad_file_fails_alone_with_a_message_naming_it(spark, bad_lake):
 
 def test_bronze_keeps_every_line_as_it_came_including_the_truncated_one(spark, bad_lake, bad_inputs):
     settings, definitions, _, _ = bad_lake
-    raw = spark.read.format("delta").load(settings.table_path(definitions[SOURCE].bronze_table))
+    raw = lake.read(spark, settings, definitions[SOURCE].bronze_table)
     lines = (bad_inputs / "raw/bad_utility/bad_rows.csv").read_text().split("\n")
     got = {r.source_row_number: (r.raw_line, r.field_count) for r in raw.collect()}
     expected = {n: (line, len(next(csv.reader([line])))) for n, line in enumerate(lines, start=1) if n > 1}
@@ -59,7 +61,7 @@ def test_bronze_keeps_every_line_as_it_came_including_the_truncated_one(spark, b
 
 def test_every_bad_cell_is_quarantined_with_its_reason(spark, bad_lake, bad_inputs):
     settings, *_ = bad_lake
-    quarantine = spark.read.format("delta").load(settings.table_path("silver__quarantine")).collect()
+    quarantine = lake.read(spark, settings, "silver__quarantine").collect()
     got = collections.Counter((q.source_row_number, q.source_column, q.reason) for q in quarantine)
     # By hand from bad_inputs/README.md: reasons apply in order malformed, timestamp, region, value, duplicate.
     expected = collections.Counter(
@@ -84,10 +86,10 @@ def test_every_bad_cell_is_quarantined_with_its_reason(spark, bad_lake, bad_inpu
 
 def test_kept_rows_and_accounting(spark, bad_lake):
     settings, *_ = bad_lake
-    demand = spark.read.format("delta").load(settings.table_path("silver_demand__hourly"))
+    demand = lake.read(spark, settings, "silver_demand__hourly")
     kept = sorted((r.region_code, r.source_row_number, r.demand_mw) for r in demand.collect())
     assert kept == [("COAST", 2, 100.0), ("NCENT", 2, 200.0), ("NCENT", 7, 5.0)]
-    accounting = {r.source_file: r for r in file_accounting(spark, settings).collect()}
+    accounting = {r.source_file: r for r in file_accounting_of(spark, settings).collect()}
     rows = accounting["bad_utility/bad_rows.csv"]
     # 7 data lines x 3 region columns; one exact duplicate (line 6 COAST = line 2 COAST).
     assert (rows.rows_in, rows.rows_kept, rows.rows_quarantined, rows.rows_exact_duplicate) == (21, 3, 17, 1)
@@ -121,7 +123,7 @@ def test_a_source_with_no_landed_files_is_reported_but_fails_only_when_asked_for
     assert everything.sources_without_files == ["not_landed_yet"]
     assert "not_landed_yet" not in {f.source_id for f in everything.failed}
     assert "no files landed for not_landed_yet" in everything.summary().splitlines()[0]
-    logged = spark.read.format("delta").load(settings.table_path(INGESTED_FILES_TABLE))
+    logged = lake.read(spark, settings, BRONZE_INGESTED_FILES.name)
     assert logged.where("source_id = 'not_landed_yet'").count() == 0
 
     named = ingest_bronze(spark, settings, "b-named", ["not_landed_yet"], definitions=definitions)

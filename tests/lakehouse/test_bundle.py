@@ -13,7 +13,7 @@ import pytest
 import yaml
 from databricks.bundles.jobs import Job
 
-from databricks_jobs.jobs.batch import BATCH_ID_PATTERN
+from databricks_jobs.batch import BATCH_ID_PATTERN
 from databricks_jobs.jobs.common import batch_id_from, settings_from, task_parser
 
 BUNDLE_ROOT = Path(__file__).resolve().parents[2] / "databricks_jobs"

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from databricks_jobs import lake
 from databricks_jobs.export import ExportVerificationError, export_gold, verify_export
 from databricks_jobs.gold.runner import build_gold
 from databricks_jobs.settings import LakeSettings
@@ -35,9 +36,7 @@ def exported(spark, tmp_path_factory) -> LakeSettings:
         ("noaa", "HOUSTON", "COAST", start + timedelta(hours=i), 20.0 - i / 10, "w.csv", i, BATCH) for i in range(60)
     ]
     for rows, contract in ((demand, SILVER_DEMAND_HOURLY), (weather, SILVER_WEATHER_HOURLY)):
-        spark.createDataFrame(rows, contract.spark_schema()).write.format("delta").save(
-            settings.table_path(contract.name)
-        )
+        lake.append(spark, settings, contract, spark.createDataFrame(rows, contract.spark_schema()))
     build_gold(
         spark,
         settings,
@@ -72,7 +71,7 @@ def test_parquet_equals_gold_delta_tables(spark, exported):
     for contract in GOLD_TABLES[:4]:  # regions, daily, hourly profile, hourly weather
         key = list(contract.primary_key)
         from_parquet = pd.read_parquet(batch_root / contract.name).sort_values(key).reset_index(drop=True)
-        delta = spark.read.format("delta").load(exported.table_path(contract.name)).toPandas()
+        delta = lake.read(spark, exported, contract.name).toPandas()
         delta = delta.sort_values(key).reset_index(drop=True)
         assert len(delta) > 0
         for column in delta.columns:
@@ -122,20 +121,37 @@ def test_verify_names_a_wrong_row_count(exported, tmp_path):
     daily = next(t for t in manifest["tables"] if t["name"] == "gold_demand__daily")
     daily["files"][0]["row_count"] += 1
     manifest_path.write_text(json.dumps(manifest))
+    # A manifest whose table total disagrees with its files is refused as malformed, before any data is read.
+    with pytest.raises(ExportVerificationError, match=r"gold_demand__daily: row_count 4 != its files' sum 5"):
+        verify_export(str(copy), BATCH)
+    daily["row_count"] += 1
+    manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(ExportVerificationError, match=r"gold_demand__daily/part-.*: 4 rows, manifest says 5"):
         verify_export(str(copy), BATCH)
 
 
 def test_verify_names_a_foreign_file_and_an_incomplete_batch(exported, tmp_path):
     copy = tampered_copy(exported, tmp_path)
-    (copy / BATCH / "gold_reference__regions" / "part-99999-stray.parquet").write_bytes(b"not parquet")
-    with pytest.raises(ExportVerificationError, match="gold_reference__regions: file part-99999-stray.parquet is on"):
+    folder = copy / BATCH / "gold_reference__regions"
+    (part,) = folder.glob("part-*.parquet")
+    # A data file Spark would read that the manifest does not list: the batch is not what its manifest says.
+    shutil.copy(part, folder / "part-99999-stray.parquet")
+    with pytest.raises(ExportVerificationError, match="gold_reference__regions: file part-99999-stray.parquet holds"):
         verify_export(str(copy))
     (copy / BATCH / "_manifest.json").unlink()
     with pytest.raises(ExportVerificationError, match="_manifest.json is missing"):
         verify_export(str(copy), BATCH)
 
 
-def test_a_complete_batch_is_never_overwritten(spark, exported):
-    with pytest.raises(FileExistsError, match=BATCH):
-        export_gold(spark, exported, BATCH, log=lambda _: None)
+def test_a_retried_export_verifies_the_complete_batch_and_finishes_latest(spark, exported, tmp_path):
+    copy = tampered_copy(exported, tmp_path)
+    settings = LakeSettings(lake_root=exported.lake_root, export_root=str(copy))
+    (copy / "LATEST").write_text("20200101T000000Z-00000000\n")  # the attempt died before writing LATEST
+    files = {p: p.stat().st_mtime_ns for p in (copy / BATCH).rglob("*.parquet")}
+    manifest = export_gold(spark, settings, BATCH, log=lambda _: None)
+    assert manifest == json.loads((copy / BATCH / "_manifest.json").read_text())
+    assert (copy / "LATEST").read_text().strip() == BATCH
+    assert {p: p.stat().st_mtime_ns for p in (copy / BATCH).rglob("*.parquet")} == files  # nothing rewritten
+    next((copy / BATCH / "gold_demand__daily").glob("part-*.parquet")).unlink()
+    with pytest.raises(ExportVerificationError, match="gold_demand__daily: file part-.* is in the manifest"):
+        export_gold(spark, settings, BATCH, log=lambda _: None)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from databricks_jobs import lake
 from databricks_jobs.gold.runner import build_gold
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
@@ -31,12 +32,11 @@ def append_silver(spark, settings: LakeSettings, batch: str, start: datetime, ho
             demand.append(("s", region, t, t + timedelta(hours=1), value, value, None, False, "f.csv", i, batch))
         weather.append(("noaa", "HOUSTON", "COAST", t, 10.0 + (i % 24), "w.csv", i, batch))
     for rows, contract in ((demand, SILVER_DEMAND_HOURLY), (weather, SILVER_WEATHER_HOURLY)):
-        frame = spark.createDataFrame(rows, contract.spark_schema())
-        frame.write.format("delta").mode("append").save(settings.table_path(contract.name))
+        lake.append(spark, settings, contract, spark.createDataFrame(rows, contract.spark_schema()))
 
 
 def snapshot(spark, settings: LakeSettings, name: str, with_batch: bool = True) -> list[tuple]:
-    frame = spark.read.format("delta").load(settings.table_path(name))
+    frame = lake.read(spark, settings, name)
     if not with_batch:
         frame = frame.drop("batch_id")
     rows = [tuple(round(v, 9) if isinstance(v, float) else v for v in r) for r in frame.collect()]
@@ -44,30 +44,32 @@ def snapshot(spark, settings: LakeSettings, name: str, with_batch: bool = True) 
 
 
 def test_incremental_gold_equals_full_rebuild_and_reruns_change_nothing(spark, tmp_path):
-    lake = LakeSettings(lake_root=str(tmp_path / "lake"))
+    incremental = LakeSettings(lake_root=str(tmp_path / "lake"), schema="gold_incremental")
     # Day 1..3 of March 2021 (local), then a second batch with Mar 3 18:00 local onwards: it touches Mar 3 and 4.
-    append_silver(spark, lake, "20210301T000000Z-00000001", datetime(2021, 3, 1, 6), 66)
-    build_gold(spark, lake, "20210301T000000Z-00000001", tables=None, log=lambda _: None)
-    before = {name: snapshot(spark, lake, name) for name in TABLES}
+    append_silver(spark, incremental, "20210301T000000Z-00000001", datetime(2021, 3, 1, 6), 66)
+    build_gold(spark, incremental, "20210301T000000Z-00000001", tables=None, log=lambda _: None)
+    before = {name: snapshot(spark, incremental, name) for name in TABLES}
 
-    append_silver(spark, lake, "20210304T000000Z-00000002", datetime(2021, 3, 4, 0), 30)
-    results = build_gold(spark, lake, "20210304T000000Z-00000002", log=lambda _: None)
+    append_silver(spark, incremental, "20210304T000000Z-00000002", datetime(2021, 3, 4, 0), 30)
+    results = build_gold(spark, incremental, "20210304T000000Z-00000002", log=lambda _: None)
 
-    full = LakeSettings(lake_root=str(tmp_path / "full"))
-    for name in (SILVER_DEMAND_HOURLY.name, SILVER_WEATHER_HOURLY.name):
-        spark.read.format("delta").load(lake.table_path(name)).write.format("delta").save(full.table_path(name))
+    full = LakeSettings(lake_root=str(tmp_path / "full"), schema="gold_full_rebuild")
+    for contract in (SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY):
+        lake.append(spark, full, contract, lake.read(spark, incremental, contract.name))
     build_gold(spark, full, "20210304T000000Z-00000003", full_refresh=True, log=lambda _: None)
     for name in TABLES:
-        assert snapshot(spark, lake, name, with_batch=False) == snapshot(spark, full, name, with_batch=False), name
+        assert snapshot(spark, incremental, name, with_batch=False) == snapshot(spark, full, name, with_batch=False), (
+            name
+        )
 
-    daily = {(r[1], str(r[2])): r for r in snapshot(spark, lake, "gold_demand__daily")}
+    daily = {(r[1], str(r[2])): r for r in snapshot(spark, incremental, "gold_demand__daily")}
     # Mar 1 and 2 were not touched by the second batch: they keep the first batch id; Mar 3 was recomputed.
     assert daily[("COAST", "2021-03-01")][-1] == "20210301T000000Z-00000001"
     assert daily[("COAST", "2021-03-03")][-1] == "20210304T000000Z-00000002"
-    assert set(before["gold_demand__daily"]) - set(snapshot(spark, lake, "gold_demand__daily"))  # Mar 3 changed
+    assert set(before["gold_demand__daily"]) - set(snapshot(spark, incremental, "gold_demand__daily"))  # Mar 3 changed
     assert results["gold_demand__daily"]["rows_written"] == 4  # Mar 3 updated, Mar 4 inserted, x 2 regions
 
-    settled = {name: snapshot(spark, lake, name) for name in TABLES}
-    again = build_gold(spark, lake, "20210305T000000Z-00000004", log=lambda _: None)
+    settled = {name: snapshot(spark, incremental, name) for name in TABLES}
+    again = build_gold(spark, incremental, "20210305T000000Z-00000004", log=lambda _: None)
     assert all(again[name]["rows_written"] == 0 for name in TABLES)
-    assert {name: snapshot(spark, lake, name) for name in TABLES} == settled
+    assert {name: snapshot(spark, incremental, name) for name in TABLES} == settled

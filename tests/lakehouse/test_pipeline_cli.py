@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from databricks_jobs.jobs.batch import BATCH_ID_PATTERN, batch_id_for_run, new_batch_id
+from databricks_jobs.batch import BATCH_ID_PATTERN, batch_id_for_run, new_batch_id
 from databricks_jobs.jobs.common import batch_id_from, task_parser
 from databricks_jobs.jobs.pipeline import run_pipeline
 from databricks_jobs.settings import LakeSettings

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
+from databricks_jobs import lake
 from databricks_jobs.export import verify_export
 from databricks_jobs.jobs.pipeline import PipelineReport, run_pipeline
 from databricks_jobs.settings import LakeSettings
@@ -39,9 +40,9 @@ def fingerprint(spark, settings: LakeSettings) -> dict[str, tuple[int, int]]:
     prints = {}
     for folder in sorted(Path(settings.lake_root).iterdir()):
         name = folder.name
-        if not name.startswith(("bronze_", "silver_", "gold_")) or name == "bronze__ingested_files":
+        if not name.startswith(("bronze_", "silver_", "gold_")) or name in ("bronze__ingested_files",):
             continue
-        frame = spark.read.format("delta").load(str(folder))
+        frame = lake.read(spark, settings, name)
         row_hash = F.xxhash64(F.to_json(F.struct(*frame.columns))).cast("decimal(38,0)")
         count, total = frame.agg(F.count("*"), F.sum(row_hash)).first()
         prints[name] = (count, int(total or 0))
@@ -83,7 +84,7 @@ def runs(spark, sample_data, tmp_path_factory) -> Runs:
 
 @pytest.fixture(scope="module")
 def gold_daily(spark, runs) -> pd.DataFrame:
-    return spark.read.format("delta").load(runs.settings.table_path("gold_demand__daily")).toPandas()
+    return lake.read(spark, runs.settings, "gold_demand__daily").toPandas()
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +165,7 @@ def test_houston_degree_days_equal_pandas(spark, runs, sample_data):
     expected = raw.groupby("date_local")["temp_c"].agg(["mean", "min", "max", "size"])
     mean_f = expected["mean"] * 9 / 5 + 32
     expected["hdd"], expected["cdd"] = (65 - mean_f).clip(lower=0), (mean_f - 65).clip(lower=0)
-    got = spark.read.format("delta").load(runs.settings.table_path("gold_weather__daily_degree_days")).toPandas()
+    got = lake.read(spark, runs.settings, "gold_weather__daily_degree_days").toPandas()
     got = got[got["region_code"] == "COAST"].set_index("date_local").sort_index()
     assert list(got.index) == list(expected.index) and (got["station_id"] == "HOUSTON").all()
     assert (got["mean_temperature_c"] - expected["mean"]).abs().max() < 1e-9
@@ -180,7 +181,7 @@ def test_coast_hourly_profile_p95_equals_pandas(spark, runs, ercot_hourly):
     expected = coast.groupby(["month", "day_type", "hour_local"])["mw"].agg(
         mean="mean", p95=lambda s: s.quantile(0.95), n="size"
     )
-    got = spark.read.format("delta").load(runs.settings.table_path("gold_demand__hourly_profile")).toPandas()
+    got = lake.read(spark, runs.settings, "gold_demand__hourly_profile").toPandas()
     got = got[(got["source_id"] == "ercot_native_load") & (got["region_code"] == "COAST")]
     got = got.set_index(["month", "day_type", "hour_local"]).sort_index()
     assert len(got) == len(expected) == 12 * 2 * 24
@@ -196,7 +197,7 @@ def test_monthly_system_peak_equals_pandas(spark, runs, ercot_hourly):
     system["month_start_date"] = system["start_local"].dt.to_period("M").dt.start_time.dt.date
     system = system.sort_values(["month_start_date", "mw", "start_utc"], ascending=[1, 0, 1])
     expected = system.groupby("month_start_date").head(1).set_index("month_start_date")
-    got = spark.read.format("delta").load(runs.settings.table_path("gold_demand__monthly_coincident_peak")).toPandas()
+    got = lake.read(spark, runs.settings, "gold_demand__monthly_coincident_peak").toPandas()
     got = got[got["source_id"] == "ercot_native_load"]
     assert len(got) == 12 * len(ZONES)
     per_month = got.groupby("month_start_date").first()
@@ -236,11 +237,11 @@ def test_latest_export_verifies_and_equals_the_gold_tables(spark, runs):
     for contract in GOLD_TABLES:
         entry = next(t for t in manifest["tables"] if t["name"] == contract.name)
         exported = pd.read_parquet(batch_root / contract.name)
-        path = runs.settings.table_path(contract.name)
-        if not Path(path).exists():
+        gold = lake.read(spark, runs.settings, contract.name)
+        if gold is None:
             assert entry["row_count"] == len(exported) == 0
             continue
-        gold = spark.read.format("delta").load(path).toPandas()
+        gold = gold.toPandas()
         key = list(contract.primary_key)
         exported, gold = (f.sort_values(key).reset_index(drop=True) for f in (exported, gold))
         for column in gold.columns:

@@ -17,7 +17,8 @@ from databricks_jobs.silver.build import (
     duplicate_keys,
     fate_key,
 )
-from databricks_jobs.silver.registry import DatasetHandler, handler_for
+from databricks_jobs.silver.dataset import DatasetHandler
+from databricks_jobs.silver.registry import handler_for
 from databricks_jobs.tables import SILVER_DEMAND_HOURLY
 
 pytestmark = pytest.mark.spark

@@ -7,9 +7,10 @@ import shutil
 import pandas as pd
 import pytest
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
-from databricks_jobs.silver.build import build_silver, file_accounting
-from tests.lakehouse.conftest import lake_over
+from databricks_jobs.silver.build import build_silver
+from tests.lakehouse.conftest import file_accounting_of, lake_over
 
 pytestmark = pytest.mark.spark
 
@@ -18,7 +19,7 @@ SOURCE = ["noaa_isd_temperature"]
 
 
 def weather(spark, settings) -> pd.DataFrame:
-    return spark.read.format("delta").load(settings.table_path("silver_weather__hourly")).toPandas()
+    return lake.read(spark, settings, "silver_weather__hourly").toPandas()
 
 
 def test_new_file_only_and_changed_file_supersedes(spark, sample_data, tmp_path):
@@ -62,6 +63,6 @@ def test_new_file_only_and_changed_file_supersedes(spark, sample_data, tmp_path)
     assert len(dfw_rows) == 8759 and set(dfw_rows.batch_id) == {"s3"}
     assert dfw_rows.set_index("source_row_number").temperature_c[2] == 39.5
     assert len(rows) == 8760 * 2 + 8759
-    accounting = file_accounting(spark, settings).toPandas().set_index("source_file")
+    accounting = file_accounting_of(spark, settings).toPandas().set_index("source_file")
     assert accounting.loc[f"{NOAA}/dfw_weather_hourly.csv"].rows_in == 8759
     assert len(accounting) == 3

@@ -8,10 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
-from databricks_jobs.silver.build import build_silver, file_accounting
+from databricks_jobs.silver.build import build_silver
 from databricks_jobs.sources import load_source_definitions
-from tests.lakehouse.conftest import lake_over
+from tests.lakehouse.conftest import file_accounting_of, lake_over
 
 pytestmark = pytest.mark.spark
 
@@ -39,7 +40,7 @@ def sample_lake(spark, sample_data, tmp_path_factory):
 
 
 def load(spark, settings, table: str) -> pd.DataFrame:
-    return spark.read.format("delta").load(settings.table_path(table)).toPandas()
+    return lake.read(spark, settings, table).toPandas()
 
 
 def ercot_expected(sample_data: Path) -> pd.DataFrame:
@@ -65,7 +66,7 @@ def test_bronze_holds_every_line_with_its_physical_line_number(spark, sample_lak
         with open(sample_data / result.path, newline="") as handle:
             lines = handle.read().splitlines()
         assert result.rows == len(lines) - 1, result.path
-    raw = spark.read.format("delta").load(settings.table_path("bronze_ercot_native_load__raw_rows"))
+    raw = lake.read(spark, settings, "bronze_ercot_native_load__raw_rows")
     lines = (sample_data / ERCOT_FILE).read_text().splitlines()
     picked = {
         r.source_row_number: r.raw_line for r in raw.where("source_row_number IN (2, 1732, 7443, 8761)").collect()
@@ -160,7 +161,7 @@ def test_noaa_column_names_differ_per_file_and_stations_map_to_regions(spark, sa
 
 def test_row_accounting_holds_for_every_file(spark, sample_lake, sample_data):
     settings, _, bronze, silver = sample_lake
-    accounting = file_accounting(spark, settings).toPandas().set_index("source_file")
+    accounting = file_accounting_of(spark, settings).toPandas().set_index("source_file")
     for result in bronze.ingested:
         with open(sample_data / result.path, newline="") as handle:
             reader = csv.reader(handle)

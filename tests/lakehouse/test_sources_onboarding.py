@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
-from databricks_jobs.silver.build import build_silver, file_accounting
+from databricks_jobs.silver.build import build_silver
 from databricks_jobs.sources import load_source_definitions
-from tests.lakehouse.conftest import lake_over
+from tests.lakehouse.conftest import file_accounting_of, lake_over
 
 pytestmark = pytest.mark.spark
 
@@ -57,7 +58,7 @@ def test_new_source_by_yaml_only(spark, tmp_path):
     assert [(f.path, f.rows) for f in bronze.ingested] == [("acme/feeder_load_2021_03.csv", 9)]
     build_silver(spark, settings, "acme-s1", definitions=definitions)
 
-    silver = spark.read.format("delta").load(settings.table_path("silver_demand__hourly")).toPandas()
+    silver = lake.read(spark, settings, "silver_demand__hourly").toPandas()
     got = {(r.region_code, str(r.interval_start_utc)): r.demand_mw for r in silver.itertuples()}
     # Independent: kept reads summed per region and local hour, kW -> MW, CST = UTC-6 before 02:00, CDT = UTC-5 after.
     frame = pd.DataFrame(ROWS, columns=["start", "area", "feeder", "kw"])
@@ -71,13 +72,13 @@ def test_new_source_by_yaml_only(spark, tmp_path):
     assert got[("COAST", "2021-03-14 06:00:00")] == pytest.approx(4.0005)
     assert got[("COAST", "2021-03-14 08:00:00")] == pytest.approx(1.3)  # 03:00 CDT
 
-    quarantine = spark.read.format("delta").load(settings.table_path("silver__quarantine")).toPandas()
+    quarantine = lake.read(spark, settings, "silver__quarantine").toPandas()
     assert sorted(zip(quarantine.source_row_number, quarantine.reason, strict=True)) == [
         (6, "missing_value"),
         (8, "unparseable_timestamp"),
         (10, "unknown_region"),
     ]
-    account = file_accounting(spark, settings).toPandas().iloc[0]
+    account = file_accounting_of(spark, settings).toPandas().iloc[0]
     assert (account.rows_in, account.rows_kept, account.rows_quarantined, account.rows_exact_duplicate) == (
         9,
         5,

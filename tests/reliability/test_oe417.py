@@ -12,6 +12,7 @@ import warnings
 import pandas as pd
 import pytest
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import load_source_definitions
@@ -43,7 +44,7 @@ def bronze(spark, sample_data, tmp_path_factory):
     report = ingest_bronze(spark, settings, "b-oe417", source_ids=["doe_oe417"])
     assert not report.failed, report.summary()
     definition = load_source_definitions()["doe_oe417"]
-    return spark.read.format("delta").load(settings.table_path(definition.bronze_table)).cache()
+    return lake.read(spark, settings, definition.bronze_table).cache()
 
 
 @pytest.fixture(scope="module")

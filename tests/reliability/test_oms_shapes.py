@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pytest
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import load_source_definitions
@@ -51,7 +52,7 @@ def rows(spark, tmp_path_factory):
     report = ingest_bronze(spark, settings, "b-oms", source_ids=["oms_outage_events"])
     assert not report.failed, report.summary()
     definition = load_source_definitions()["oms_outage_events"]
-    bronze = spark.read.format("delta").load(settings.table_path(definition.bronze_table))
+    bronze = lake.read(spark, settings, definition.bronze_table)
     return {r.event_id: r for r in transform_outages(bronze, definition).collect()}
 
 

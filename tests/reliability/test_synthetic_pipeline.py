@@ -13,6 +13,7 @@ import statistics
 import pandas as pd
 import pytest
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.synthetic import SyntheticConfig, SyntheticUtility, generate_synthetic_utility
@@ -53,7 +54,7 @@ def pipeline(spark, tmp_path_factory):
     silver_report = build_silver(spark, settings, "b-syn", ["synthetic_oms_outages"])
     again = build_silver(spark, settings, "b-syn-2", ["synthetic_oms_outages"])  # nothing new: writes nothing
     build_gold(spark, settings, "b-syn", tables=RELIABILITY_TABLES, log=lambda _: None)
-    read = lambda name: spark.read.format("delta").load(settings.table_path(name))  # noqa: E731
+    read = lambda name: lake.read(spark, settings, name)  # noqa: E731
     return {
         "summary": summary,
         "silver_report": silver_report,

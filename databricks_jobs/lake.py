@@ -1,0 +1,182 @@
+"""The lake's tables, by name: the one module that reads, creates and writes them.
+
+On Databricks every table is a Unity Catalog managed table `catalog.schema.table` (Unity Catalog forbids tables
+inside Volumes: "You can't define a table on any data files or directories within a volume", docs page "Path rules
+and access in Unity Catalog volumes"). Locally the same names resolve in Spark's session catalog: the schema is bound
+to the folder `lake_root`, each table is registered at `lake_root/<table>`, and the registration is made again in
+every new Spark session (the session catalog lives in memory). Only that binding is local; every read and write goes
+through the table's name, with DataFrame / SQL APIs that Spark Connect (serverless, standard access mode) supports.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from databricks_jobs.settings import LakeSettings
+from databricks_jobs.tables import TableContract
+
+# Per Spark session: schema -> the folder it is bound to (local catalog only).
+_BOUND: weakref.WeakKeyDictionary[SparkSession, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _sql_string(text: str) -> str:
+    """A Spark SQL string literal (backslash escapes, as Spark reads them)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _local_folder(settings: LakeSettings) -> str:
+    return str(Path(settings.lake_root).resolve())
+
+
+def bind_local_schema(spark: SparkSession, settings: LakeSettings) -> None:
+    """Local catalog only: the schema exists in this session and points at `lake_root`.
+
+    A schema bound to another folder earlier in the same session (tests use many lakes) is unbound first: its
+    tables are all registered by LOCATION, so dropping them removes names, never files.
+    """
+    if not settings.is_local_catalog:
+        return
+    folder = _local_folder(settings)
+    bound = _BOUND.setdefault(spark, {})
+    if bound.get(settings.schema) == folder:
+        return
+    if spark.catalog.databaseExists(settings.namespace):
+        for table in spark.catalog.listTables(settings.namespace):
+            if (table.tableType or "").upper() != "EXTERNAL":
+                raise RuntimeError(
+                    f"{settings.namespace}.{table.name} is a {table.tableType} table; refusing to rebind"
+                )
+            spark.sql(f"DROP TABLE {settings.namespace}.{table.name}")
+        spark.sql(f"DROP SCHEMA {settings.namespace}")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spark.sql(f"CREATE SCHEMA {settings.namespace} LOCATION {_sql_string(folder)}")
+    bound[settings.schema] = folder
+
+
+def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> bool:
+    """Local catalog only: register a table found in `lake_root` (written by an earlier session). Whether it exists."""
+    bind_local_schema(spark, settings)
+    name = settings.table_name(table)
+    if spark.catalog.tableExists(name):
+        return True
+    folder = Path(_local_folder(settings)) / table
+    if not (folder / "_delta_log").is_dir():
+        return False
+    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION {_sql_string(str(folder))}")
+    return True
+
+
+def exists(spark: SparkSession, settings: LakeSettings, table: str) -> bool:
+    if settings.is_local_catalog:
+        return _register_local(spark, settings, table)
+    return spark.catalog.tableExists(settings.table_name(table))
+
+
+def read(spark: SparkSession, settings: LakeSettings, table: str) -> DataFrame | None:
+    """The table, or None when it has not been created yet."""
+    return spark.read.table(settings.table_name(table)) if exists(spark, settings, table) else None
+
+
+def read_or_empty(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> DataFrame:
+    """The table, or an empty frame of its contract's schema."""
+    frame = read(spark, settings, contract.name)
+    return frame if frame is not None else spark.createDataFrame([], contract.spark_schema())
+
+
+def create_table_sql(settings: LakeSettings, contract: TableContract) -> str:
+    """CREATE TABLE IF NOT EXISTS from the contract: columns with types, NOT NULL and comments; liquid clustering;
+    the table's comment. Locally the table gets its folder under lake_root as LOCATION; on Unity Catalog none
+    (a managed table)."""
+    columns = ",\n  ".join(
+        f"`{c.name}` {c.type.upper()}{'' if c.nullable else ' NOT NULL'}"
+        + (f" COMMENT {_sql_string(c.description)}" if c.description else "")
+        for c in contract.columns
+    )
+    parts = [f"CREATE TABLE IF NOT EXISTS {settings.table_name(contract.name)} (\n  {columns}\n) USING DELTA"]
+    if contract.cluster_by:
+        parts.append(f"CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})")
+    parts.append(f"COMMENT {_sql_string(contract.description)}")
+    if settings.is_local_catalog:
+        parts.append(f"LOCATION {_sql_string(str(Path(_local_folder(settings)) / contract.name))}")
+    return "\n".join(parts)
+
+
+def ensure_table(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> None:
+    """Create the table from its contract unless it exists (Unity Catalog: a managed table in catalog.schema)."""
+    if not exists(spark, settings, contract.name):
+        spark.sql(create_table_sql(settings, contract))
+
+
+def append(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> None:
+    """Append rows (columns matched by name) to the table, creating it from its contract first if needed."""
+    ensure_table(spark, settings, contract)
+    rows.writeTo(settings.table_name(contract.name)).append()
+
+
+def overwrite(
+    spark: SparkSession,
+    settings: LakeSettings,
+    contract: TableContract,
+    rows: DataFrame,
+    where: Column | None = None,
+) -> None:
+    """Replace the rows matching `where` (all rows when None) with `rows`, in one commit; the table's definition
+    (comments, clustering, constraints) stays."""
+    ensure_table(spark, settings, contract)
+    rows.writeTo(settings.table_name(contract.name)).overwrite(where if where is not None else F.lit(True))
+
+
+def records_frame(spark: SparkSession, contract: TableContract, records: Iterable[Mapping[str, object]]) -> DataFrame:
+    """Rows given as {column: value} mappings, as a frame of the contract's schema (a missing column is an error)."""
+    names = contract.column_names
+    rows = []
+    for record in records:
+        missing = [n for n in names if n not in record]
+        if missing:
+            raise KeyError(f"{contract.name}: record lacks columns {missing}")
+        rows.append(tuple(record[n] for n in names))
+    return spark.createDataFrame(rows, contract.spark_schema())
+
+
+def delta_table(spark: SparkSession, settings: LakeSettings, table: str) -> DeltaTable:
+    """The table for MERGE / DELETE; it must exist."""
+    if not exists(spark, settings, table):
+        raise LookupError(f"table {settings.table_name(table)} does not exist")
+    return DeltaTable.forName(spark, settings.table_name(table))
+
+
+def stage(spark: SparkSession, settings: LakeSettings, table: str, rows: DataFrame) -> DataFrame:
+    """Write rows once to a scratch table (schema of the rows, replaced every time) and read them back: what the
+    pipeline materialises so an expensive plan runs once. Databricks recommends Delta tables for this on serverless
+    (DataFrame.cache / localCheckpoint are not available there)."""
+    bind_local_schema(spark, settings)
+    writer = rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if settings.is_local_catalog:
+        writer = writer.option("path", str(Path(_local_folder(settings)) / table))
+    writer.saveAsTable(settings.table_name(table))
+    return spark.read.table(settings.table_name(table))
+
+
+def maintain(
+    spark: SparkSession, settings: LakeSettings, tables: Sequence[str], retain_hours: int
+) -> dict[str, dict[str, int]]:
+    """OPTIMIZE (clusters liquid-clustered tables, compacts small files) then VACUUM with `retain_hours` of
+    history kept, for each existing table; returns per table the files OPTIMIZE added and removed."""
+    if retain_hours < 168:
+        # Delta's safety check: readers and time travel within 7 days must still find their files.
+        raise ValueError(f"retain_hours {retain_hours} is below Delta's 168-hour (7-day) minimum")
+    results = {}
+    for table in tables:
+        if not exists(spark, settings, table):
+            continue
+        name = settings.table_name(table)
+        metrics = spark.sql(f"OPTIMIZE {name}").select("metrics.numFilesAdded", "metrics.numFilesRemoved").first()
+        spark.sql(f"VACUUM {name} RETAIN {int(retain_hours)} HOURS").collect()
+        results[table] = {"files_added": int(metrics[0] or 0), "files_removed": int(metrics[1] or 0)}
+    return results
