@@ -56,12 +56,12 @@ def run_spark_layers(spark, raw: Path, lake: Path, full_refresh: bool = False) -
     return {step.stage: step.seconds for step in report.steps}
 
 
-def spark_daily(spark, lake: Path) -> pd.DataFrame:
+def spark_daily(spark, lake_root: Path) -> pd.DataFrame:
+    from databricks_jobs import lake
     from databricks_jobs.tables import GOLD_DEMAND_DAILY
 
     return (
-        spark.read.format("delta")
-        .load(str(lake / GOLD_DEMAND_DAILY.name))
+        lake.read(spark, LakeSettings(lake_root=str(lake_root)), GOLD_DEMAND_DAILY.name)
         .where(f"source_id = '{SOURCE}'")
         .select("region_code", "date_local", "energy_mwh", "peak_demand_mw", "hours_reported")
         .toPandas()

@@ -35,10 +35,12 @@ def _local_folder(settings: LakeSettings) -> str:
 
 
 def bind_local_schema(spark: SparkSession, settings: LakeSettings) -> None:
-    """Local catalog only: the schema exists in this session and points at `lake_root`.
+    """Local catalog only: the schema exists in this session and its table names point into `lake_root`.
 
-    A schema bound to another folder earlier in the same session (tests use many lakes) is unbound first: its
-    tables are all registered by LOCATION, so dropping them removes names, never files.
+    Every local table is registered with an explicit LOCATION, so the schema's own location holds nothing and a
+    schema used for another folder earlier in the same session (tests use many lakes) is rebound by dropping its
+    table registrations, which removes names, never files. The schema itself is never dropped: Spark's in-memory
+    catalog deletes a dropped schema's folder.
     """
     if not settings.is_local_catalog:
         return
@@ -49,13 +51,11 @@ def bind_local_schema(spark: SparkSession, settings: LakeSettings) -> None:
     if spark.catalog.databaseExists(settings.namespace):
         for table in spark.catalog.listTables(settings.namespace):
             if (table.tableType or "").upper() != "EXTERNAL":
-                raise RuntimeError(
-                    f"{settings.namespace}.{table.name} is a {table.tableType} table; refusing to rebind"
-                )
+                raise RuntimeError(f"{settings.namespace}.{table.name} is {table.tableType}; refusing to unregister it")
             spark.sql(f"DROP TABLE {settings.namespace}.{table.name}")
-        spark.sql(f"DROP SCHEMA {settings.namespace}")
+    else:
+        spark.sql(f"CREATE SCHEMA {settings.namespace}")
     Path(folder).mkdir(parents=True, exist_ok=True)
-    spark.sql(f"CREATE SCHEMA {settings.namespace} LOCATION {_sql_string(folder)}")
     bound[settings.schema] = folder
 
 
@@ -129,7 +129,11 @@ def overwrite(
     """Replace the rows matching `where` (all rows when None) with `rows`, in one commit; the table's definition
     (comments, clustering, constraints) stays."""
     ensure_table(spark, settings, contract)
-    rows.writeTo(settings.table_name(contract.name)).overwrite(where if where is not None else F.lit(True))
+    name = settings.table_name(contract.name)
+    rows.writeTo(name).overwrite(where if where is not None else F.lit(True))
+    if where is None and contract.cluster_by:
+        # A whole-table overwrite resets liquid clustering (seen with delta-spark 4.4); set it again (metadata only).
+        spark.sql(f"ALTER TABLE {name} CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})")
 
 
 def records_frame(spark: SparkSession, contract: TableContract, records: Iterable[Mapping[str, object]]) -> DataFrame:

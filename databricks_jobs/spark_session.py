@@ -114,7 +114,6 @@ def get_spark(app_name: str = "energy-lakehouse") -> SparkSession:
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
         .config("spark.databricks.delta.snapshotPartitions", "2")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.jars.excludes", ",".join(S3A_EXCLUDED_PACKAGES))
     )
     for key, value in s3a_settings_from_env().items():

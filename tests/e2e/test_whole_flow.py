@@ -12,13 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from databricks_jobs import lake
+from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import GOLD_DEMAND_DAILY, GOLD_RELIABILITY_YEARLY, GOLD_TABLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
 
+def _gold_table(spark, flow, name: str):
+    return lake.read(spark, LakeSettings(lake_root=flow["config"].lake_root), name)
+
+
 def _gold(spark, flow, name: str) -> pd.DataFrame:
-    return spark.read.format("delta").load(f"{flow['config'].lake_root}/{name}").toPandas()
+    return _gold_table(spark, flow, name).toPandas()
 
 
 def test_export_in_the_stage_is_the_loaded_batch(flow):
@@ -51,7 +57,7 @@ def test_row_counts_reconcile_gold_manifest_and_curated(spark, flow):
     manifest_rows = {t["name"]: t["row_count"] for t in flow["first"].manifest["tables"]}
     curated = dict(flow["views"]["CURATED_COUNTS"].itertuples(index=False))
     for contract in GOLD_TABLES:
-        gold_rows = spark.read.format("delta").load(f"{flow['config'].lake_root}/{contract.name}").count()
+        gold_rows = _gold_table(spark, flow, contract.name).count()
         assert manifest_rows[contract.name] == gold_rows, contract.name
         assert curated[contract.name] == gold_rows, contract.name
     assert sum(manifest_rows.values()) > 0

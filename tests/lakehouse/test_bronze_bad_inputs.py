@@ -13,9 +13,9 @@ import pytest
 
 from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
-from databricks_jobs.tables import BRONZE_INGESTED_FILES
 from databricks_jobs.silver.build import build_silver
 from databricks_jobs.sources import load_source_definitions
+from databricks_jobs.tables import BRONZE_INGESTED_FILES
 from tests.lakehouse.conftest import file_accounting_of, lake_over
 
 pytestmark = pytest.mark.spark

@@ -250,3 +250,23 @@ def test_latest_export_verifies_and_equals_the_gold_tables(spark, runs):
                 exported[column] = exported[column].astype("datetime64[us]")
         assert entry["row_count"] == len(gold)
         pd.testing.assert_frame_equal(exported, gold, check_dtype=False, obj=contract.name)
+
+
+def test_every_table_is_a_catalog_table_of_a_contract(spark, runs):
+    """No table outside the contracts; each one found by its name, at its place, with its contract's columns."""
+    from databricks_jobs.tables import BOOKKEEPING_TABLES, SILVER_TABLES, bronze_raw_rows, contract
+
+    sources = [*SOURCES, "eia930_original"]
+    known = {t.name: t for t in (*SILVER_TABLES, *GOLD_TABLES, *BOOKKEEPING_TABLES)}
+    known |= {bronze_raw_rows(s).name: bronze_raw_rows(s) for s in sources}
+    stored = {p.name for p in Path(runs.settings.lake_root).iterdir() if (p / "_delta_log").is_dir()}
+    scratch = {name for name in stored if name.startswith("staging_")}
+    assert stored - scratch <= set(known), f"tables without a contract: {sorted(stored - scratch - set(known))}"
+    assert {"bronze__ingested_files", "silver__processed_files", contract("gold_demand__daily").name} <= stored
+    for name in sorted(stored - scratch):
+        qualified = runs.settings.table_name(name)
+        assert lake.exists(spark, runs.settings, name), qualified
+        detail = spark.sql(f"DESCRIBE DETAIL {qualified}").first()
+        assert detail.location.rstrip("/").endswith(f"/lake/{name}")
+        assert detail.clusteringColumns == list(known[name].cluster_by), name
+        assert spark.read.table(qualified).columns == known[name].column_names, name

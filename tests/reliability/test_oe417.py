@@ -39,8 +39,8 @@ def _sheet(sample_data, year: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def bronze(spark, sample_data, tmp_path_factory):
-    lake = tmp_path_factory.mktemp("oe417-lake")
-    settings = LakeSettings(raw_root=str(sample_data), lake_root=str(lake), export_root=str(lake / "export"))
+    lake_root = tmp_path_factory.mktemp("oe417-lake")
+    settings = LakeSettings(raw_root=str(sample_data), lake_root=str(lake_root), export_root=str(lake_root / "export"))
     report = ingest_bronze(spark, settings, "b-oe417", source_ids=["doe_oe417"])
     assert not report.failed, report.summary()
     definition = load_source_definitions()["doe_oe417"]

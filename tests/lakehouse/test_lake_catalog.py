@@ -1,0 +1,116 @@
+"""Tables by name: the DDL each contract gets (Unity Catalog vs the local session catalog), what the created table
+holds (comments, clustering, NOT NULL), re-registration of a lake written by an earlier session, and maintenance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from pyspark.sql import functions as F
+
+from databricks_jobs import lake
+from databricks_jobs.settings import LakeSettings
+from databricks_jobs.tables import GOLD_TABLES, SILVER_DEMAND_HOURLY, SILVER_TABLES, TableContract
+
+pytestmark = pytest.mark.spark
+
+
+def demand_rows(spark, hours: int, region: str = "COAST", start_hour: int = 0):
+    rows = [
+        ("s", region, datetime(2021, 3, 1, start_hour + h), datetime(2021, 3, 1, start_hour + h + 1))
+        + (100.0 + h, 100.0 + h, None, False, "f.csv", h + 2, "20210301T000000Z-00000001")
+        for h in range(hours)
+    ]
+    return spark.createDataFrame(rows, SILVER_DEMAND_HOURLY.spark_schema())
+
+
+def test_unity_catalog_ddl_names_the_table_and_leaves_storage_to_unity_catalog():
+    settings = LakeSettings(catalog="energy", schema="lakehouse")
+    for contract in (*SILVER_TABLES, *GOLD_TABLES):
+        ddl = lake.create_table_sql(settings, contract)
+        assert ddl.startswith(f"CREATE TABLE IF NOT EXISTS energy.lakehouse.{contract.name} (")
+        # Unity Catalog managed tables: no LOCATION (tables may not live in a Volume, nor anywhere the DDL picks).
+        assert "LOCATION" not in ddl and "/Volumes" not in ddl
+        assert "USING DELTA" in ddl
+        for column in contract.columns:
+            assert f"`{column.name}` {column.type.upper()}" in ddl
+        if contract.cluster_by:
+            assert f"CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})" in ddl
+
+
+def test_names_that_would_need_quoting_are_refused():
+    with pytest.raises(ValueError, match="catalog"):
+        LakeSettings(catalog="energy; drop", schema="lakehouse")
+    with pytest.raises(ValueError, match="table name"):
+        LakeSettings().table_name("gold`x")
+
+
+def describe(spark, name: str) -> dict[str, str]:
+    return {r.col_name: r.data_type for r in spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()}
+
+
+def test_a_created_table_carries_its_contract(spark, tmp_path):
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="lake_contract_test")
+    lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 3))
+    name = settings.table_name(SILVER_DEMAND_HOURLY.name)
+    detail = spark.sql(f"DESCRIBE DETAIL {name}").first()
+    assert detail.clusteringColumns == list(SILVER_DEMAND_HOURLY.cluster_by)
+    assert detail.description == SILVER_DEMAND_HOURLY.description
+    assert detail.location.rstrip("/").endswith(f"{tmp_path}/lake/{SILVER_DEMAND_HOURLY.name}")
+    comments = {r.col_name: r.comment for r in spark.sql(f"DESCRIBE TABLE {name}").collect()}
+    for column in SILVER_DEMAND_HOURLY.columns:
+        assert comments[column.name] == (column.description or None)
+    # NOT NULL from the contract is enforced by Delta, as on Databricks.
+    bad = demand_rows(spark, 1).withColumn("region_code", F.lit(None).cast("string"))
+    with pytest.raises(Exception, match="NOT_NULL|NOT NULL"):
+        lake.append(spark, settings, SILVER_DEMAND_HOURLY, bad)
+    assert lake.read(spark, settings, SILVER_DEMAND_HOURLY.name).count() == 3
+
+
+def test_a_lake_written_earlier_is_found_again_by_name(spark, tmp_path):
+    first = LakeSettings(lake_root=str(tmp_path / "first"), schema="lake_rebind_test")
+    second = LakeSettings(lake_root=str(tmp_path / "second"), schema="lake_rebind_test")
+    lake.append(spark, first, SILVER_DEMAND_HOURLY, demand_rows(spark, 2))
+    lake.append(spark, second, SILVER_DEMAND_HOURLY, demand_rows(spark, 5))
+    # The session catalog lives in memory: a new session (or a rebind) must find the first lake's table again.
+    assert lake.read(spark, first, SILVER_DEMAND_HOURLY.name).count() == 2
+    assert lake.read(spark, second, SILVER_DEMAND_HOURLY.name).count() == 5
+    assert lake.read(spark, first, "gold_never_written") is None
+    # Rebinding dropped names only: both lakes' files are intact.
+    assert lake.read(spark, second, SILVER_DEMAND_HOURLY.name).count() == 5
+    assert lake.read(spark, first, SILVER_DEMAND_HOURLY.name).count() == 2
+
+
+def test_overwrite_replaces_only_matching_rows_and_keeps_the_definition(spark, tmp_path):
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="lake_overwrite_test")
+    lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 4))
+    replacement = demand_rows(spark, 2).withColumn("demand_mw", F.lit(1.0))
+    lake.overwrite(spark, settings, SILVER_DEMAND_HOURLY, replacement, F.col("source_row_number") < 4)
+    values = sorted(r.demand_mw for r in lake.read(spark, settings, SILVER_DEMAND_HOURLY.name).collect())
+    assert values == [1.0, 1.0, 102.0, 103.0]
+    lake.overwrite(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 1))  # every row
+    assert [r.demand_mw for r in lake.read(spark, settings, SILVER_DEMAND_HOURLY.name).collect()] == [100.0]
+    detail = spark.sql(f"DESCRIBE DETAIL {settings.table_name(SILVER_DEMAND_HOURLY.name)}").first()
+    assert detail.clusteringColumns == list(SILVER_DEMAND_HOURLY.cluster_by)
+
+
+def test_maintenance_compacts_small_files_and_vacuums(spark, tmp_path):
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="lake_maintain_test")
+    for hour in range(4):  # four commits, four small files
+        lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 1, start_hour=hour).coalesce(1))
+    name = settings.table_name(SILVER_DEMAND_HOURLY.name)
+    assert spark.sql(f"DESCRIBE DETAIL {name}").first().numFiles == 4
+    result = lake.maintain(spark, settings, [SILVER_DEMAND_HOURLY.name, "gold_never_written"], 168)
+    assert result == {SILVER_DEMAND_HOURLY.name: {"files_added": 1, "files_removed": 4}}
+    assert spark.sql(f"DESCRIBE DETAIL {name}").first().numFiles == 1
+    operations = [r.operation for r in spark.sql(f"DESCRIBE HISTORY {name}").collect()]
+    assert operations[:3] == ["VACUUM END", "VACUUM START", "OPTIMIZE"]
+    assert lake.read(spark, settings, SILVER_DEMAND_HOURLY.name).count() == 4
+    with pytest.raises(ValueError, match="168-hour"):
+        lake.maintain(spark, settings, [SILVER_DEMAND_HOURLY.name], 24)
+
+
+def test_records_frame_names_a_missing_column(spark):
+    contract = TableContract("t", "d", SILVER_DEMAND_HOURLY.columns[:2], ("source_id",))
+    with pytest.raises(KeyError, match="t: record lacks columns \\['region_code'\\]"):
+        lake.records_frame(spark, contract, [{"source_id": "s"}])
