@@ -217,7 +217,7 @@ def _assign_files(
     assigned, failures = [], []
     for path in paths:
         try:
-            file = raw_file(spark, settings.raw_root, path)
+            file = raw_file(settings.raw_root, path)
         except RawFileError as error:
             failures.append(FileResult("unknown", path, None, FAILED, 0, str(error)))
             continue
@@ -255,7 +255,7 @@ def ingest_bronze(
                 error = f"unknown source {source_id!r}; known sources: {sorted(definitions)}"
                 report.files.append(FileResult(source_id, "", None, FAILED, 0, error))
                 continue
-            files = [f for glob in definition.files for f in list_files(spark, settings.raw_root, glob)]
+            files = [f for glob in definition.files for f in list_files(settings.raw_root, glob)]
             if not files:
                 # Asked for by name, its files must be there; in the run-everything default a source whose files
                 # have not landed yet (an OMS export not configured, the synthetic utility not generated) is normal.
@@ -269,7 +269,7 @@ def ingest_bronze(
         definition = definitions[source_id]
         parts, pending = [], []
         for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
-            digest = content_hash(spark, file.uri)
+            digest = content_hash(file.uri)
             if (file.relative_path, digest) in ingested:
                 report.files.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
                 continue

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from databricks_jobs import tables
-from databricks_jobs.export.filesystem import HadoopFiles
+from databricks_jobs import storage, tables
 from databricks_jobs.gold.context import table_exists
 from databricks_jobs.gold.local_time import require_utc_session
 from databricks_jobs.jobs.batch import check_batch_id
@@ -47,18 +46,19 @@ def _gold_or_empty(spark: SparkSession, settings: LakeSettings, contract: tables
     return spark.createDataFrame([], contract.spark_schema())
 
 
-def _write_table(spark: SparkSession, files: HadoopFiles, df: DataFrame, folder: str) -> list[dict]:
+def _write_table(spark: SparkSession, df: DataFrame, folder: str) -> list[dict]:
     rows = df.count()
     out = df.repartition(max(1, math.ceil(rows / ROWS_PER_FILE))) if rows else df.coalesce(1)
     out.write.mode("overwrite").option("compression", "snappy").parquet(folder)
-    files.delete(f"{folder}/_SUCCESS")
+    storage.delete(f"{folder}/_SUCCESS")
+    storage.delete(f"{folder}/._SUCCESS.crc")  # a local folder's checksum sidecar; Hadoop deleted it with _SUCCESS
     counts = {
         r.file.rsplit("/", 1)[-1]: r["count"]
         for r in spark.read.parquet(folder).groupBy(F.input_file_name().alias("file")).count().collect()
     }
     return [
         {"name": f.name, "size_bytes": f.size_bytes, "row_count": int(counts.get(f.name, 0))}
-        for f in sorted(files.list(folder), key=lambda f: f.name)
+        for f in storage.list_dir(folder)
         if f.name.startswith("part-") and f.name.endswith(".parquet")
     ]
 
@@ -76,15 +76,14 @@ def export_gold(
     """Writes every table of tables.GOLD_TABLES under {export_root}/{batch_id}/ and returns the manifest."""
     require_utc_session(spark)
     check_batch_id(batch_id)
-    files = HadoopFiles(spark)
     root = settings.export_root.rstrip("/")
     batch_root = f"{root}/{batch_id}"
-    if files.exists(f"{batch_root}/{MANIFEST}"):
+    if storage.exists(f"{batch_root}/{MANIFEST}"):
         raise FileExistsError(f"export batch {batch_root} is already complete; batches are immutable")
     entries = []
     for contract in tables.GOLD_TABLES:
         df = for_parquet(_gold_or_empty(spark, settings, contract), contract)
-        written = _write_table(spark, files, df, f"{batch_root}/{contract.name}")
+        written = _write_table(spark, df, f"{batch_root}/{contract.name}")
         entries.append(
             {
                 "name": contract.name,
@@ -105,12 +104,12 @@ def export_gold(
         "format": "parquet",
         "tables": entries,
     }
-    files.write_text(f"{batch_root}/{MANIFEST}", json.dumps(manifest, indent=2))
-    files.write_text(f"{root}/{LATEST}", batch_id + "\n")
+    storage.write_text(f"{batch_root}/{MANIFEST}", json.dumps(manifest, indent=2))
+    storage.write_text(f"{root}/{LATEST}", batch_id + "\n")
     return manifest
 
 
-def _verify_table(spark: SparkSession, files: HadoopFiles, batch_root: str, entry: dict, where: str) -> None:
+def _verify_table(spark: SparkSession, batch_root: str, entry: dict, where: str) -> None:
     name = entry["name"]
     try:
         contract = tables.contract(name)
@@ -119,7 +118,7 @@ def _verify_table(spark: SparkSession, files: HadoopFiles, batch_root: str, entr
     if entry["columns"] != _columns(contract):
         raise ExportVerificationError(f"{where}: table {name}: manifest columns differ from the contract in tables.py")
     listed = {f["path"].rsplit("/", 1)[-1]: f for f in entry["files"]}
-    present = {f.name: f for f in files.list(f"{batch_root}/{name}") if f.name.endswith(".parquet")}
+    present = {f.name: f for f in storage.list_dir(f"{batch_root}/{name}") if f.name.endswith(".parquet")}
     for missing in sorted(set(listed) - set(present)):
         raise ExportVerificationError(f"{where}: table {name}: file {missing} is in the manifest but not on storage")
     for extra in sorted(set(present) - set(listed)):
@@ -152,18 +151,17 @@ def verify_export(export_root: str, batch_id: str | None = None, spark: SparkSes
     from databricks_jobs.spark_session import get_spark
 
     spark = spark or get_spark()
-    files = HadoopFiles(spark)
     root = export_root.rstrip("/")
     if batch_id is None:
-        if not files.exists(f"{root}/{LATEST}"):
+        if not storage.exists(f"{root}/{LATEST}"):
             raise ExportVerificationError(f"{root}/{LATEST} does not exist: no complete export batch")
-        batch_id = files.read_text(f"{root}/{LATEST}").strip()
+        batch_id = storage.read_text(f"{root}/{LATEST}").strip()
     batch_root = f"{root}/{batch_id}"
     where = f"export batch {batch_root}"
-    if not files.exists(f"{batch_root}/{MANIFEST}"):
+    if not storage.exists(f"{batch_root}/{MANIFEST}"):
         raise ExportVerificationError(f"{where}: {MANIFEST} is missing (the batch is incomplete)")
     try:
-        manifest = json.loads(files.read_text(f"{batch_root}/{MANIFEST}"))
+        manifest = json.loads(storage.read_text(f"{batch_root}/{MANIFEST}"))
     except json.JSONDecodeError as error:
         raise ExportVerificationError(f"{where}: {MANIFEST} is not valid JSON: {error}") from None
     if manifest.get("manifest_version") != MANIFEST_VERSION or manifest.get("batch_id") != batch_id:
@@ -176,5 +174,5 @@ def verify_export(export_root: str, batch_id: str | None = None, spark: SparkSes
     if sorted(exported) != sorted(expected):
         raise ExportVerificationError(f"{where}: tables {sorted(exported)} != contract Gold tables {sorted(expected)}")
     for entry in manifest["tables"]:
-        _verify_table(spark, files, batch_root, entry, where)
+        _verify_table(spark, batch_root, entry, where)
     return manifest

@@ -1,8 +1,9 @@
 """Readers: list a source's files, fingerprint them, and turn each into Bronze rows (raw strings + line numbers).
 
 CSV goes through Spark only (the benchmark pushes tens of millions of rows); legacy .xls goes through xlrd/pandas,
-which is fine for files of a few thousand rows. Files are reached through Hadoop's FileSystem API, so the same code
-reads a local folder, a Databricks Volume or s3a://.
+which is fine for files of a few thousand rows. Listing, fingerprinting and header probes go through
+databricks_jobs.storage (Python only, no JVM: serverless and standard access mode run this through Spark Connect), so
+the same code reads a local folder, a Unity Catalog Volume or s3a://.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import io
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession
 
+from databricks_jobs import storage
 from databricks_jobs.sources.model import SourceDefinition
 
 HEADER_PROBE_BYTES = 1 << 16
@@ -32,81 +34,44 @@ class RawFileError(ValueError):
 
 @dataclass(frozen=True)
 class RawFile:
-    uri: str  # fully qualified, e.g. file:/work/main/sample_data/x.csv or s3a://bucket/raw/x.csv
+    uri: str  # what spark.read.text takes: the raw root's own scheme (a folder, /Volumes/..., s3a://bucket/raw/x.csv)
     relative_path: str  # relative to raw_root: the stable name stored as source_file
     size_bytes: int
+    modified_ms: int | None = None  # epoch ms of the file's last modification, when storage reports one
 
 
-def _hadoop_path(spark: SparkSession, uri: str):
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+def _raw(raw_root: str, info: storage.FileInfo) -> RawFile:
+    try:
+        relative = storage.relative_to(raw_root, info.uri)
+    except ValueError:
+        relative = info.uri  # a file named by an absolute path outside the raw root keeps its full name
+    return RawFile(info.uri, relative, info.size_bytes, info.modified_ms)
 
 
-def qualified_root(spark: SparkSession, raw_root: str) -> str:
-    path, fs = _hadoop_path(spark, raw_root)
-    return fs.makeQualified(path).toString().rstrip("/")
-
-
-def list_files(spark: SparkSession, raw_root: str, pattern: str) -> list[RawFile]:
+def list_files(raw_root: str, pattern: str) -> list[RawFile]:
     """Files under raw_root matching a glob, sorted by relative path (deterministic processing order)."""
-    root = qualified_root(spark, raw_root)
-    path, fs = _hadoop_path(spark, f"{root}/{pattern.lstrip('/')}")
-    statuses = fs.globStatus(path) or []
-    files = []
-    for status in statuses:
-        if status.isDirectory():
-            continue
-        uri = status.getPath().toString()
-        files.append(RawFile(uri, uri[len(root) + 1 :] if uri.startswith(root + "/") else uri, status.getLen()))
+    files = [_raw(raw_root, info) for info in storage.glob_files(raw_root, pattern)]
     return sorted(files, key=lambda f: f.relative_path)
 
 
-def raw_file(spark: SparkSession, raw_root: str, path: str) -> RawFile:
+def raw_file(raw_root: str, path: str) -> RawFile:
     """One named file (absolute, or relative to raw_root); RawFileError when it does not exist."""
-    root = qualified_root(spark, raw_root)
-    candidate = path if ("://" in path or path.startswith("/")) else f"{root}/{path}"
-    hpath, fs = _hadoop_path(spark, candidate)
-    if not fs.exists(hpath) or fs.getFileStatus(hpath).isDirectory():
+    absolute = "://" in path or path.startswith(("/", "file:"))
+    info = storage.file_info(path if absolute else f"{raw_root.rstrip('/')}/{path}")
+    if info is None or info.is_dir:
         raise RawFileError(f"{path}: missing file (no such file under {raw_root})")
-    uri = fs.makeQualified(hpath).toString()
-    relative = uri[len(root) + 1 :] if uri.startswith(root + "/") else uri
-    return RawFile(uri, relative, fs.getFileStatus(hpath).getLen())
+    return _raw(raw_root, info)
 
 
-def _local_path(uri: str) -> str | None:
-    parsed = urlparse(uri)
-    return parsed.path if parsed.scheme in ("", "file") else None
+def read_bytes(uri: str, limit: int | None = None) -> Iterator[bytes]:
+    """The file's bytes in chunks, the first `limit` bytes only when given."""
+    return storage.read_bytes(uri, limit, HASH_CHUNK_BYTES)
 
 
-def read_bytes(spark: SparkSession, uri: str, limit: int | None = None):
-    """Yield the file's bytes in chunks (local files directly, anything else through Hadoop's FileSystem)."""
-    local = _local_path(uri)
-    remaining = limit if limit is not None else math.inf
-    if local is not None:
-        with open(local, "rb") as handle:
-            while remaining > 0 and (chunk := handle.read(int(min(HASH_CHUNK_BYTES, remaining)))):
-                remaining -= len(chunk)
-                yield chunk
-        return
-    path, fs = _hadoop_path(spark, uri)
-    stream = fs.open(path)
-    try:
-        # InputStream.readNBytes, not read(ByteBuffer): S3A's input streams do not implement ByteBufferReadable.
-        while remaining > 0:
-            chunk = bytes(stream.readNBytes(int(min(HASH_CHUNK_BYTES, remaining))))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-    finally:
-        stream.close()
-
-
-def content_hash(spark: SparkSession, uri: str) -> str:
+def content_hash(uri: str) -> str:
     """sha256 of the file's bytes: the identity Bronze uses to skip a file it already holds."""
     digest = hashlib.sha256()
-    for chunk in read_bytes(spark, uri):
+    for chunk in read_bytes(uri):
         digest.update(chunk)
     return digest.hexdigest()
 
@@ -150,7 +115,7 @@ def read_csv_header(spark: SparkSession, file: RawFile, definition: SourceDefini
     """The header fields of a CSV file; RawFileError for empty, binary or non-UTF-8 content."""
     if file.size_bytes == 0:
         raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
-    probe = b"".join(read_bytes(spark, file.uri, HEADER_PROBE_BYTES))
+    probe = b"".join(read_bytes(file.uri, HEADER_PROBE_BYTES))
     if b"\x00" in probe:
         offset = probe.index(b"\x00")
         raise RawFileError(f"{file.relative_path}: binary content, not text (NUL byte at offset {offset})")
@@ -248,7 +213,7 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
 
     if file.size_bytes == 0:
         raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
-    content = b"".join(read_bytes(spark, file.uri))
+    content = b"".join(read_bytes(file.uri))
     try:
         sheet = pd.read_excel(io.BytesIO(content), header=None, dtype=object, engine="xlrd")
     except Exception as error:  # noqa: BLE001 - xlrd raises many types for a corrupt workbook
