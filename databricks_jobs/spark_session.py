@@ -7,6 +7,8 @@ import sys
 
 from pyspark.sql import SparkSession
 
+from databricks_jobs.settings import PROJECT_ROOT
+
 
 def require_utc_session(spark: SparkSession) -> None:
     zone = spark.conf.get("spark.sql.session.timeZone")
@@ -63,17 +65,6 @@ def s3a_hadoop_settings(
     return settings
 
 
-def configure_s3a(spark: SparkSession, settings: dict[str, str], buckets: tuple[str, ...] = ()) -> None:
-    """Apply s3a settings to a running session; cached S3A filesystems of `buckets` are dropped so they take effect."""
-    jvm = spark.sparkContext._jvm
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    for key, value in settings.items():
-        hadoop_conf.set(key, value)
-    for bucket in buckets:
-        # FileSystem.get caches one instance per bucket; closing it evicts it from the cache.
-        jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(f"s3a://{bucket}/"), hadoop_conf).close()
-
-
 def s3a_settings_from_env() -> dict[str, str]:
     """ENERGY_S3_ENDPOINT (unset = AWS) and AWS_REGION / AWS_DEFAULT_REGION; credentials come from the environment."""
     return s3a_hadoop_settings(
@@ -110,6 +101,15 @@ def get_spark(app_name: str = "energy-lakehouse") -> SparkSession:
         # Silver's duplicate-key count over tens of millions of rows spills less (bench, 50M rows: Silver 274 -> 246 s;
         # 20M and 5M unchanged).
         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "32"))
+        # Loopback only: a local driver serves no other machine, and binding to whatever the host name resolves to
+        # exposes it to the network (or fails where the name resolves to no local interface).
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        # Static, so it must be set before the session starts; keeps Spark's default ./spark-warehouse out of the
+        # current folder, wherever the command runs from.
+        .config("spark.sql.warehouse.dir", str(PROJECT_ROOT / ".local" / "spark-warehouse"))
+        # The builder form of setLogLevel (Spark >= 3.5), which needs no SparkContext.
+        .config("spark.log.level", "ERROR")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
@@ -119,6 +119,4 @@ def get_spark(app_name: str = "energy-lakehouse") -> SparkSession:
     for key, value in s3a_settings_from_env().items():
         builder = builder.config(f"spark.hadoop.{key}", value)
     extra_packages = [*S3A_PACKAGES, *(p for p in os.environ.get("SPARK_EXTRA_PACKAGES", "").split(",") if p)]
-    spark = configure_spark_with_delta_pip(builder, extra_packages=extra_packages).getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+    return configure_spark_with_delta_pip(builder, extra_packages=extra_packages).getOrCreate()

@@ -16,7 +16,7 @@ from typing import Any
 from databricks_jobs.settings import PROJECT_ROOT, LakeSettings
 from local_platform.s3.client import ensure_bucket, s3_client
 from local_platform.s3.landing import download_batch, land_raw_files, read_latest_batch_id
-from local_platform.s3.settings import S3Settings
+from local_platform.s3.settings import S3Settings, process_environment
 
 Log = Callable[[str], None]
 STEPS = ("land raw files", "lakehouse pipeline", "stage the export", "local warehouse", "load + views")
@@ -67,7 +67,8 @@ def lake_settings(config: FlowConfig) -> LakeSettings:
 
 def spark_for(config: FlowConfig, spark: Any = None) -> Any:
     """The one Spark session, with s3a aimed at config.s3 (set at runtime: the session may predate the endpoint)."""
-    from databricks_jobs.spark_session import configure_s3a, get_spark, s3a_hadoop_settings
+    from databricks_jobs.spark_session import get_spark, s3a_hadoop_settings
+    from local_platform.s3.spark import configure_s3a
 
     spark = spark or get_spark()
     s3 = config.s3
@@ -94,7 +95,10 @@ def run_flow(config: FlowConfig, warehouse: Any, spark: Any = None, log: Log = p
             f"{config.s3.endpoint_label}: {len(result.landed.uploaded)} uploaded, "
             f"{len(result.landed.unchanged)} unchanged"
         )
-    _run_lakehouse(config, spark_for(config, spark), result, log)
+    # Spark reaches the bucket through s3a (configured on the session); the jobs' own file access (listing, hashing,
+    # the manifest) goes through boto3, which reads the endpoint and keys from the environment.
+    with process_environment(config.s3.storage_environment()):
+        _run_lakehouse(config, spark_for(config, spark), result, log)
     with timed_step(3, STEPS[2], result, log):
         latest = read_latest_batch_id(client, config.s3)
         if latest != result.batch_id:

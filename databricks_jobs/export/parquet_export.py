@@ -62,6 +62,7 @@ def _write_table(spark: SparkSession, df: DataFrame, folder: str) -> list[dict]:
     out = df.repartition(max(1, math.ceil(rows / ROWS_PER_FILE))) if rows else df.coalesce(1)
     out.write.mode("overwrite").option("compression", "snappy").parquet(folder)
     storage.delete(f"{folder}/_SUCCESS")
+    storage.delete(f"{folder}/._SUCCESS.crc")  # a local folder's checksum sidecar; Hadoop deleted it with _SUCCESS
     if rows == 0:
         # An empty table is one empty file (it carries the schema); no reader row names it, so it is listed.
         empty = [f for f in storage.list_dir(folder) if DATA_FILE.match(f.name)]

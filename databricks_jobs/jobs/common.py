@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from databricks_jobs.batch import batch_id_for_run, check_batch_id, new_batch_id
+from databricks_jobs.batch import batch_id_for_run, check_batch_id, new_batch_id, run_started_ms_from_jobs_api
 from databricks_jobs.settings import LakeSettings
 
 ROOTS_HELP = (
@@ -29,7 +29,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--run-id", help="Databricks job run id ({{job.run_id}}): every task of a run shares its batch")
     parser.add_argument(
-        "--run-started-ms", type=int, help="job run start, epoch ms ({{job.start_time.timestamp_ms}}), with --run-id"
+        "--run-started-ms",
+        type=int,
+        help="job run start, epoch ms, with --run-id; default: the run's start as the Jobs API records it",
     )
     parser.add_argument("--catalog", help="Unity Catalog catalog of the tables (unset: the local session catalog)")
     parser.add_argument("--schema", help="schema of the Bronze/Silver/Gold tables (default energy_lakehouse)")
@@ -62,9 +64,10 @@ def batch_id_from(args: argparse.Namespace) -> str:
     if args.batch_id:
         return check_batch_id(args.batch_id)
     if args.run_id:
-        if args.run_started_ms is None:
-            raise SystemExit("--run-id needs --run-started-ms so every task derives the same batch id")
-        return batch_id_for_run(args.run_started_ms, args.run_id)
+        started_ms = (
+            args.run_started_ms if args.run_started_ms is not None else run_started_ms_from_jobs_api(args.run_id)
+        )
+        return batch_id_for_run(started_ms, args.run_id)
     return new_batch_id()
 
 

@@ -1,8 +1,9 @@
 """Readers: list a source's files, fingerprint them, and turn each into Bronze rows (raw strings + line numbers).
 
 CSV goes through Spark only (the benchmark pushes tens of millions of rows); legacy .xls goes through xlrd/pandas,
-which is fine for files of a few thousand rows. Files are reached through Hadoop's FileSystem API, so the same code
-reads a local folder, a Databricks Volume or s3a://.
+which is fine for files of a few thousand rows. Listing, fingerprinting and header probes go through
+databricks_jobs.storage (Python only, no JVM: serverless and standard access mode run this through Spark Connect), so
+the same code reads a local folder, a Unity Catalog Volume or s3a://.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyspark.sql.functions as F
@@ -32,31 +34,37 @@ class RawFileError(ValueError):
 
 @dataclass(frozen=True)
 class RawFile:
-    uri: str  # what Spark reads, e.g. /work/main/sample_data/x.csv or s3a://bucket/raw/x.csv
+    uri: str  # what spark.read.text takes: the raw root's own scheme (a folder, /Volumes/..., s3a://bucket/raw/x.csv)
     relative_path: str  # relative to raw_root: the stable name stored as source_file
     size_bytes: int
-    modified_ms: int | None = None
+    modified_ms: int | None = None  # epoch ms of the file's last modification, when storage reports one
 
 
-def _raw(root: str, info: storage.FileInfo) -> RawFile:
-    return RawFile(info.uri, storage.relative_to(root, info.uri), info.size_bytes, info.modified_ms)
+def _raw(raw_root: str, info: storage.FileInfo) -> RawFile:
+    try:
+        relative = storage.relative_to(raw_root, info.uri)
+    except ValueError:
+        relative = info.uri  # a file named by an absolute path outside the raw root keeps its full name
+    return RawFile(info.uri, relative, info.size_bytes, info.modified_ms)
 
 
 def list_files(raw_root: str, pattern: str) -> list[RawFile]:
     """Files under raw_root matching a glob, sorted by relative path (deterministic processing order)."""
-    return sorted((_raw(raw_root, f) for f in storage.glob_files(raw_root, pattern)), key=lambda f: f.relative_path)
+    files = [_raw(raw_root, info) for info in storage.glob_files(raw_root, pattern)]
+    return sorted(files, key=lambda f: f.relative_path)
 
 
 def raw_file(raw_root: str, path: str) -> RawFile:
     """One named file (absolute, or relative to raw_root); RawFileError when it does not exist."""
-    candidate = path if ("://" in path or path.startswith("/")) else f"{raw_root.rstrip('/')}/{path}"
-    info = storage.file_info(candidate)
+    absolute = "://" in path or path.startswith(("/", "file:"))
+    info = storage.file_info(path if absolute else f"{raw_root.rstrip('/')}/{path}")
     if info is None or info.is_dir:
         raise RawFileError(f"{path}: missing file (no such file under {raw_root})")
     return _raw(raw_root, info)
 
 
-def read_bytes(uri: str, limit: int | None = None):
+def read_bytes(uri: str, limit: int | None = None) -> Iterator[bytes]:
+    """The file's bytes in chunks, the first `limit` bytes only when given."""
     return storage.read_bytes(uri, limit, HASH_CHUNK_BYTES)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 DEFAULT_LANDING_BUCKET = "energy-landing"
@@ -43,6 +45,17 @@ class S3Settings:
             self, endpoint_url=endpoint_url, access_key_id=access_key_id, secret_access_key=secret_access_key
         )
 
+    def storage_environment(self) -> dict[str, str]:
+        """The variables boto3 in databricks_jobs.storage reads to reach this endpoint (endpoint, region and, for the
+        local stand-in server only, its placeholder keys)."""
+        env = {"AWS_REGION": self.region}
+        if self.endpoint_url:
+            env["ENERGY_S3_ENDPOINT"] = self.endpoint_url
+        if self.access_key_id and self.secret_access_key:
+            env["AWS_ACCESS_KEY_ID"] = self.access_key_id
+            env["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key
+        return env
+
     @property
     def endpoint_label(self) -> str:
         """For error messages: the endpoint as the user configured it."""
@@ -57,3 +70,19 @@ class S3Settings:
     def export_root_uri(self) -> str:
         """Curated export as Spark writes it."""
         return f"s3a://{self.curated_bucket}/{self.curated_prefix}"
+
+
+@contextmanager
+def process_environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for this process while the block runs, then restore them: the settings reach the
+    code that reads the environment (boto3's default chain) without being written anywhere."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,5 +1,5 @@
-"""The end-to-end fixtures: the whole flow on the real samples (run once for the package), and a real S3 API server
-(moto) on 127.0.0.1 with the session's Spark pointed at it."""
+"""The end-to-end fixtures: the whole flow on the real samples (run once for the package), and the session's Spark
+pointed at the real S3 API server (moto) on 127.0.0.1 that tests/conftest.py starts."""
 
 from __future__ import annotations
 
@@ -10,33 +10,16 @@ import pytest
 
 from databricks_jobs.tables import GOLD_TABLES
 from local_platform.flow import FlowConfig, run_flow
-from local_platform.s3.client import ensure_bucket, s3_client
-from local_platform.s3.server import MotoS3Server, free_port
+from local_platform.s3.server import free_port
 from local_platform.s3.settings import S3Settings
 
 
-@pytest.fixture(scope="session")
-def moto_server():
-    with MotoS3Server() as server:
-        yield server
-
-
 @pytest.fixture()
-def s3_settings(moto_server) -> S3Settings:
-    """Fresh buckets per test: S3A caches one filesystem per bucket, and tests must not see each other's objects."""
-    suffix = uuid.uuid4().hex[:8]
-    base = S3Settings(landing_bucket=f"landing-{suffix}", curated_bucket=f"curated-{suffix}")
-    settings = moto_server.settings(base)
-    client = s3_client(settings)
-    for bucket in (settings.landing_bucket, settings.curated_bucket):
-        ensure_bucket(client, settings, bucket, create=True)
-    return settings
-
-
-@pytest.fixture()
-def s3_spark(spark, s3_settings):
-    """The session's Spark with s3a aimed at the moto server (configured at runtime: Spark may already be running)."""
-    from databricks_jobs.spark_session import configure_s3a, s3a_hadoop_settings
+def s3_spark(spark, s3_settings, s3_env):
+    """The session's Spark with s3a aimed at the moto server (configured at runtime: Spark may already be running),
+    and boto3 in databricks_jobs.storage aimed at it too."""
+    from databricks_jobs.spark_session import s3a_hadoop_settings
+    from local_platform.s3.spark import configure_s3a
 
     hadoop = s3a_hadoop_settings(
         s3_settings.endpoint_url, s3_settings.region, s3_settings.access_key_id, s3_settings.secret_access_key

@@ -1,6 +1,7 @@
 """The Databricks Asset Bundle, checked offline: the `databricks` CLI is a Go binary not installable from the package
-registries here, so the structure is checked in the test and the job is parsed by Databricks' own typed model of job
-resources (`databricks-bundles`, which rejects unknown or misspelled fields)."""
+registries here, so the rules the CLI and the Jobs service apply are checked in the test, and the resources are parsed
+by Databricks' own typed models (`databricks-bundles`, which rejects unknown or misspelled fields). Paths and the wheel
+are in test_bundle_paths.py, batch ids across repair runs in test_bundle_batch_id.py."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from pathlib import Path
 import pytest
 import yaml
 from databricks.bundles.jobs import Job
+from databricks.bundles.schemas import Schema
+from databricks.bundles.volumes import Volume
 
-from databricks_jobs.batch import BATCH_ID_PATTERN
-from databricks_jobs.jobs.common import batch_id_from, settings_from, task_parser
+from databricks_jobs.jobs.common import settings_from, task_parser
 
 BUNDLE_ROOT = Path(__file__).resolve().parents[2] / "databricks_jobs"
 PYPROJECT = tomllib.loads((BUNDLE_ROOT.parent / "pyproject.toml").read_text())
 STAGES = ["bronze", "silver", "gold", "export"]
+# The task arguments of the lakehouse entry points on Databricks: tables by name in catalog.schema, files in Volumes.
+STAGE_FLAGS = {"--catalog", "--schema", "--raw-root", "--export-root", "--run-id"}
 
 
 @pytest.fixture(scope="module")
@@ -27,56 +31,112 @@ def bundle() -> dict:
 
 
 @pytest.fixture(scope="module")
-def jobs(bundle) -> dict:
+def resources(bundle) -> dict:
     found: dict = {}
     for pattern in bundle["include"]:
         files = sorted(BUNDLE_ROOT.glob(pattern))
         assert files, f"include {pattern} matches no file"
         for path in files:
-            found.update(yaml.safe_load(path.read_text())["resources"]["jobs"])
+            for kind, items in yaml.safe_load(path.read_text())["resources"].items():
+                found.setdefault(kind, {}).update(items)
     return found
 
 
-def test_bundle_has_name_variables_and_dev_prod_targets(bundle):
-    assert bundle["bundle"]["name"]
-    assert {"catalog", "schema", "raw_root", "lake_root", "export_root"} <= set(bundle["variables"])
-    assert bundle["targets"]["dev"] == {**bundle["targets"]["dev"], "mode": "development", "default": True}
-    assert bundle["targets"]["prod"]["mode"] == "production"
-    assert sum(1 for t in bundle["targets"].values() if t.get("default")) == 1
+@pytest.fixture(scope="module")
+def job(resources) -> dict:
+    return resources["jobs"]["energy_pipeline"]
 
 
-def test_wheel_artifact_is_built_from_the_repository_pyproject(bundle, jobs):
-    (artifact,) = bundle["artifacts"].values()
-    assert artifact["type"] == "whl"
-    assert (BUNDLE_ROOT / artifact["path"] / "pyproject.toml").is_file()
-    for task in jobs["energy_pipeline"]["tasks"]:
-        (library,) = task["libraries"]
-        assert Path(library["whl"]).parent == Path(artifact["path"]) / "dist"
+def _resolve_job_parameter(value: str, job: dict) -> str:
+    """What a task argument becomes at run time, with the resource references as the deploy fills them in."""
+    names = {
+        "${resources.schemas.lakehouse.catalog_name}": "energy",
+        "${resources.schemas.lakehouse.name}": "dev_alice_lakehouse",
+        "${resources.volumes.raw.catalog_name}": "energy",
+        "${resources.volumes.raw.schema_name}": "dev_alice_lakehouse",
+        "${resources.volumes.raw.name}": "raw",
+        "${resources.volumes.export.catalog_name}": "energy",
+        "${resources.volumes.export.schema_name}": "dev_alice_lakehouse",
+        "${resources.volumes.export.name}": "export",
+    }
+    defaults = {p["name"]: p["default"] for p in job["parameters"]}
+    value = re.sub(r"\{\{job\.parameters\.(\w+)\}\}", lambda m: defaults[m.group(1)], value)
+    value = re.sub(r"\$\{resources\.[a-z_.]+\}", lambda m: names[m.group(0)], value)
+    return value.replace("{{job.run_id}}", "550315892394120")
 
 
-def test_every_referenced_variable_is_declared(bundle, jobs):
-    text = (BUNDLE_ROOT / "databricks.yml").read_text() + yaml.safe_dump(jobs)
+def test_resources_parse_with_databricks_models(resources):
+    assert [t.task_key for t in Job.from_dict(resources["jobs"]["energy_pipeline"]).tasks] == STAGES
+    assert str(Schema.from_dict(resources["schemas"]["lakehouse"]).name) == "${var.schema}"
+    assert {name: str(Volume.from_dict(v).name) for name, v in resources["volumes"].items()} == {
+        "raw": "raw",
+        "export": "export",
+    }
+
+
+def test_volumes_name_the_schema_resource_so_it_is_created_first(resources):
+    for volume in resources["volumes"].values():
+        assert volume["schema_name"] == "${resources.schemas.lakehouse.name}"
+        assert volume["catalog_name"] == "${resources.schemas.lakehouse.catalog_name}"
+
+
+def test_every_referenced_variable_is_declared(bundle, resources):
+    text = (BUNDLE_ROOT / "databricks.yml").read_text() + yaml.safe_dump(resources)
     used = set(re.findall(r"\$\{var\.([a-z_]+)\}", text))
     assert used and used <= set(bundle["variables"])
 
 
-def test_job_parses_with_databricks_job_model(jobs):
-    job = Job.from_dict(jobs["energy_pipeline"])
-    assert [t.task_key for t in job.tasks] == STAGES
+def test_variables_without_default_are_given_by_every_target_that_needs_them(bundle):
+    """The CLI refuses a deploy while any declared variable has no value, whichever target is deployed."""
+    required = {name for name, spec in bundle["variables"].items() if "default" not in spec}
+    assert required, "prod needs its principal, group and alert address from the deployer"
+    assert required <= set(bundle["targets"]["dev"]["variables"])
 
 
-def test_tasks_chain_bronze_silver_gold_export(jobs):
-    tasks = {t["task_key"]: t for t in jobs["energy_pipeline"]["tasks"]}
+def test_dev_target_is_per_user_and_prod_is_deployable_by_a_person(bundle):
+    dev, prod = bundle["targets"]["dev"], bundle["targets"]["prod"]
+    assert dev["mode"] == "development" and dev["default"] is True
+    assert "${workspace.current_user.short_name}" in dev["presets"]["name_prefix"]
+    assert prod["mode"] == "production"
+    # production mode refuses a person's deploy unless the *target* sets workspace.root_path
+    assert prod["workspace"]["root_path"].startswith("/Workspace/")
+    assert "${bundle.target}" in prod["workspace"]["root_path"]
+    assert prod["run_as"] == {"service_principal_name": "${var.prod_service_principal}"}
+    assert prod["permissions"]
+
+
+def test_schedule_is_not_forced_paused(job):
+    """Development mode pauses schedules by itself; a pause_status in the job would keep prod from ever running."""
+    assert job["schedule"]["quartz_cron_expression"] and "pause_status" not in job["schedule"]
+
+
+def test_failures_are_retried_bounded_and_reported(job):
+    assert job["email_notifications"]["on_failure"] == ["${var.alert_email}"]
+    assert job["timeout_seconds"] > 0
+    for task in job["tasks"]:
+        assert task["max_retries"] >= 1 and task["min_retry_interval_millis"] >= 60_000
+        assert 0 < task["timeout_seconds"] <= job["timeout_seconds"]
+
+
+def test_tasks_chain_bronze_silver_gold_export(job):
+    tasks = {t["task_key"]: t for t in job["tasks"]}
     assert sorted(tasks) == sorted(STAGES)
     assert "depends_on" not in tasks["bronze"]
     for before, after in zip(STAGES, STAGES[1:], strict=False):
         assert [d["task_key"] for d in tasks[after]["depends_on"]] == [before]
 
 
-def test_entry_points_are_the_local_run_s_main_functions(jobs):
+def test_compute_runs_through_spark_connect_on_runtime_17_lts(bundle, job):
+    (cluster,) = job["job_clusters"]
+    assert cluster["new_cluster"]["data_security_mode"] == "USER_ISOLATION"
+    assert bundle["variables"]["spark_version"]["default"].startswith("17.3.")
+    assert {t["job_cluster_key"] for t in job["tasks"]} == {cluster["job_cluster_key"]}
+
+
+def test_entry_points_are_the_local_run_s_main_functions(job):
     scripts = PYPROJECT["project"]["scripts"]
     package = PYPROJECT["project"]["name"].replace("-", "_")
-    for task in jobs["energy_pipeline"]["tasks"]:
+    for task in job["tasks"]:
         wheel_task = task["python_wheel_task"]
         assert wheel_task["package_name"] == package
         module_name, function = scripts[wheel_task["entry_point"]].split(":")
@@ -84,25 +144,28 @@ def test_entry_points_are_the_local_run_s_main_functions(jobs):
         assert callable(getattr(importlib.import_module(module_name), function))
 
 
-def test_every_task_derives_the_same_batch_id_and_roots(bundle, jobs):
-    variables = {name: spec.get("default", "") for name, spec in bundle["variables"].items()}
-    run = {"{{job.run_id}}": "550315892394120", "{{job.start_time.timestamp_ms}}": "1795637700000"}
+def test_job_parameters_are_declared_once_and_every_task_gets_the_same_arguments(job):
+    arguments = [task["python_wheel_task"]["parameters"] for task in job["tasks"]]
+    assert all(a == arguments[0] for a in arguments)
+    flags = {a for a in arguments[0] if a.startswith("--")}
+    assert flags == STAGE_FLAGS  # no --lake-root on Databricks: tables are addressed by name
+    referenced = set(re.findall(r"\{\{job\.parameters\.(\w+)\}\}", " ".join(arguments[0])))
+    assert referenced == {p["name"] for p in job["parameters"]}
 
-    def resolve(value: str) -> str:
-        for _ in range(3):  # defaults may refer to other variables
-            value = re.sub(r"\$\{var\.([a-z_]+)\}", lambda m: str(variables[m.group(1)]), value)
-        return run.get(value, value)
 
-    seen = set()
-    for task in jobs["energy_pipeline"]["tasks"]:
-        args = task_parser("test").parse_args([resolve(p) for p in task["python_wheel_task"]["parameters"]])
-        settings = settings_from(args)
-        seen.add((batch_id_from(args), settings.raw_root, settings.lake_root, settings.export_root))
-    ((batch_id, raw_root, lake_root, export_root),) = seen
-    assert BATCH_ID_PATTERN.match(batch_id) and batch_id.startswith("20261125T")
-    assert (
-        lake_root == "/Volumes/energy/lakehouse/lake" and raw_root.endswith("/raw") and export_root.endswith("/export")
-    )
+def test_task_arguments_resolve_to_tables_by_name_and_volume_paths(job):
+    values = [_resolve_job_parameter(v, job) for v in job["tasks"][0]["python_wheel_task"]["parameters"]]
+    args = dict(zip(values[::2], values[1::2], strict=True))
+    assert args["--catalog"] == "energy" and args["--schema"] == "dev_alice_lakehouse"
+    assert args["--raw-root"] == "/Volumes/energy/dev_alice_lakehouse/raw"
+    assert args["--export-root"] == "/Volumes/energy/dev_alice_lakehouse/export"
+    assert args["--run-id"] == "550315892394120"
+    parsed = task_parser("test").parse_args(values)
+    settings = settings_from(parsed)
+    assert parsed.run_id == "550315892394120"
+    assert not settings.is_local_catalog
+    assert settings.table_name("gold_demand__daily") == "energy.dev_alice_lakehouse.gold_demand__daily"
+    assert (settings.raw_root, settings.export_root) == (args["--raw-root"], args["--export-root"])
 
 
 def test_cluster_wheel_does_not_pull_the_local_stack():
@@ -111,3 +174,15 @@ def test_cluster_wheel_does_not_pull_the_local_stack():
     wheel_requirements = PYPROJECT["project"]["dependencies"]
     assert not [r for r in wheel_requirements if r.startswith(runtime_or_local_only)], wheel_requirements
     assert any(r.startswith("pyspark") for r in PYPROJECT["project"]["optional-dependencies"]["local"])
+
+
+def test_maintenance_job_parses_and_names_the_tables_of_the_pipeline(resources, job):
+    maintenance = resources["jobs"]["energy_maintenance"]
+    assert [t.task_key for t in Job.from_dict(maintenance).tasks] == ["maintain"]
+    # Same catalog and schema as the pipeline writes to, no file roots (it touches tables only).
+    assert maintenance["parameters"] == [p for p in job["parameters"] if p["name"] in ("catalog", "schema")]
+    values = [
+        _resolve_job_parameter(v, maintenance) for v in maintenance["tasks"][0]["python_wheel_task"]["parameters"]
+    ]
+    settings = settings_from(task_parser("test").parse_args(values))
+    assert settings.namespace == "energy.dev_alice_lakehouse"
