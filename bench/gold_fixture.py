@@ -4,13 +4,14 @@ data far larger than the samples. Figures are seeded and self-consistent (daily 
 
 from __future__ import annotations
 
-import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from databricks_jobs import tables
+from databricks_jobs.export.manifest import build_manifest, publish, table_entry
 
 BATCH_ID = "20260101T000000Z-00be7c40"
 SOURCE = "bench_hourly"
@@ -192,32 +193,17 @@ def write_export(export_root: Path, regions: int = 50, years: int = 5, last_year
     batch_dir.mkdir(parents=True)
     con = duckdb.connect()
     _base_relations(con, regions, years, last_year)
-    manifest_tables = []
+    entries = []
     for contract in tables.GOLD_TABLES:
         folder = batch_dir / contract.name
         folder.mkdir()
         part = folder / "part-00000.snappy.parquet"
         con.execute(f"COPY ({_select(contract)}) TO '{part}' (FORMAT parquet, COMPRESSION snappy)")
         rows = con.execute(f"SELECT count(*) FROM '{part}'").fetchone()[0]
-        manifest_tables.append(
-            {
-                "name": contract.name,
-                "row_count": rows,
-                "primary_key": list(contract.primary_key),
-                "files": [
-                    {"path": f"{contract.name}/{part.name}", "row_count": rows, "size_bytes": part.stat().st_size}
-                ],
-                "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in contract.columns],
-            }
+        entries.append(
+            table_entry(contract, [{"name": part.name, "row_count": rows, "size_bytes": part.stat().st_size}])
         )
     con.close()
-    manifest = {
-        "manifest_version": 1,
-        "batch_id": BATCH_ID,
-        "created_at_utc": "2026-01-01T00:00:00Z",
-        "format": "parquet",
-        "tables": manifest_tables,
-    }
-    (batch_dir / "_manifest.json").write_text(json.dumps(manifest, indent=2))
-    (export_root / "LATEST").write_text(BATCH_ID + "\n")
+    manifest = build_manifest(BATCH_ID, entries, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    publish(str(export_root), manifest)
     return manifest

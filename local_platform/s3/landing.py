@@ -9,6 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
+from databricks_jobs.export.manifest import MANIFEST_FILE, ManifestError, parse_manifest
 from local_platform.s3.client import check_bucket
 from local_platform.s3.settings import S3Settings
 
@@ -84,11 +85,13 @@ def read_verified_manifest(client, settings: S3Settings, batch_id: str) -> dict:
     batch_prefix = f"{settings.curated_prefix}/{batch_id}"
     where = f"s3://{settings.curated_bucket}/{batch_prefix} at {settings.endpoint_label}"
     try:
-        manifest = json.loads(
-            client.get_object(Bucket=settings.curated_bucket, Key=f"{batch_prefix}/_manifest.json")["Body"].read()
-        )
+        body = client.get_object(Bucket=settings.curated_bucket, Key=f"{batch_prefix}/{MANIFEST_FILE}")["Body"].read()
     except ClientError as exc:
-        raise IncompleteExportError(f"export batch {where} has no _manifest.json: it is not complete") from exc
+        raise IncompleteExportError(f"export batch {where} has no {MANIFEST_FILE}: it is not complete") from exc
+    try:
+        manifest = parse_manifest(body.decode("utf-8"), f"export batch {where}")
+    except ManifestError as exc:
+        raise IncompleteExportError(str(exc)) from None
     sizes = _object_sizes(client, settings.curated_bucket, batch_prefix + "/")
     for table in manifest["tables"]:
         for file in table["files"]:
@@ -126,5 +129,5 @@ def download_batch(client, settings: S3Settings, batch_id: str, destination: Pat
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             client.download_file(settings.curated_bucket, f"{batch_prefix}/{file['path']}", str(target))
-    (batch_dir / "_manifest.json").write_text(json.dumps(manifest, indent=2))
+    (batch_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
     return manifest

@@ -74,8 +74,13 @@ def test_batch_without_manifest_or_with_short_file_is_not_complete(tmp_path, s3_
     with pytest.raises(IncompleteExportError, match="no _manifest.json"):
         read_verified_manifest(client, s3_settings, batch)
 
-    listed_file = {"path": "gold_x/part-00000.parquet", "size_bytes": 9}
-    manifest = {"manifest_version": 1, "batch_id": batch, "tables": [{"name": "gold_x", "files": [listed_file]}]}
+    listed_file = {"path": "gold_x/part-00000.parquet", "size_bytes": 9, "row_count": 0}
+    table = {"name": "gold_x", "row_count": 0, "primary_key": ["k"], "files": [listed_file]}
+    manifest = {"manifest_version": 1, "batch_id": batch, "format": "parquet", "tables": [table]}
+    _put(client, bucket, f"curated/{batch}/_manifest.json", json.dumps(manifest).encode())
+    with pytest.raises(IncompleteExportError, match="table gold_x: field columns is missing"):
+        read_verified_manifest(client, s3_settings, batch)
+    table["columns"] = [{"name": "k", "type": "string", "nullable": False}]
     _put(client, bucket, f"curated/{batch}/_manifest.json", json.dumps(manifest).encode())
     with pytest.raises(IncompleteExportError, match="listed with 9 bytes but the bucket has 5"):
         read_verified_manifest(client, s3_settings, batch)
