@@ -66,8 +66,8 @@ SOURCES: dict[str, tuple[str, dict[str, str]]] = {
                 "hours_reported",
             )
         }
-        | {"source_id": f"'{SOURCE}'", "load_factor": "avg_demand_mw / peak_demand_mw", "hours_expected": "24"}
-        | {"completeness_pct": "100.0 * hours_reported / 24"},
+        | {"source_id": f"'{SOURCE}'", "load_factor": "avg_demand_mw / peak_demand_mw"}
+        | {"hours_expected": "hours_expected", "completeness_pct": "100.0 * hours_reported / hours_expected"},
     ),
     "gold_demand__hourly_profile": (
         "profile",
@@ -140,12 +140,16 @@ def _base_relations(con: duckdb.DuckDBPyConnection, regions: int, years: int, la
     )
     con.execute(
         """CREATE TABLE daily AS
-           SELECT region_code, any_value(time_zone) AS time_zone, CAST(interval_start_local AS DATE) AS date_local,
+           SELECT region_code, time_zone, CAST(interval_start_local AS DATE) AS date_local,
                   sum(demand_mw) AS energy_mwh, max(demand_mw) AS peak_demand_mw,
                   arg_max(interval_start_utc, demand_mw) AS peak_interval_start_utc,
                   arg_max(interval_start_local, demand_mw) AS peak_interval_start_local,
                   min(demand_mw) AS min_demand_mw, avg(demand_mw) AS avg_demand_mw,
-                  count(*)::INTEGER AS hours_reported, avg(temperature_c) AS mean_temperature_c
+                  count(*)::INTEGER AS hours_reported, avg(temperature_c) AS mean_temperature_c,
+                  -- 23, 24 or 25: the local day's length in its zone (DST days), as Gold computes it
+                  date_diff('hour', timezone(time_zone, CAST(interval_start_local AS DATE)::TIMESTAMP),
+                            timezone(time_zone, (CAST(interval_start_local AS DATE) + 1)::TIMESTAMP)
+                  )::INTEGER AS hours_expected
            FROM hourly GROUP BY ALL"""
     )
     con.execute(
