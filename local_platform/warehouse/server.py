@@ -27,6 +27,8 @@ from snowpark.energy_snowpark.load_factor import load_factor, load_factor_vector
 CREATE_FUNCTION = re.compile(
     r"^\s*CREATE\s+(OR\s+REPLACE\s+)?((TEMP|TEMPORARY|SECURE)\s+)*(AGGREGATE\s+)?FUNCTION\b", re.IGNORECASE
 )
+REFERENCE_CALL = re.compile(r"\breference\(\s*'([A-Za-z_][A-Za-z0-9_]*)'\s*\)", re.IGNORECASE)
+REFERENCES_SCHEMA = "APP_REFERENCES"
 REFUSAL = (
     "the local warehouse refuses CREATE FUNCTION: fakesnow would store the body and return its text instead of running "
     "it. The project's UDFs (LOAD_FACTOR, LOAD_FACTOR_VECTORIZED) are registered from snowpark/energy_snowpark when "
@@ -59,7 +61,8 @@ def register_udfs(duck_conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def refuse_create_function() -> None:
-    """Make fakesnow's cursor raise a ProgrammingError (sent to the client) for any CREATE FUNCTION."""
+    """Make fakesnow's cursor raise a ProgrammingError (sent to the client) for any CREATE FUNCTION, and resolve
+    native-app references (see bind_references_locally)."""
     from fakesnow.cursor import FakeSnowflakeCursor
 
     for method_name in ("execute", "_describe_only"):  # the server describes some statements before running them
@@ -68,10 +71,22 @@ def refuse_create_function() -> None:
             setattr(FakeSnowflakeCursor, method_name, _refusing(original))
 
 
+def bind_references_locally(command: str) -> str:
+    """`reference('daily_demand')` -> `APP_REFERENCES.DAILY_DEMAND` of the session's database.
+
+    The local stand-in for a native app's bound references: a test "installs" the app as a database whose schema
+    APP_REFERENCES holds one view per bound reference and nothing else, so a read that bypasses the references
+    finds nothing, as in an installed app.
+    """
+    return REFERENCE_CALL.sub(lambda match: f"{REFERENCES_SCHEMA}.{match.group(1).upper()}", command)
+
+
 def _refusing(original: Any) -> Any:
     def method(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(command, str) and CREATE_FUNCTION.match(command):
             raise snowflake.connector.errors.ProgrammingError(msg=REFUSAL, errno=2140, sqlstate="42601")
+        if isinstance(command, str):
+            command = bind_references_locally(command)
         return original(self, command, *args, **kwargs)
 
     method._refuses_create_function = True  # type: ignore[attr-defined]
