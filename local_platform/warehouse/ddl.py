@@ -1,7 +1,7 @@
 """Render the CURATED tables' DDL and the load procedure's contract from the Gold table contracts
 (databricks_jobs.tables.GOLD_TABLES), so neither can drift from what the lakehouse exports.
 
-`python -m local_platform.warehouse.ddl` rewrites sql/03_curated_tables.sql and
+`python -m local_platform.warehouse.ddl` rewrites sql/05_curated_tables.sql and
 snowpark/energy_snowpark/export_contract.json; tests fail when either disagrees with the contracts.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from databricks_jobs.tables import GOLD_TABLES, TableContract
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CURATED_TABLES_SQL = PROJECT_ROOT / "sql" / "03_curated_tables.sql"
+CURATED_TABLES_SQL = PROJECT_ROOT / "sql" / "05_curated_tables.sql"
 EXPORT_CONTRACT_JSON = PROJECT_ROOT / "snowpark" / "energy_snowpark" / "export_contract.json"
 
 # Spark type name (tables.py) -> Snowflake type. Timestamps are NTZ: *_utc hold UTC and *_local local wall-clock,
@@ -45,7 +45,7 @@ def table_ddl(table: TableContract) -> str:
     lines.append(f"    PRIMARY KEY ({', '.join(c.upper() for c in table.primary_key)})")
     cluster = f"\nCLUSTER BY ({', '.join(c.upper() for c in table.cluster_by)})" if table.cluster_by else ""
     return (
-        f"CREATE TABLE IF NOT EXISTS &{{ database }}.CURATED.{table.name.upper()} (\n"
+        f"CREATE TABLE IF NOT EXISTS <% database %>.CURATED.{table.name.upper()} (\n"
         + ",\n".join(lines)
         + f"\n){cluster}\nCOMMENT = {_comment(table.description)};\n"
     )
@@ -54,7 +54,7 @@ def table_ddl(table: TableContract) -> str:
 def curated_tables_sql() -> str:
     header = (
         "-- Curated tables: one per exported Gold table. GENERATED from databricks_jobs/tables.py by\n"
-        "-- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file.\n"
+        "-- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file. Run as ENERGY_ADMIN.\n"
         "-- PRIMARY KEY is informational in Snowflake: the load procedure enforces it (upsert on these columns).\n"
         "-- CLUSTER BY follows the app's filters (region, date).\n\n"
     )

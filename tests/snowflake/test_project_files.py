@@ -55,7 +55,7 @@ def test_every_sql_file_parses_with_the_snowflake_dialect(path):
 
 def test_curated_ddl_is_generated_from_the_contracts():
     assert ddl.CURATED_TABLES_SQL.read_text(encoding="utf-8") == ddl.curated_tables_sql(), (
-        "sql/03_curated_tables.sql is stale: run python -m local_platform.warehouse.ddl"
+        "sql/05_curated_tables.sql is stale: run python -m local_platform.warehouse.ddl"
     )
     text = apply_sql.render(ddl.CURATED_TABLES_SQL.read_text(encoding="utf-8"), DEPLOY_VARIABLES)
     created = {}
