@@ -177,3 +177,18 @@ def test_snow_sql_queries_the_local_warehouse(warehouse, tmp_path):
         expected = session.sql("select count(*), sum(energy_mwh) from ENERGY.CURATED.GOLD_DEMAND__DAILY").collect()[0]
     assert len(rows) == expected[0] > 0
     assert sum(r["ENERGY_MWH"] for r in rows) == pytest.approx(expected[1])
+
+
+def test_snow_sql_runs_a_deploy_file_with_its_variables_and_role(warehouse, tmp_path):
+    """The deploy's own command shape (`snow sql --role R -f FILE -D name=value`) resolves `<% name %>`."""
+    from local_platform.warehouse import deploy
+
+    config = control.write_cli_config(tmp_path / "config.toml", warehouse)
+    _snow(["sql", "-c", "local", "-q", "create database if not exists SNOWCLI_DEPLOY"], REPO, config)
+    step = next(s for s in deploy.PLAN if s.target == "03_schemas.sql")
+    (command,) = deploy._sql_commands(step, "local", {**deploy.EXAMPLE_VARIABLES, "database": "SNOWCLI_DEPLOY"})
+    assert command[:6] == ["snow", "sql", "--connection", "local", "--role", "ENERGY_ADMIN"]
+    _snow(command[1:], REPO, config)
+    with control.session(warehouse) as session:
+        schemas = {r["name"] for r in session.sql("SHOW SCHEMAS IN DATABASE SNOWCLI_DEPLOY").collect()}
+    assert {"CURATED", "REPORTING", "APP"} <= schemas
