@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from snowflake.snowpark import Session
@@ -33,6 +33,9 @@ CURATED = '"CURATED"'
 MANIFEST_FILE = "_manifest.json"
 LATEST_FILE = "LATEST"
 STAGING_PREFIX = "LOAD_STAGING__"
+# Load ids start with the load's UTC start time, which names its staging tables (see _drop_abandoned_staging).
+LOAD_ID_TIME = "%Y%m%dT%H%M%SZ"
+ABANDONED_AFTER = timedelta(days=1)
 AUDIT_TABLE = "LOAD_HISTORY"
 # The column of a staging table that says which file a row came from (for the plausibility messages).
 LOAD_FILE_COLUMN = '"LOAD_FILE__"'
@@ -191,12 +194,14 @@ def load_export(
     stage = quote_qualified_name(stage_name, "stage name")
     database = quote_identifier(database_name, "database name")
     read = read or stage_sql_reader(session, stage, database)
-    load_id = uuid.uuid4().hex
+    started = datetime.now(UTC)
+    load_id = f"{started:{LOAD_ID_TIME}}_{uuid.uuid4().hex[:12]}"
     resolved = batch_id
     loads: list[TableLoad] = []
     staged: list[str] = []  # staging tables to drop, including the one whose checks failed
     current: str | None = None
     try:
+        _drop_abandoned_staging(session, database, started)
         resolved = resolve_batch_id(batch_id, read)
         manifest = parse_manifest(read(f"{resolved}/{MANIFEST_FILE}"), resolved)
         if _already_loaded(session, database, resolved, explicit=batch_id != LATEST):
@@ -246,6 +251,21 @@ def _skip(session: Any, database: str, load_id: str, manifest: Manifest) -> dict
 
 def _curated_name(database: str, table_name: str) -> str:
     return f"{database}.{CURATED}.{quote_identifier(table_name)}"
+
+
+def _drop_abandoned_staging(session: Any, database: str, now: datetime) -> None:
+    """Drop staging tables of loads that started over a day ago: a load killed mid-way (cancelled, timed out) never
+    reached its own clean-up. The start time is in the name, so a running load's tables are never touched."""
+    rows = session.sql(f"SHOW TABLES LIKE '{STAGING_PREFIX}%' IN SCHEMA {database}.{CURATED}").collect()
+    for row in rows:
+        name = str(row["name"])
+        started = name[len(STAGING_PREFIX) :].split("_", 1)[0]
+        try:
+            abandoned = datetime.strptime(started, LOAD_ID_TIME).replace(tzinfo=UTC) < now - ABANDONED_AFTER
+        except ValueError:
+            continue  # not a name this procedure made
+        if abandoned:
+            session.sql(f"DROP TABLE IF EXISTS {database}.{CURATED}.{quote_identifier(name)}").collect()
 
 
 def _staging_name(database: str, load_id: str, table_name: str) -> str:

@@ -263,17 +263,27 @@ def test_every_statement_parses_with_only_the_intended_literals(warehouse, wh_se
             assert len(literals) == 2 and literals[1] == '"ENERGY"."CURATED".EXPORT_PARQUET', statement
             copied.append(literals[0])
         else:  # everything else passes values as bind parameters; only the status names are written in the SQL
-            assert set(literals) <= {"LOADED", "SKIPPED"}, statement
+            assert set(literals) <= {"LOADED", "SKIPPED", "LOAD_STAGING__%"}, statement
     assert sorted(copied) == sorted(file_names) and len(file_names) == len(tables.GOLD_TABLES)
 
 
-def test_staging_tables_are_named_with_the_load_id(warehouse, wh_session, export_root):
+def test_staging_tables_are_private_to_a_load_and_abandoned_ones_are_dropped(warehouse, wh_session):
+    """Named with the load id (so concurrent loads never share one); a load drops its own, and those of loads that
+    started over a day ago and never finished, but not those of a load that may still run."""
+    now = dt.datetime.now(dt.UTC)
+    abandoned = f"LOAD_STAGING__{now - dt.timedelta(days=2):%Y%m%dT%H%M%SZ}_0123456789ab__GOLD_DEMAND__DAILY"
+    running = f"LOAD_STAGING__{now - dt.timedelta(hours=1):%Y%m%dT%H%M%SZ}_0123456789ab__GOLD_DEMAND__DAILY"
+    for name in (abandoned, running):
+        wh_session.sql(f'CREATE TABLE ENERGY.CURATED."{name}" (X INTEGER)').collect()
     recording = RecordingSession(wh_session)
     reader = runner.local_stage_reader(wh_session, "ENERGY")
     report = load_export(recording, "ENERGY.CURATED.EXPORT_STAGE", BATCH_1, "ENERGY", reader)
     created = [s for s in recording.statements if s.startswith("CREATE OR REPLACE TRANSIENT TABLE")]
-    assert len(created) == len(tables.GOLD_TABLES)
+    assert report["status"] == "LOADED" and len(created) == len(tables.GOLD_TABLES)
     assert all(f'"LOAD_STAGING__{report["load_id"].upper()}__' in s for s in created)
+    left = {r["name"] for r in wh_session.sql("SHOW TABLES LIKE 'LOAD_STAGING__%' IN SCHEMA ENERGY.CURATED").collect()}
+    assert left == {running}
+    wh_session.sql(f'DROP TABLE ENERGY.CURATED."{running}"').collect()
 
 
 def _implausible_export(export_root, batch: str, **daily_values) -> None:
