@@ -18,6 +18,7 @@ EARLIEST_PLAUSIBLE_DATE = dt.date(1990, 1, 1)
 FUTURE_TOLERANCE = dt.timedelta(days=1)
 DATE_TYPES = {"date"}
 TIMESTAMP_TYPES = {"timestamp", "timestamp_ntz"}
+NUMERIC_TYPES = {"double", "int", "bigint"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ def rules_for(columns: tuple[tuple[str, str, bool], ...], now_utc: dt.datetime) 
                 else (dt.datetime.combine(EARLIEST_PLAUSIBLE_DATE, dt.time()), latest)
             )
             rules.append(Rule(name, f"{column} < ? OR {column} > ?", bounds, f"from {bounds[0]} to {bounds[1]}"))
+        if spark_type not in NUMERIC_TYPES:
+            continue  # e.g. is_customers_unknown: a flag, not a count
         if name == "load_factor":
             rules.append(Rule(name, f"{column} < 0 OR {column} > 1", (), "in [0, 1]"))
         elif name.endswith("_pct") and name.startswith("completeness"):

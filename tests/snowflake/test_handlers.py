@@ -3,6 +3,7 @@ Snowpark local testing (LT) where LT can run them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pandas as pd
@@ -203,3 +204,18 @@ def test_the_load_contract_is_generated_from_the_gold_tables():
         t.name: (tuple((c.name, c.type, c.nullable) for c in t.columns), t.primary_key) for t in tables.GOLD_TABLES
     }
     assert "load_history" not in {name.lower() for name in export_contract.TABLES}
+
+
+def test_plausibility_rules_follow_the_contract_names_and_types():
+    from snowpark.energy_snowpark.plausibility import rules_for
+
+    now = dt.datetime(2026, 11, 28, 12, 0)
+    daily = {r.column: r for r in rules_for(export_contract.TABLES["gold_demand__daily"][0], now)}
+    assert sorted(daily) == [
+        "completeness_pct", "date_local", "energy_mwh", "load_factor", "peak_interval_start_local",
+        "peak_interval_start_utc",
+    ]  # fmt: skip
+    assert daily["date_local"].params == (dt.date(1990, 1, 1), dt.date(2026, 11, 29))
+    assert daily["load_factor"].violation == '"LOAD_FACTOR" < 0 OR "LOAD_FACTOR" > 1'
+    events = {r.column for r in rules_for(export_contract.TABLES["gold_outages__events"][0], now)}
+    assert "customers_affected" in events and "is_customers_unknown" not in events
