@@ -9,8 +9,8 @@ import sys
 
 import pytest
 import sqlglot
-from conftest import free_port
 
+from local_platform.s3.server import free_port
 from local_platform.warehouse import apply_sql, deploy
 from snowpark.energy_snowpark.reporting_views import VIEWS
 

@@ -142,8 +142,9 @@ def test_snow_snowpark_build_and_app_bundle_offline(tmp_path):
     _snow(["snowpark", "build", "--ignore-anaconda"], root, config)
     (archive,) = list((root / "output").rglob("snowpark.zip"))
     names = zipfile.ZipFile(archive).namelist()
-    for module in ("load_export", "reporting_views", "refresh", "load_factor", "identifiers"):
+    for module in ("load_export", "reporting_views", "refresh", "load_factor", "identifiers", "plausibility"):
         assert f"energy_snowpark/{module}.py" in names  # handlers are energy_snowpark.<module>.<function>
+    assert "energy_snowpark/export_contract.json" in names  # the load's contract travels with the code
 
     _snow(["app", "bundle"], root, config)
     deploy = root / "output" / "deploy"
@@ -154,6 +155,8 @@ def test_snow_snowpark_build_and_app_bundle_offline(tmp_path):
         "python/energy_snowpark/load_factor.py",
         "streamlit/streamlit_app.py",
         "streamlit/environment.yml",
+        "streamlit/READS_THROUGH_REFERENCES",  # inside the app, the Streamlit reads through references
+        "streamlit/energy_app/views.py",
     ):
         assert (deploy / relative).is_file(), relative
     manifest = yaml.safe_load((deploy / "manifest.yml").read_text())
