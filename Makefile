@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench system-deps clean
+.PHONY: demo test lint format bench system-deps clean deploy deploy-dry-run
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,17 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The Snowflake deploy (README, "Deploy to a Snowflake account"): each step as its role, through the Snowflake CLI.
+#   make deploy-dry-run                       prints every statement and the role it runs as; connects to nothing
+#   make deploy CONNECTION=prod DEPLOY_VARS="-D export_url=s3://BUCKET/gold-export/ -D aws_role_arn=ARN ..."
+CONNECTION ?= CONNECTION
+DEPLOY_VARS ?=
+deploy-dry-run: $(STAMP)
+	$(BIN)/energy-platform deploy --dry-run --connection $(CONNECTION) $(DEPLOY_VARS)
+
+deploy: $(STAMP)
+	$(BIN)/energy-platform deploy --connection $(CONNECTION) $(DEPLOY_VARS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all

@@ -45,9 +45,9 @@ def missing_views(session: Any) -> list[str]:
     missing = []
     for name in views.ALL_VIEWS:
         try:
-            session.table(name).limit(1).collect()
+            views.read(session, name).limit(1).collect()
         except SnowparkSQLException:
-            missing.append(name)
+            missing.append(f"{views.SCHEMA}.{name}")
     return missing
 
 

@@ -1,8 +1,13 @@
 """A moto S3 API server on 127.0.0.1, run as its own process so every client (boto3, Spark's s3a, subprocesses)
-reaches it over HTTP exactly as it would reach AWS. Data lives in the server's memory until it stops."""
+reaches it over HTTP exactly as it would reach AWS. Data lives in the server's memory until it stops.
+
+Only moto's S3 service is served (`python -m local_platform.s3.server --port N`): `python -m moto.server` would
+answer for every AWS service moto emulates (IAM, STS, SQS, ...), a wider surface than the platform uses.
+"""
 
 from __future__ import annotations
 
+import argparse
 import socket
 import subprocess
 import sys
@@ -49,7 +54,7 @@ class MotoS3Server:
         )
 
     def start(self) -> MotoS3Server:
-        cmd = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        cmd = [sys.executable, "-m", "local_platform.s3.server", "--host", self.host, "--port", str(self.port)]
         # The server logs every request; into a pipe nobody drains it would block once the pipe's 64 KiB fill up,
         # and every S3 call after that would hang (seen as 60 s s3a timeouts mid-export). A file never fills.
         self._log = tempfile.TemporaryFile()
@@ -66,7 +71,7 @@ class MotoS3Server:
 
     def _is_up(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
+            with urllib.request.urlopen(f"{self.endpoint_url}/", timeout=1):  # S3 ListBuckets
                 return True
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
@@ -99,3 +104,23 @@ class MotoS3Server:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def serve_s3_only(host: str, port: int) -> None:
+    """Serve moto's S3 backend alone (moto.server's dispatcher would route to every service by request shape)."""
+    from moto.moto_server.werkzeug_app import create_backend_app
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, create_backend_app("s3"), threaded=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="moto's S3 service alone, on a loopback port")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    serve_s3_only(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,7 @@
 """Apply sql/*.sql to the local warehouse: every statement runs, or is skipped by a declared rule with its reason.
 
-The files use Snowflake CLI variables (`&{ name }`, as `snow sql -f FILE -D name=value`); locally they take the
-values of `local_variables`. Nothing is skipped silently: `apply` returns what ran and what was skipped, and why.
+The files use Snowflake CLI template variables (`<% name %>`, as `snow sql -f FILE -D name=value`); locally they take
+the values of `local_variables`. Nothing is skipped silently: `apply` returns what ran and what was skipped, and why.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlglot import tokens
 from sqlglot.dialects.snowflake import Snowflake
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
-VARIABLE = re.compile(r"&\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+VARIABLE = re.compile(r"<%\s*([A-Za-z_][A-Za-z0-9_]*)\s*%>")
 
 # (pattern on the statement's start, why the local warehouse cannot run it). Order does not matter; first match wins.
 LOCAL_SKIP_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -47,12 +47,12 @@ class StatementResult:
 
 
 def render(text: str, variables: dict[str, str]) -> str:
-    """Substitute `&{ name }`; an unknown name is an error, not an empty string."""
+    """Substitute `<% name %>`; an unknown name is an error, not an empty string."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in variables:
-            raise KeyError(f"SQL variable &{{ {name} }} has no value (known: {sorted(variables)})")
+            raise KeyError(f"SQL variable <% {name} %> has no value (known: {sorted(variables)})")
         return variables[name]
 
     return VARIABLE.sub(value, text)

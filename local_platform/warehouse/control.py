@@ -21,10 +21,20 @@ CLI_CONFIG = PROJECT_ROOT / ".snowflake" / "config.toml"
 CONNECTION_NAME = "local"
 
 
+def _local_connection(config_path: Path = CLI_CONFIG) -> dict[str, Any]:
+    with open(config_path, "rb") as handle:
+        return tomllib.load(handle)["connections"][CONNECTION_NAME]
+
+
 def default_port(config_path: Path = CLI_CONFIG) -> int:
     """The port of the `local` connection in the project's CLI config: one place says where the warehouse listens."""
-    with open(config_path, "rb") as handle:
-        return int(tomllib.load(handle)["connections"][CONNECTION_NAME]["port"])
+    return int(_local_connection(config_path)["port"])
+
+
+def local_credentials(config_path: Path = CLI_CONFIG) -> tuple[str, str]:
+    """(user, password) of the `local` connection: the only login the local warehouse accepts."""
+    connection = _local_connection(config_path)
+    return str(connection["user"]), str(connection["password"])
 
 
 @dataclass(frozen=True)
@@ -138,10 +148,11 @@ def _reap(pid: int) -> None:
 
 
 def connection_parameters(settings: WarehouseSettings, schema: str = "CURATED") -> dict[str, Any]:
+    user, password = local_credentials()
     return {
         "account": "local",
-        "user": "local",
-        "password": "local",
+        "user": user,
+        "password": password,
         "host": settings.host,
         "port": settings.resolved_port,
         "protocol": "http",

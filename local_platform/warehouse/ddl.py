@@ -1,16 +1,20 @@
-"""Render the CURATED tables' DDL from the table contracts (databricks_jobs.tables), so types never drift.
+"""Render the CURATED tables' DDL and the load procedure's contract from the Gold table contracts
+(databricks_jobs.tables.GOLD_TABLES), so neither can drift from what the lakehouse exports.
 
-`python -m local_platform.warehouse.ddl` rewrites sql/03_curated_tables.sql; a test fails when the file and the
-contracts disagree.
+`python -m local_platform.warehouse.ddl` rewrites sql/05_curated_tables.sql and
+snowpark/energy_snowpark/export_contract.json; tests fail when either disagrees with the contracts.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from databricks_jobs.tables import GOLD_TABLES, TableContract
 
-CURATED_TABLES_SQL = Path(__file__).resolve().parents[2] / "sql" / "03_curated_tables.sql"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CURATED_TABLES_SQL = PROJECT_ROOT / "sql" / "05_curated_tables.sql"
+EXPORT_CONTRACT_JSON = PROJECT_ROOT / "snowpark" / "energy_snowpark" / "export_contract.json"
 
 # Spark type name (tables.py) -> Snowflake type. Timestamps are NTZ: *_utc hold UTC and *_local local wall-clock,
 # exactly as the export writes them, so no session time zone can shift them.
@@ -41,7 +45,7 @@ def table_ddl(table: TableContract) -> str:
     lines.append(f"    PRIMARY KEY ({', '.join(c.upper() for c in table.primary_key)})")
     cluster = f"\nCLUSTER BY ({', '.join(c.upper() for c in table.cluster_by)})" if table.cluster_by else ""
     return (
-        f"CREATE TABLE IF NOT EXISTS &{{ database }}.CURATED.{table.name.upper()} (\n"
+        f"CREATE TABLE IF NOT EXISTS <% database %>.CURATED.{table.name.upper()} (\n"
         + ",\n".join(lines)
         + f"\n){cluster}\nCOMMENT = {_comment(table.description)};\n"
     )
@@ -50,13 +54,27 @@ def table_ddl(table: TableContract) -> str:
 def curated_tables_sql() -> str:
     header = (
         "-- Curated tables: one per exported Gold table. GENERATED from databricks_jobs/tables.py by\n"
-        "-- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file.\n"
+        "-- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file. Run as ENERGY_ADMIN.\n"
         "-- PRIMARY KEY is informational in Snowflake: the load procedure enforces it (upsert on these columns).\n"
         "-- CLUSTER BY follows the app's filters (region, date).\n\n"
     )
     return header + "\n".join(table_ddl(table) for table in GOLD_TABLES)
 
 
+def _contract_json_entry(table: TableContract) -> str:
+    columns = ",\n".join(f"    {json.dumps([c.name, c.type, c.nullable])}" for c in table.columns)
+    key = json.dumps(list(table.primary_key))
+    return f'  {json.dumps(table.name)}: {{"primary_key": {key}, "columns": [\n{columns}\n  ]}}'
+
+
+def export_contract_json() -> str:
+    """The Snowpark package's copy of the Gold contracts (the load procedure cannot import databricks_jobs): one
+    column per line, JSON."""
+    entries = ",\n".join(_contract_json_entry(table) for table in GOLD_TABLES)
+    return '{"tables": {\n' + entries + "\n}}\n"
+
+
 if __name__ == "__main__":
-    CURATED_TABLES_SQL.write_text(curated_tables_sql(), encoding="utf-8")
-    print(f"wrote {CURATED_TABLES_SQL}")
+    for path, text in ((CURATED_TABLES_SQL, curated_tables_sql()), (EXPORT_CONTRACT_JSON, export_contract_json())):
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from local_platform.warehouse import apply_sql
+from local_platform.warehouse import apply_sql, deploy
 from local_platform.warehouse.control import WarehouseSettings, session
 from snowpark.energy_snowpark.load_export import LoadError, StageReader, load_export
 from snowpark.energy_snowpark.refresh import refresh
@@ -43,8 +43,12 @@ def local_stage_reader(snowpark_session: Any, database: str, stage: str = "EXPOR
 
 
 def apply(settings: WarehouseSettings, export_root: str) -> list[apply_sql.StatementResult]:
+    """The deploy plan on the local warehouse: sql/ in plan order, the views built on whatever the tables hold."""
     with session(settings) as snowpark_session:
-        return apply_sql.apply(snowpark_session, apply_sql.local_variables(export_root, settings.database))
+        variables = apply_sql.local_variables(export_root, settings.database)
+        return deploy.run_locally(
+            snowpark_session, variables, lambda s: build_views(s, settings.database, qualify_functions=False)
+        )
 
 
 def load(settings: WarehouseSettings, batch_id: str = "LATEST") -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 fakesnow accepts `CREATE FUNCTION` and then answers calls with the function's body text. So this process registers
 the project's own handler code as DuckDB Python functions before serving, and refuses every CREATE FUNCTION with a
-clear error instead of letting a wrong value reach a view. Uses fakesnow internals (`server.shared_fs`,
-`FakeSnowflakeCursor.execute`): the version is pinned in pyproject.toml and the behaviour is covered by tests.
+clear error instead of letting a wrong value reach a view. fakesnow also accepts any login; this process accepts
+only the user and password of the `local` connection in .snowflake/config.toml. Uses fakesnow internals
+(`server.shared_fs`, `server.routes`, `FakeSnowflakeCursor.execute`): the version is pinned in pyproject.toml
+and the behaviour is covered by tests.
 
 Run: python -m local_platform.warehouse.server --db-path DIR --port N
 """
@@ -11,6 +13,8 @@ Run: python -m local_platform.warehouse.server --db-path DIR --port N
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import re
 from typing import Any
 
@@ -23,6 +27,8 @@ from snowpark.energy_snowpark.load_factor import load_factor, load_factor_vector
 CREATE_FUNCTION = re.compile(
     r"^\s*CREATE\s+(OR\s+REPLACE\s+)?((TEMP|TEMPORARY|SECURE)\s+)*(AGGREGATE\s+)?FUNCTION\b", re.IGNORECASE
 )
+REFERENCE_CALL = re.compile(r"\breference\(\s*'([A-Za-z_][A-Za-z0-9_]*)'\s*\)", re.IGNORECASE)
+REFERENCES_SCHEMA = "APP_REFERENCES"
 REFUSAL = (
     "the local warehouse refuses CREATE FUNCTION: fakesnow would store the body and return its text instead of running "
     "it. The project's UDFs (LOAD_FACTOR, LOAD_FACTOR_VECTORIZED) are registered from snowpark/energy_snowpark when "
@@ -55,7 +61,8 @@ def register_udfs(duck_conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def refuse_create_function() -> None:
-    """Make fakesnow's cursor raise a ProgrammingError (sent to the client) for any CREATE FUNCTION."""
+    """Make fakesnow's cursor raise a ProgrammingError (sent to the client) for any CREATE FUNCTION, and resolve
+    native-app references (see bind_references_locally)."""
     from fakesnow.cursor import FakeSnowflakeCursor
 
     for method_name in ("execute", "_describe_only"):  # the server describes some statements before running them
@@ -64,14 +71,58 @@ def refuse_create_function() -> None:
             setattr(FakeSnowflakeCursor, method_name, _refusing(original))
 
 
+def bind_references_locally(command: str) -> str:
+    """`reference('daily_demand')` -> `APP_REFERENCES.DAILY_DEMAND` of the session's database.
+
+    The local stand-in for a native app's bound references: a test "installs" the app as a database whose schema
+    APP_REFERENCES holds one view per bound reference and nothing else, so a read that bypasses the references
+    finds nothing, as in an installed app.
+    """
+    return REFERENCE_CALL.sub(lambda match: f"{REFERENCES_SCHEMA}.{match.group(1).upper()}", command)
+
+
 def _refusing(original: Any) -> Any:
     def method(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(command, str) and CREATE_FUNCTION.match(command):
             raise snowflake.connector.errors.ProgrammingError(msg=REFUSAL, errno=2140, sqlstate="42601")
+        if isinstance(command, str):
+            command = bind_references_locally(command)
         return original(self, command, *args, **kwargs)
 
     method._refuses_create_function = True  # type: ignore[attr-defined]
     return method
+
+
+def checking_password(login: Any, user: str, password: str) -> Any:
+    """Wrap fakesnow's login endpoint: a wrong user or password gets Snowflake's refusal (390100), not a session."""
+    from starlette.responses import JSONResponse
+
+    async def endpoint(request: Any) -> Any:
+        body = await request.body()  # starlette caches it, so fakesnow's own handler reads it again
+        if request.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        data = json.loads(body).get("data", {})
+        if data.get("LOGIN_NAME") != user or data.get("PASSWORD") != password:
+            refusal = {"code": "390100", "message": "Incorrect username or password was specified.", "data": None}
+            return JSONResponse({**refusal, "success": False})
+        return await login(request)
+
+    return endpoint
+
+
+def guarded_app(user: str, password: str) -> Any:
+    """fakesnow's Starlette app with the login route replaced by one that checks the local credentials."""
+    import fakesnow.server
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    routes = [
+        Route(r.path, checking_password(r.endpoint, user, password), methods=list(r.methods or ()))
+        if r.endpoint is fakesnow.server.login_request
+        else r
+        for r in fakesnow.server.routes
+    ]
+    return Starlette(routes=routes)
 
 
 def serve(db_path: str, port: int, host: str = "127.0.0.1") -> None:
@@ -79,11 +130,13 @@ def serve(db_path: str, port: int, host: str = "127.0.0.1") -> None:
     import uvicorn
     from fakesnow.instance import FakeSnow
 
+    from local_platform.warehouse.control import local_credentials
+
     instance = FakeSnow(db_path=db_path)
     register_udfs(instance.duck_conn)
     refuse_create_function()
     fakesnow.server.shared_fs = instance
-    uvicorn.run(fakesnow.server.app, host=host, port=port, log_level="warning")
+    uvicorn.run(guarded_app(*local_credentials()), host=host, port=port, log_level="warning")
 
 
 def main(argv: list[str] | None = None) -> None:

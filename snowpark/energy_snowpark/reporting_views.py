@@ -78,10 +78,20 @@ VIEWS: dict[str, str] = {
         FROM {c}.GOLD_OUTAGES__EVENTS t
         LEFT JOIN {c}.GOLD_REFERENCE__REGIONS r ON r.region_code = t.region_code""",
     "DATA_FRESHNESS": """
-        SELECT table_name, batch_id, loaded_at_utc, rows_loaded AS row_count
-        FROM {c}.LOAD_HISTORY
-        WHERE status = 'LOADED'
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY table_name ORDER BY loaded_at_utc DESC) = 1""",
+        SELECT changed.table_name, changed.batch_id, changed.loaded_at_utc AS last_changed_at_utc,
+               checked.last_checked_at_utc, changed.rows_loaded AS row_count
+        FROM (
+            SELECT table_name, batch_id, loaded_at_utc, rows_loaded
+            FROM {c}.LOAD_HISTORY
+            WHERE status = 'LOADED'
+            QUALIFY ROW_NUMBER() OVER (PARTITION BY table_name ORDER BY loaded_at_utc DESC) = 1
+        ) changed
+        JOIN (
+            SELECT table_name, MAX(loaded_at_utc) AS last_checked_at_utc
+            FROM {c}.LOAD_HISTORY
+            WHERE status IN ('LOADED', 'SKIPPED')
+            GROUP BY table_name
+        ) checked ON checked.table_name = changed.table_name""",
     "FILE_ACCOUNTING": """
         SELECT * FROM {c}.GOLD_QUALITY__FILE_ACCOUNTING""",
     "QUARANTINE_SUMMARY": """
@@ -98,8 +108,10 @@ def view_statements(database_name: str, qualify_functions: bool = True) -> dict[
     database = quote_identifier(database_name, "database name")
     reporting = f'{database}."REPORTING"'
     names = {"c": f'{database}."CURATED"', "r": reporting, "f": f"{reporting}." if qualify_functions else ""}
+    # COPY GRANTS: replacing a view keeps the SELECT that analysts and the app's references were granted on it.
     return {
-        name: f"CREATE OR REPLACE VIEW {reporting}.{quote_identifier(name)} AS {body.format(**names).strip()}"
+        name: f"CREATE OR REPLACE VIEW {reporting}.{quote_identifier(name)} COPY GRANTS AS "
+        f"{body.format(**names).strip()}"
         for name, body in VIEWS.items()
     }
 

@@ -31,8 +31,9 @@ CREATE OR REPLACE STREAMLIT core.energy_dashboard
     MAIN_FILE = '/streamlit_app.py';
 GRANT USAGE ON STREAMLIT core.energy_dashboard TO APPLICATION ROLE app_public;
 
--- Reference callback: the consumer binds each reporting view declared in manifest.yml.
-CREATE SCHEMA IF NOT EXISTS config;
+-- Reference callback (a versioned schema `config`, as Snowflake's native-app examples have it): the consumer binds
+-- each reporting view declared in manifest.yml; the app reads them as reference('<name>').
+CREATE OR ALTER VERSIONED SCHEMA config;
 GRANT USAGE ON SCHEMA config TO APPLICATION ROLE app_admin;
 
 CREATE OR REPLACE PROCEDURE config.register_reference(ref_name STRING, operation STRING, ref_or_alias STRING)

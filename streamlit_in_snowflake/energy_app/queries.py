@@ -26,7 +26,7 @@ def _session() -> Session:
 
 
 def _view(name: str) -> DataFrame:
-    return _session().table(name)
+    return views.read(_session(), name)
 
 
 def _in_window(date_column: str, start: dt.date, end: dt.date):

@@ -304,9 +304,10 @@ def reliability_monthly(daily: pd.DataFrame) -> pd.DataFrame:
 
 def quality_views(hourly_rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     loaded_at = pd.Timestamp("2026-11-25 20:16:00")
+    checked_at = pd.Timestamp("2026-11-26 06:00:00")  # the next day's run found no newer batch
     freshness = pd.DataFrame(
-        [(t.name.upper(), BATCH_ID, loaded_at, 1000 + i) for i, t in enumerate(tables.GOLD_TABLES)],
-        columns=["TABLE_NAME", "BATCH_ID", "LOADED_AT_UTC", "ROW_COUNT"],
+        [(t.name.upper(), BATCH_ID, loaded_at, checked_at, 1000 + i) for i, t in enumerate(tables.GOLD_TABLES)],
+        columns=["TABLE_NAME", "BATCH_ID", "LAST_CHANGED_AT_UTC", "LAST_CHECKED_AT_UTC", "ROW_COUNT"],
     )
     accounting = pd.DataFrame(
         [

@@ -175,6 +175,8 @@ def test_freshness_page_counts_incomplete_days_and_quarantine(app, seeded_views)
     )
     freshness = seeded_views["DATA_FRESHNESS"]
     assert any(c.value == freshness["BATCH_ID"].iloc[-1] for c in app.code)
+    shown = {m.label: m.value for m in app.metric}
+    assert (shown["Last change (UTC)"], shown["Last checked (UTC)"]) == ("2026-11-25 20:16", "2026-11-26 06:00")
     quarantine = next(d.value for d in app.dataframe if "ROWS_QUARANTINED" in d.value.columns)
     expected = seeded_views["QUARANTINE_SUMMARY"].groupby("SOURCE_ID")["ROW_COUNT"].sum()
     assert quarantine.groupby("SOURCE_ID")["ROWS_QUARANTINED"].sum().to_dict() == expected.to_dict()

@@ -92,6 +92,13 @@ def _wait_for_login(settings: control.WarehouseSettings, before: int, loader: su
     return time.monotonic()
 
 
+def _forget_loads(settings: control.WarehouseSettings) -> None:
+    """A load that finished makes its batch the loaded state, and the next load of it would be SKIPPED in no time;
+    forgetting it makes the next attempt copy and upsert everything again (same rows, same result)."""
+    with _session(settings) as session:
+        session.sql(f"DELETE FROM {settings.database}.CURATED.LOAD_HISTORY WHERE STATUS = 'LOADED'").collect()
+
+
 def _kill_warehouse_during_load(settings: control.WarehouseSettings, export: Path, after_s: float) -> bool:
     """Start a load, SIGKILL the warehouse `after_s` seconds into it, restart it; True if the kill cut the load."""
     before = _logins(settings)
@@ -101,6 +108,7 @@ def _kill_warehouse_during_load(settings: control.WarehouseSettings, export: Pat
     if loader.poll() is not None:
         loader.communicate()
         assert loader.returncode == 0, "a load failed with its warehouse still running"
+        _forget_loads(settings)
         return False
     kill_pid(control.running_pid(settings))
     try:
@@ -121,9 +129,30 @@ def _start(tmp_path: Path, name: str, export: Path) -> control.WarehouseSettings
     return settings
 
 
+def _expect_25_hour_days(export: Path, manifest: dict) -> None:
+    """bench.gold_fixture states 24 expected hours on every day, so its 25-hour fall-back days show completeness above
+    100 %, which the load refuses as implausible. Until the fixture counts the day's real hours, state them here:
+    hours_expected = hours_reported on those days (same rows, same file)."""
+    part = (
+        export
+        / manifest["batch_id"]
+        / next(t for t in manifest["tables"] if t["name"] == "gold_demand__daily")["files"][0]["path"]
+    )
+    con = duckdb.connect()
+    fixed = con.execute(
+        f"SELECT * REPLACE (greatest(hours_expected, hours_reported) AS hours_expected, "
+        f"100.0 * hours_reported / greatest(hours_expected, hours_reported) AS completeness_pct) FROM '{part}'"
+    ).to_arrow_table()
+    con.close()
+    import pyarrow.parquet as pq
+
+    pq.write_table(fixed, part, compression="snappy")
+
+
 def test_load_after_warehouse_killed_mid_load_equals_clean_load(tmp_path):
     export = tmp_path / "export"
     manifest = write_export(export, regions=8, years=1)
+    _expect_25_hour_days(export, manifest)
     assert [t["name"] for t in manifest["tables"]] == [c.name for c in GOLD_TABLES]
 
     clean = _start(tmp_path, "clean", export)
@@ -153,7 +182,8 @@ def test_load_after_warehouse_killed_mid_load_equals_clean_load(tmp_path):
         control.stop(clean)
         control.stop(faulty)
 
-    assert report["status"] == "LOADED"
+    # SKIPPED when the last kill landed after the commit: the batch was loaded, and the curated tables say so below.
+    assert report["status"] in ("LOADED", "SKIPPED")
     parquet = _parquet_counts_and_sums(export, manifest)
     for contract in GOLD_TABLES:
         name = contract.name

@@ -3,10 +3,15 @@ Snowpark local testing (LT) where LT can run them."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 import pandas as pd
 import pytest
 
-from snowpark.energy_snowpark import identifiers, load_export, refresh, reporting_views
+from databricks_jobs import tables
+from local_platform.warehouse import ddl
+from snowpark.energy_snowpark import export_contract, identifiers, load_export, refresh, reporting_views
 from snowpark.energy_snowpark.load_factor import LoadFactorAggregate, load_factor, load_factor_vectorized
 
 INJECTIONS = [
@@ -114,32 +119,103 @@ def test_each_procedure_refuses_object_name_injection_in_local_testing(lt_sessio
             handler(lt_session, "ENERGY.CURATED.EXPORT_STAGE", "LATEST", bad)
 
 
-def test_manifest_validation_names_table_and_problem():
-    good = {
-        "manifest_version": 1,
-        "batch_id": "20261125T201500Z-3f9a1c2b",
-        "format": "parquet",
-        "tables": [
-            {
-                "name": "gold_demand__daily",
-                "row_count": 3,
-                "primary_key": ["source_id"],
-                "columns": [{"name": "source_id"}],
-                "files": [{"path": "gold_demand__daily/part-0.parquet", "row_count": 3}],
-            }
-        ],
+def _manifest(**table_changes) -> dict:
+    """A one-table manifest of gold_demand__daily exactly per the contract; keyword arguments replace its fields."""
+    table = tables.GOLD_DEMAND_DAILY
+    entry = {
+        "name": table.name,
+        "row_count": 3,
+        "primary_key": list(table.primary_key),
+        "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in table.columns],
+        "files": [{"path": f"{table.name}/part-00000-3f9a1c2b-c000.snappy.parquet", "row_count": 3}],
     }
-    import json
+    entry.update(table_changes)
+    return {"manifest_version": 1, "batch_id": BATCH, "format": "parquet", "tables": [entry]}
 
-    parsed = load_export.parse_manifest(json.dumps(good), good["batch_id"])
+
+BATCH = "20261125T201500Z-3f9a1c2b"
+DAILY_COLUMNS = [{"name": c.name, "type": c.type} for c in tables.GOLD_DEMAND_DAILY.columns]
+
+
+def test_manifest_per_the_contract_is_accepted_with_the_contracts_key():
+    parsed = load_export.parse_manifest(json.dumps(_manifest()), BATCH)
     assert parsed.tables[0].files[0].row_count == 3
-    good["tables"][0]["row_count"] = 4
-    with pytest.raises(load_export.LoadError, match="gold_demand__daily: row_count 4 != sum"):
-        load_export.parse_manifest(json.dumps(good), good["batch_id"])
-    good["tables"][0]["row_count"] = 3
-    good["tables"][0]["files"][0]["path"] = "gold_demand__daily/../../secrets.parquet"
-    with pytest.raises(load_export.LoadError, match="not inside the table's folder"):
-        load_export.parse_manifest(json.dumps(good), good["batch_id"])
-    good["tables"][0]["name"] = "t; drop table x"
-    with pytest.raises(identifiers.InvalidIdentifierError):
-        load_export.parse_manifest(json.dumps(good), good["batch_id"])
+    assert parsed.tables[0].primary_key == ("source_id", "region_code", "date_local")
+    assert parsed.tables[0].columns == tuple(tables.GOLD_DEMAND_DAILY.column_names)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": "gold_demand__weekly"}, r"manifest table 'gold_demand__weekly': field name is not a table of"),
+        ({"name": "LOAD_HISTORY"}, r"manifest table LOAD_HISTORY: LOAD_HISTORY is the load's audit table"),
+        ({"name": "load_history"}, r"audit table, never a load target"),
+        ({"name": "silver_demand__hourly"}, r"'silver_demand__hourly': field name is not a table of the export"),
+        ({"primary_key": ["source_id", "region_code"]}, r"gold_demand__daily: field primary_key \['source_id', 're"),
+        ({"primary_key": ["batch_id"]}, r"field primary_key \['batch_id'\] != the contract's \['source_id'"),
+        ({"columns": DAILY_COLUMNS[:-1]}, r"gold_demand__daily: field columns .* missing \['batch_id'\], not in the"),
+        ({"columns": [*DAILY_COLUMNS, {"name": "x", "type": "string"}]}, r"not in the contract \['x'\]"),
+        (
+            {"columns": [{**c, "type": "string"} if c["name"] == "energy_mwh" else c for c in DAILY_COLUMNS]},
+            r"gold_demand__daily: column energy_mwh: field type 'string' != the contract's 'double'",
+        ),
+        ({"row_count": 4}, r"gold_demand__daily: row_count 4 != sum"),
+    ],
+)
+def test_manifest_outside_the_contract_is_refused_naming_table_and_field(changes, message):
+    with pytest.raises(load_export.LoadError, match=message):
+        load_export.parse_manifest(json.dumps(_manifest(**changes)), BATCH)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "gold_demand__daily/part-0\\.parquet",
+        "gold_demand__daily/part-0'.parquet",
+        "gold_demand__daily/part-0').parquet",
+        "gold_demand__daily/part-[0].parquet",
+        "gold_demand__daily/part-0 1.parquet",
+        "gold_demand__daily/../../secrets/part-0.parquet",
+        "gold_demand__daily/part-0..parquet",
+        "gold_demand__daily/sub/part-0.parquet",
+        "gold_outages__events/part-0.parquet",
+        "gold_demand__daily/data-0.parquet",
+        "gold_demand__daily/part-0.csv",
+        "gold_demand__daily/part-0.parquet\n",
+    ],
+)
+def test_file_names_outside_the_strict_pattern_are_refused(path):
+    with pytest.raises(load_export.LoadError, match=r"gold_demand__daily: field files: path .* refused: expected"):
+        load_export.parse_manifest(json.dumps(_manifest(files=[{"path": path, "row_count": 3}])), BATCH)
+
+
+def test_a_table_listed_twice_is_refused():
+    manifest = _manifest()
+    manifest["tables"].append(manifest["tables"][0])
+    with pytest.raises(load_export.LoadError, match=r"listed twice: \['gold_demand__daily'\]"):
+        load_export.parse_manifest(json.dumps(manifest), BATCH)
+
+
+def test_the_load_contract_is_generated_from_the_gold_tables():
+    assert ddl.EXPORT_CONTRACT_JSON.read_text(encoding="utf-8") == ddl.export_contract_json(), (
+        "snowpark/energy_snowpark/export_contract.json is stale: run python -m local_platform.warehouse.ddl"
+    )
+    assert export_contract.TABLES == {
+        t.name: (tuple((c.name, c.type, c.nullable) for c in t.columns), t.primary_key) for t in tables.GOLD_TABLES
+    }
+    assert "load_history" not in {name.lower() for name in export_contract.TABLES}
+
+
+def test_plausibility_rules_follow_the_contract_names_and_types():
+    from snowpark.energy_snowpark.plausibility import rules_for
+
+    now = dt.datetime(2026, 11, 28, 12, 0)
+    daily = {r.column: r for r in rules_for(export_contract.TABLES["gold_demand__daily"][0], now)}
+    assert sorted(daily) == [
+        "completeness_pct", "date_local", "energy_mwh", "load_factor", "peak_interval_start_local",
+        "peak_interval_start_utc",
+    ]  # fmt: skip
+    assert daily["date_local"].params == (dt.date(1990, 1, 1), dt.date(2026, 11, 29))
+    assert daily["load_factor"].violation == '"LOAD_FACTOR" < 0 OR "LOAD_FACTOR" > 1'
+    events = {r.column for r in rules_for(export_contract.TABLES["gold_outages__events"][0], now)}
+    assert "customers_affected" in events and "is_customers_unknown" not in events

@@ -13,7 +13,7 @@ import pytest
 from contract_export import BATCH_1, BATCH_2, DAYS_BATCH_1, export_tables, write_export
 
 from databricks_jobs import tables
-from local_platform.warehouse import apply_sql, runner
+from local_platform.warehouse import runner
 from snowpark.energy_snowpark.identifiers import InvalidIdentifierError
 from snowpark.energy_snowpark.load_export import LoadError, load_export
 from snowpark.energy_snowpark.load_factor import load_factor, load_factor_vectorized
@@ -35,24 +35,9 @@ def daily(session) -> pd.DataFrame:
     return pd.DataFrame([r.as_dict() for r in rows]).sort_values("DATE_LOCAL").reset_index(drop=True)
 
 
-def test_sql_applied_with_declared_skips_only(warehouse, export_root):
-    results = runner.apply(warehouse, str(export_root))  # idempotent: applied once by the fixture already
-    skipped = {r.statement.split()[0] + " " + r.statement.split()[1] for r in results if r.skipped_reason}
-    assert skipped <= {
-        "CREATE STORAGE",
-        "CREATE TASK",
-        "ALTER TASK",
-        "CREATE ROLE",
-        "GRANT ROLE",
-        "GRANT OWNERSHIP",
-        "GRANT USAGE",
-        "GRANT USAGE,",
-        "GRANT EXECUTE",
-        "GRANT SELECT",
-        "CREATE OR",
-    }
-    for result in results:
-        assert (result.skipped_reason is not None) == (apply_sql.skip_reason(result.statement) is not None)
+def test_deploy_plan_applies_again_on_a_loaded_warehouse(warehouse, export_root):
+    """Idempotent (the fixture applied it once already); skips are checked in test_deploy_plan.py."""
+    results = runner.apply(warehouse, str(export_root))
     ran = [r for r in results if not r.skipped_reason]
     assert any("CREATE STAGE" in r.statement for r in ran)
     assert sum("CREATE TABLE" in r.statement for r in ran) == len(tables.GOLD_TABLES) + 1  # + LOAD_HISTORY
@@ -75,17 +60,25 @@ def test_udfs_run_the_handler_code_and_create_function_is_refused(wh_session):
     assert wh_session.sql("SELECT LOAD_FACTOR(1.0, 4.0)").collect()[0][0] == 0.25
 
 
+def history(session, status: str) -> list[tuple]:
+    rows = session.sql(
+        f"SELECT BATCH_ID, COUNT(*) FROM ENERGY.CURATED.LOAD_HISTORY WHERE STATUS = '{status}' GROUP BY 1 ORDER BY 1"
+    ).collect()
+    return [tuple(r) for r in rows]
+
+
 def test_load_twice_then_newer_export_never_duplicates(warehouse, wh_session, export_root):
     first = runner.load(warehouse)
     manifest = json.loads((export_root / BATCH_1 / "_manifest.json").read_text())
     expected = {t["name"]: t["row_count"] for t in manifest["tables"]}
     assert counts(wh_session) == expected
     assert first["rows_loaded"] == sum(expected.values()) and first["rows_rejected"] == 0
-    assert first["files_loaded"] == len(tables.GOLD_TABLES)
+    assert first["files_loaded"] == len(tables.GOLD_TABLES) and first["status"] == "LOADED"
 
-    again = runner.load(warehouse, BATCH_1)
+    again = runner.load(warehouse, BATCH_1)  # the loaded state already: nothing copied, nothing replaced
+    assert again["status"] == "SKIPPED" and again["files_loaded"] == 0 and again["rows_loaded"] == 0
     assert counts(wh_session) == expected
-    assert {t["table"]: t["rows_replaced"] for t in again["tables"]} == expected
+    assert history(wh_session, "SKIPPED") == [(BATCH_1, len(tables.GOLD_TABLES))]
 
     # A newer export of overlapping days: 2021-03-01 restated, 2021-03-16 new.
     newer_days = [(dt.date(2021, 3, 1), 250_000.0, 12_100.0, 24), (dt.date(2021, 3, 16), 230_000.0, 12_600.0, 24)]
@@ -96,10 +89,23 @@ def test_load_twice_then_newer_export_never_duplicates(warehouse, wh_session, ex
     assert got["DATE_LOCAL"].tolist() == sorted(union)
     assert got["ENERGY_MWH"].tolist() == [union[d][1] for d in sorted(union)]
     assert got.set_index("DATE_LOCAL").loc[dt.date(2021, 3, 2), "BATCH_ID"] == BATCH_1
-    history = wh_session.sql(
-        "SELECT BATCH_ID, COUNT(*) FROM ENERGY.CURATED.LOAD_HISTORY WHERE STATUS = 'LOADED' GROUP BY 1 ORDER BY 1"
-    ).collect()
-    assert [tuple(r) for r in history] == [(BATCH_1, 2 * len(tables.GOLD_TABLES)), (BATCH_2, len(tables.GOLD_TABLES))]
+    assert history(wh_session, "LOADED") == [(BATCH_1, len(tables.GOLD_TABLES)), (BATCH_2, len(tables.GOLD_TABLES))]
+
+
+def test_latest_going_back_is_refused_unless_the_batch_is_named(warehouse, wh_session, export_root):
+    runner.load(warehouse, BATCH_2)
+    before = daily(wh_session)
+    (export_root / "LATEST").write_text(BATCH_1 + "\n", encoding="utf-8")
+    try:
+        with pytest.raises(LoadError, match=f"LATEST names batch {BATCH_1}, older than batch {BATCH_2} already"):
+            runner.load(warehouse)
+        pd.testing.assert_frame_equal(daily(wh_session), before)
+        rolled_back = runner.load(warehouse, BATCH_1)  # on purpose: BATCH_1's rows replace BATCH_2's
+        assert rolled_back["status"] == "LOADED"
+        energy = daily(wh_session).set_index("DATE_LOCAL")["ENERGY_MWH"]
+        assert energy[dt.date(2021, 3, 1)] == DAYS_BATCH_1[0][1]
+    finally:
+        (export_root / "LATEST").write_text(BATCH_2 + "\n", encoding="utf-8")
 
 
 def test_manifest_disagreeing_with_files_fails_and_changes_nothing(warehouse, wh_session, export_root):
@@ -175,8 +181,11 @@ def test_views_built_with_contract_columns_and_independent_figures(warehouse, wh
         "SELECT REGION_NAME, HEATING_DEGREE_DAYS_F FROM ENERGY.REPORTING.DAILY_DEMAND WHERE DATE_LOCAL = '2021-03-01'"
     ).collect()
     assert tuple(joined) == ("ERCOT Coast weather zone (Houston)", 15.0)
-    freshness = wh_session.sql("SELECT TABLE_NAME, BATCH_ID, ROW_COUNT FROM ENERGY.REPORTING.DATA_FRESHNESS").collect()
+    freshness = wh_session.sql(
+        "SELECT TABLE_NAME, BATCH_ID, LAST_CHANGED_AT_UTC, LAST_CHECKED_AT_UTC FROM ENERGY.REPORTING.DATA_FRESHNESS"
+    ).collect()
     assert len(freshness) == len(tables.GOLD_TABLES)
+    assert all(row[3] >= row[2] for row in freshness)
 
 
 BAD_NAMES = ["x; drop table ENERGY.CURATED.GOLD_DEMAND__DAILY", '"ENERGY"."CURATED"."EXPORT_STAGE"', 'ENERGY" --']
@@ -198,6 +207,114 @@ def test_each_handler_refuses_injected_names_on_the_warehouse(wh_session, bad):
     assert counts(wh_session) == before
 
 
+def freshness_rows(session) -> list[tuple]:
+    query = (
+        "SELECT TABLE_NAME, BATCH_ID, LAST_CHANGED_AT_UTC, LAST_CHECKED_AT_UTC FROM ENERGY.REPORTING.DATA_FRESHNESS "
+        "ORDER BY 1"
+    )
+    return [tuple(r) for r in session.sql(query).collect()]
+
+
+def test_data_freshness_separates_last_checked_from_last_changed(warehouse, wh_session):
+    assert runner.load(warehouse, BATCH_2)["status"] == "LOADED"
+    runner.build(warehouse)
+    changed = freshness_rows(wh_session)
+    assert [r[0] for r in changed] == sorted(t.name for t in tables.GOLD_TABLES)
+    assert all(r[1] == BATCH_2 and r[2] == r[3] for r in changed)
+    assert runner.load(warehouse, BATCH_2)["status"] == "SKIPPED"
+    checked = freshness_rows(wh_session)
+    for before, after in zip(changed, checked, strict=True):
+        assert after[:3] == before[:3]  # same batch, same last change
+        assert after[3] > before[3]  # checked again since
+
+
+class RecordingSession:
+    """The warehouse session, keeping the text of every statement the procedure sends."""
+
+    def __init__(self, session) -> None:
+        self._session, self.statements = session, []
+
+    def sql(self, query: str, params=None):
+        self.statements.append(query)
+        return self._session.sql(query, params=params)
+
+    def __getattr__(self, name: str):
+        return getattr(self._session, name)
+
+
+def test_every_statement_parses_with_only_the_intended_literals(warehouse, wh_session, export_root):
+    """sqlglot's Snowflake dialect reads backslash escapes as Snowflake does: if a manifest value could end or
+    extend a quoted literal, the parsed literals would differ from the manifest's file names."""
+    import sqlglot
+    from sqlglot import exp
+
+    batch = "20261128T000000Z-0000a11e"
+    write_export(export_root, batch, export_tables(batch), latest=False)
+    manifest = json.loads((export_root / batch / "_manifest.json").read_text())
+    file_names = [f["path"].split("/", 1)[1] for t in manifest["tables"] for f in t["files"]]
+    recording = RecordingSession(wh_session)
+    reader = runner.local_stage_reader(wh_session, "ENERGY")
+    assert load_export(recording, "ENERGY.CURATED.EXPORT_STAGE", batch, "ENERGY", reader)["status"] == "LOADED"
+    copied = []
+    for statement in recording.statements:
+        tree = sqlglot.parse_one(statement, read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
+        literals = [literal.this for literal in tree.find_all(exp.Literal) if literal.is_string]
+        if isinstance(tree, exp.Copy):
+            assert len(literals) == 2 and literals[1] == '"ENERGY"."CURATED".EXPORT_PARQUET', statement
+            copied.append(literals[0])
+        else:  # everything else passes values as bind parameters; only the status names are written in the SQL
+            assert set(literals) <= {"LOADED", "SKIPPED", "LOAD_STAGING__%"}, statement
+    assert sorted(copied) == sorted(file_names) and len(file_names) == len(tables.GOLD_TABLES)
+
+
+def test_staging_tables_are_private_to_a_load_and_abandoned_ones_are_dropped(warehouse, wh_session):
+    """Named with the load id (so concurrent loads never share one); a load drops its own, and those of loads that
+    started over a day ago and never finished, but not those of a load that may still run."""
+    now = dt.datetime.now(dt.UTC)
+    abandoned = f"LOAD_STAGING__{now - dt.timedelta(days=2):%Y%m%dT%H%M%SZ}_0123456789ab__GOLD_DEMAND__DAILY"
+    running = f"LOAD_STAGING__{now - dt.timedelta(hours=1):%Y%m%dT%H%M%SZ}_0123456789ab__GOLD_DEMAND__DAILY"
+    for name in (abandoned, running):
+        wh_session.sql(f'CREATE TABLE ENERGY.CURATED."{name}" (X INTEGER)').collect()
+    recording = RecordingSession(wh_session)
+    reader = runner.local_stage_reader(wh_session, "ENERGY")
+    report = load_export(recording, "ENERGY.CURATED.EXPORT_STAGE", BATCH_1, "ENERGY", reader)
+    created = [s for s in recording.statements if s.startswith("CREATE OR REPLACE TRANSIENT TABLE")]
+    assert report["status"] == "LOADED" and len(created) == len(tables.GOLD_TABLES)
+    assert all(f'"LOAD_STAGING__{report["load_id"].upper()}__' in s for s in created)
+    left = {r["name"] for r in wh_session.sql("SHOW TABLES LIKE 'LOAD_STAGING__%' IN SCHEMA ENERGY.CURATED").collect()}
+    assert left == {running}
+    wh_session.sql(f'DROP TABLE ENERGY.CURATED."{running}"').collect()
+
+
+def _implausible_export(export_root, batch: str, **daily_values) -> None:
+    rows = export_tables(batch)
+    rows["gold_demand__daily"][2].update(daily_values)
+    write_export(export_root, batch, rows, latest=False)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"load_factor": 1.7}, r"column load_factor: value 1.7 in file gold_demand__daily/part-\S+ is not plausible"),
+        ({"energy_mwh": -5.0}, r"column energy_mwh: value -5.0 in file gold_demand__daily/part-\S+ .*non-negative"),
+        ({"completeness_pct": 104.2}, r"column completeness_pct: value 104.2 in file .*in \[0, 100\]"),
+        ({"date_local": dt.date.today() + dt.timedelta(days=3)}, r"column date_local: value \d{4}-\d\d-\d\d in"),
+        ({"date_local": dt.date(1969, 7, 20)}, r"column date_local: value 1969-07-20 in file"),
+    ],
+)
+def test_implausible_rows_are_refused_naming_table_column_value_and_file(
+    warehouse, wh_session, export_root, values, message
+):
+    before_counts, before_daily = counts(wh_session), daily(wh_session)
+    batch = f"20261129T000000Z-{abs(hash(message)) % 16**8:08x}"
+    _implausible_export(export_root, batch, **values)
+    with pytest.raises(LoadError, match=f"table gold_demand__daily: {message}"):
+        runner.load(warehouse, batch)
+    assert counts(wh_session) == before_counts
+    pd.testing.assert_frame_equal(daily(wh_session), before_daily)
+
+
+# Last: stages do not survive a restart of the local warehouse (tables and views do).
 def test_restart_keeps_tables_and_views_and_reregisters_the_udfs(warehouse):
     """The DuckDB files persist; the server re-registers the handler UDFs at start, so the views answer again."""
     from local_platform.warehouse import control

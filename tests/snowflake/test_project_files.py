@@ -55,7 +55,7 @@ def test_every_sql_file_parses_with_the_snowflake_dialect(path):
 
 def test_curated_ddl_is_generated_from_the_contracts():
     assert ddl.CURATED_TABLES_SQL.read_text(encoding="utf-8") == ddl.curated_tables_sql(), (
-        "sql/03_curated_tables.sql is stale: run python -m local_platform.warehouse.ddl"
+        "sql/05_curated_tables.sql is stale: run python -m local_platform.warehouse.ddl"
     )
     text = apply_sql.render(ddl.CURATED_TABLES_SQL.read_text(encoding="utf-8"), DEPLOY_VARIABLES)
     created = {}
@@ -142,8 +142,9 @@ def test_snow_snowpark_build_and_app_bundle_offline(tmp_path):
     _snow(["snowpark", "build", "--ignore-anaconda"], root, config)
     (archive,) = list((root / "output").rglob("snowpark.zip"))
     names = zipfile.ZipFile(archive).namelist()
-    for module in ("load_export", "reporting_views", "refresh", "load_factor", "identifiers"):
+    for module in ("load_export", "reporting_views", "refresh", "load_factor", "identifiers", "plausibility"):
         assert f"energy_snowpark/{module}.py" in names  # handlers are energy_snowpark.<module>.<function>
+    assert "energy_snowpark/export_contract.json" in names  # the load's contract travels with the code
 
     _snow(["app", "bundle"], root, config)
     deploy = root / "output" / "deploy"
@@ -154,6 +155,8 @@ def test_snow_snowpark_build_and_app_bundle_offline(tmp_path):
         "python/energy_snowpark/load_factor.py",
         "streamlit/streamlit_app.py",
         "streamlit/environment.yml",
+        "streamlit/READS_THROUGH_REFERENCES",  # inside the app, the Streamlit reads through references
+        "streamlit/energy_app/views.py",
     ):
         assert (deploy / relative).is_file(), relative
     manifest = yaml.safe_load((deploy / "manifest.yml").read_text())
@@ -177,3 +180,18 @@ def test_snow_sql_queries_the_local_warehouse(warehouse, tmp_path):
         expected = session.sql("select count(*), sum(energy_mwh) from ENERGY.CURATED.GOLD_DEMAND__DAILY").collect()[0]
     assert len(rows) == expected[0] > 0
     assert sum(r["ENERGY_MWH"] for r in rows) == pytest.approx(expected[1])
+
+
+def test_snow_sql_runs_a_deploy_file_with_its_variables_and_role(warehouse, tmp_path):
+    """The deploy's own command shape (`snow sql --role R -f FILE -D name=value`) resolves `<% name %>`."""
+    from local_platform.warehouse import deploy
+
+    config = control.write_cli_config(tmp_path / "config.toml", warehouse)
+    _snow(["sql", "-c", "local", "-q", "create database if not exists SNOWCLI_DEPLOY"], REPO, config)
+    step = next(s for s in deploy.PLAN if s.target == "03_schemas.sql")
+    (command,) = deploy._sql_commands(step, "local", {**deploy.EXAMPLE_VARIABLES, "database": "SNOWCLI_DEPLOY"})
+    assert command[:6] == ["snow", "sql", "--connection", "local", "--role", "ENERGY_ADMIN"]
+    _snow(command[1:], REPO, config)
+    with control.session(warehouse) as session:
+        schemas = {r["name"] for r in session.sql("SHOW SCHEMAS IN DATABASE SNOWCLI_DEPLOY").collect()}
+    assert {"CURATED", "REPORTING", "APP"} <= schemas

@@ -1,4 +1,4 @@
-"""Data freshness and quality: last load, Gold batch, incomplete days, quarantined rows, file accounting."""
+"""Data freshness and quality: last change and last check, Gold batch, incomplete days, quarantine, accounting."""
 
 from __future__ import annotations
 
@@ -13,14 +13,25 @@ INTRO = "How fresh and how complete the data behind these pages is."
 
 def render(selection: Selection) -> None:
     freshness = queries.data_freshness()
-    last_load, batch, incomplete = st.columns([2, 3, 2])
+    last_change, last_check, batch, incomplete = st.columns([2, 2, 3, 2])
     if freshness.empty:
         st.info("No load has been recorded in the warehouse yet.")
     else:
-        latest = freshness.sort_values("LOADED_AT_UTC").iloc[-1]
-        last_load.metric("Last load (UTC)", f"{latest['LOADED_AT_UTC']:%Y-%m-%d %H:%M}", border=True)
+        latest = freshness.sort_values("LAST_CHANGED_AT_UTC").iloc[-1]
+        last_change.metric(
+            "Last change (UTC)",
+            f"{latest['LAST_CHANGED_AT_UTC']:%Y-%m-%d %H:%M}",
+            border=True,
+            help="When a load last changed the data: a new Gold batch was loaded.",
+        )
+        last_check.metric(
+            "Last checked (UTC)",
+            f"{freshness['LAST_CHECKED_AT_UTC'].max():%Y-%m-%d %H:%M}",
+            border=True,
+            help="When a load last looked for a new batch (it skips a batch that is loaded already).",
+        )
         with batch.container(border=True):
-            st.caption("Gold batch id (of the latest load)")
+            st.caption("Gold batch id (of the latest change)")
             st.code(str(latest["BATCH_ID"]), language=None)
     window = selection.window
     days = queries.incomplete_days(selection.source_id, selection.regions, window.start, window.end)

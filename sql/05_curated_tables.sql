@@ -1,9 +1,9 @@
 -- Curated tables: one per exported Gold table. GENERATED from databricks_jobs/tables.py by
--- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file.
+-- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file. Run as ENERGY_ADMIN.
 -- PRIMARY KEY is informational in Snowflake: the load procedure enforces it (upsert on these columns).
 -- CLUSTER BY follows the app's filters (region, date).
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_REFERENCE__REGIONS (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_REFERENCE__REGIONS (
     REGION_CODE VARCHAR NOT NULL,
     REGION_NAME VARCHAR NOT NULL,
     PARENT_REGION_CODE VARCHAR,
@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_REFERENCE__REGIONS (
 )
 COMMENT = 'Regions as reference data (names, time zones, hierarchy, weather station), exported for the reports.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__DAILY (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_DEMAND__DAILY (
     SOURCE_ID VARCHAR NOT NULL,
     REGION_CODE VARCHAR NOT NULL,
     DATE_LOCAL DATE NOT NULL COMMENT 'calendar day in the region’s time zone',
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__DAILY (
 CLUSTER BY (REGION_CODE, DATE_LOCAL)
 COMMENT = 'Daily demand per source, region and local calendar day (23/24/25-hour days on DST changes).';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__HOURLY_PROFILE (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_DEMAND__HOURLY_PROFILE (
     SOURCE_ID VARCHAR NOT NULL,
     REGION_CODE VARCHAR NOT NULL,
     MONTH NUMBER(10, 0) NOT NULL COMMENT '1..12, local calendar',
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__HOURLY_PROFILE (
 CLUSTER BY (REGION_CODE, MONTH)
 COMMENT = 'Typical hourly load shape per source, region, month, day type and local hour.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__HOURLY_WEATHER (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_DEMAND__HOURLY_WEATHER (
     SOURCE_ID VARCHAR NOT NULL,
     REGION_CODE VARCHAR NOT NULL,
     INTERVAL_START_UTC TIMESTAMP_NTZ NOT NULL,
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__HOURLY_WEATHER (
 CLUSTER BY (REGION_CODE, DATE_LOCAL)
 COMMENT = 'Hourly demand with local calendar fields, joined to the region’s weather station temperature.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_WEATHER__DAILY_DEGREE_DAYS (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_WEATHER__DAILY_DEGREE_DAYS (
     REGION_CODE VARCHAR NOT NULL,
     STATION_ID VARCHAR NOT NULL,
     DATE_LOCAL DATE NOT NULL,
@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_WEATHER__DAILY_DEGREE_DAYS
 CLUSTER BY (REGION_CODE, DATE_LOCAL)
 COMMENT = 'Daily temperature and heating / cooling degree days (base 65 F) per region, local calendar day.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__MONTHLY_COINCIDENT_PEAK (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_DEMAND__MONTHLY_COINCIDENT_PEAK (
     SOURCE_ID VARCHAR NOT NULL,
     MONTH_START_DATE DATE NOT NULL COMMENT 'first local calendar day of the month',
     REGION_CODE VARCHAR NOT NULL,
@@ -101,7 +101,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_DEMAND__MONTHLY_COINCIDENT
 CLUSTER BY (REGION_CODE, MONTH_START_DATE)
 COMMENT = 'Each region’s demand at the system’s monthly peak hour (coincident) beside its own peak (non-coincident).';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_QUALITY__FILE_ACCOUNTING (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_QUALITY__FILE_ACCOUNTING (
     SOURCE_ID VARCHAR NOT NULL,
     SOURCE_FILE VARCHAR NOT NULL,
     ROWS_IN NUMBER(19, 0) NOT NULL,
@@ -114,7 +114,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_QUALITY__FILE_ACCOUNTING (
 )
 COMMENT = 'Row accounting per ingested file: rows_in = rows_kept + rows_quarantined + rows_exact_duplicate.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_QUALITY__QUARANTINE_SUMMARY (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_QUALITY__QUARANTINE_SUMMARY (
     SOURCE_ID VARCHAR NOT NULL,
     SOURCE_FILE VARCHAR NOT NULL,
     REASON VARCHAR NOT NULL,
@@ -124,7 +124,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_QUALITY__QUARANTINE_SUMMAR
 )
 COMMENT = 'Quarantined rows per source, file and reason.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__DAILY (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_RELIABILITY__DAILY (
     REGION_CODE VARCHAR NOT NULL,
     DATE_LOCAL DATE NOT NULL,
     CUSTOMERS_SERVED NUMBER(19, 0) COMMENT 'N_T, reference data for the region and year (null: none sourced)',
@@ -146,7 +146,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__DAILY (
 CLUSTER BY (REGION_CODE, DATE_LOCAL)
 COMMENT = 'Reliability per region and local calendar day (events counted on the day they start), with Major Event Days.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__MONTHLY (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_RELIABILITY__MONTHLY (
     REGION_CODE VARCHAR NOT NULL,
     MONTH_START_DATE DATE NOT NULL,
     CUSTOMERS_SERVED NUMBER(19, 0) COMMENT 'null when no sourced count exists (indices null too)',
@@ -173,7 +173,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__MONTHLY (
 CLUSTER BY (REGION_CODE, MONTH_START_DATE)
 COMMENT = 'Reliability indices per region and monthly, with and without Major Event Days.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__YEARLY (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_RELIABILITY__YEARLY (
     REGION_CODE VARCHAR NOT NULL,
     YEAR NUMBER(10, 0) NOT NULL,
     CUSTOMERS_SERVED NUMBER(19, 0) COMMENT 'null when no sourced count exists (indices null too)',
@@ -200,7 +200,7 @@ CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_RELIABILITY__YEARLY (
 CLUSTER BY (REGION_CODE, YEAR)
 COMMENT = 'Reliability indices per region and yearly, with and without Major Event Days.';
 
-CREATE TABLE IF NOT EXISTS &{ database }.CURATED.GOLD_OUTAGES__EVENTS (
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.GOLD_OUTAGES__EVENTS (
     SOURCE_ID VARCHAR NOT NULL,
     EVENT_ID VARCHAR NOT NULL,
     REGION_CODE VARCHAR NOT NULL,
