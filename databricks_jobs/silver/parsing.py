@@ -72,8 +72,9 @@ def convert_unit(value: Column, spec: FieldSpec) -> Column:
     return value * F.lit(scale) + F.lit(offset) if (scale, offset) != (1.0, 0.0) else value
 
 
-def _date_pattern(fmt: str) -> str:
-    return fmt.split(" ")[0]
+def date_pattern(fmt: str) -> str:
+    """The date part of a date-time pattern: 'MM/dd/yyyy HH:mm' -> 'MM/dd/yyyy', "yyyy-MM-dd'T'HH:mm" -> yyyy-MM-dd."""
+    return re.split(r"\s|'T'|T(?=H)", fmt, maxsplit=1)[0]
 
 
 def timestamp_text(fields: RawFields, spec: TimestampSpec) -> Column:
@@ -82,10 +83,16 @@ def timestamp_text(fields: RawFields, spec: TimestampSpec) -> Column:
     if spec.excel_serial_dates:
         serial = parts[0]
         as_date = F.date_format(
-            F.date_add(F.lit("1899-12-30").cast("date"), serial.try_cast("int")), _date_pattern(spec.format)
+            F.date_add(F.lit("1899-12-30").cast("date"), serial.try_cast("int")), date_pattern(spec.format)
         )
         parts[0] = F.when(serial.rlike(r"^\d{4,6}$"), as_date).otherwise(serial)
     return F.concat_ws(" ", *parts) if len(parts) > 1 else parts[0]
+
+
+def parse_wall_time(text: Column, formats: tuple[str, ...]) -> Column:
+    """The wall-clock time of the first pattern that matches the text (null when none does)."""
+    parsed = [F.try_to_timestamp(text, F.lit(fmt)) for fmt in formats]
+    return F.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
 
 
 def parse_timestamp(text: Column, spec: TimestampSpec) -> tuple[Column, Column]:
@@ -106,10 +113,11 @@ def parse_timestamp(text: Column, spec: TimestampSpec) -> tuple[Column, Column]:
     if spec.allow_24_00:
         is_24 = clean.rlike(r"(^|\s|T)24:00(:00)?$")
         clean = F.regexp_replace(clean, r"(^|\s|T)24:(00(:00)?)$", "$100:$2")
-    wall = F.try_to_timestamp(clean, F.lit(spec.format))
+    wall = parse_wall_time(clean, spec.formats)
     wall = F.when(is_24, wall + F.expr("INTERVAL 1 DAY")).otherwise(wall)
     start_wall = wall - hours_interval(1) if spec.convention == "hour_ending" else wall
-    unparseable = F.concat(F.lit("time '"), text, F.lit(f"' does not match format '{spec.format}'"))
+    shown = " | ".join(spec.formats)
+    unparseable = F.concat(F.lit("time '"), text, F.lit(f"' does not match format '{shown}'"))
     if spec.time_zone == "UTC":
         error = F.when(text.isNull(), F.lit("no time value")).when(wall.isNull(), unparseable)
         return F.when(error.isNull(), start_wall), error

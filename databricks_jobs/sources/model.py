@@ -67,11 +67,16 @@ class KeySpec:
 class TimestampSpec:
     columns: tuple[tuple[str, ...], ...]  # one or more columns (each with aliases), joined with a space
     format: str  # Spark datetime pattern, e.g. "MM/dd/yyyy HH:mm" or "yyyy-MM-dd HH:mm:ss"
+    alternative_formats: tuple[str, ...] = ()  # tried in order when `format` does not match (e.g. no seconds)
     time_zone: str = "UTC"  # "UTC" or an IANA zone for local wall-clock stamps
     convention: str = "instant"  # hour_ending | hour_beginning | instant
     allow_24_00: bool = False  # "24:00" means 00:00 of the next day
     dst_repeat_marker: str | None = None  # suffix on the second (standard-time) occurrence of a repeated hour
     excel_serial_dates: bool = False  # xls: numeric cells are Excel serial dates
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return (self.format, *self.alternative_formats)
 
 
 @dataclass(frozen=True)
@@ -208,9 +213,13 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         ZoneInfo(time_zone)
     except Exception:  # noqa: BLE001 - any failure means the zone name is unusable
         raise reader.fail("timestamp.time_zone", f"{time_zone!r} is not an IANA time zone") from None
+    formats = _as_tuple(reader.get(ts, "format", "timestamp."))
+    if not formats:
+        raise reader.fail("timestamp.format", "needs at least one pattern")
     timestamp = TimestampSpec(
         columns=tuple(_as_tuple(c) for c in ts_columns),
-        format=reader.get(ts, "format", "timestamp."),
+        format=formats[0],
+        alternative_formats=formats[1:],
         time_zone=time_zone,
         convention=reader.get(ts, "convention", "timestamp.", "instant", CONVENTIONS),
         allow_24_00=bool(ts.get("allow_24_00", False)),
