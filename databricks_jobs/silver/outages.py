@@ -41,6 +41,7 @@ from databricks_jobs.silver.parsing import (
     date_pattern,
     key_text,
     null_tokens_to_null,
+    out_of_range,
     parse_double,
     parse_timestamp,
     region_lookup,
@@ -188,7 +189,9 @@ def transform_outages(bronze: DataFrame, definition: SourceDefinition, fields: R
         raise ValueError(f"{definition.definition_path}: options.missing_restoration must be open or unknown")
     unknown_restoration = _is_restoration_unknown(missing_means == "unknown")
     rows = rows.select("*", unknown_restoration.alias("is_restoration_unknown"))
-    reason, detail = _quarantine(max_customers)
+    reason, detail = _quarantine(
+        max_customers, out_of_range(F.col("started_at_utc"), definition.timestamp, "event start")
+    )
     return rows.select(
         F.lit(definition.source_id).alias("source_id"),
         F.coalesce(F.trim("_event_id"), F.concat(F.lit("h-"), F.substring(F.sha2(identity, 256), 1, 20))).alias(
@@ -228,11 +231,12 @@ def _is_restoration_unknown(missing_is_unknown: bool) -> Column:
     return unreadable & F.col("started_at_utc").isNotNull() & (words_only | date_only | nothing)
 
 
-def _quarantine(max_customers: int) -> tuple[Column, Column]:
+def _quarantine(max_customers: int, start_out_of_range: tuple[Column, Column]) -> tuple[Column, Column]:
     """(reason, detail) of the first problem of a row, null when it is usable."""
     checks = [
         (F.col("started_at_utc").isNull(), "unparseable_timestamp",
          F.concat(F.lit("event start "), F.coalesce(F.col("_start_text"), F.lit("<missing>")), F.lit(" unreadable"))),
+        (start_out_of_range[0], "timestamp_out_of_range", start_out_of_range[1]),
         (F.col("_restored_text").isNotNull() & F.col("restored_at_utc").isNull() & ~F.col("is_restoration_unknown"),
          "unparseable_timestamp", F.concat(F.lit("restoration "), F.col("_restored_text"), F.lit(" unreadable"))),
         (F.col("_duration_text").isNotNull() & F.col("restored_at_utc").isNull() & ~F.col("is_restoration_unknown"),

@@ -7,7 +7,7 @@ so each one is either kept, quarantined with a reason, or counted as an exact du
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from databricks_jobs.silver.parsing import (
@@ -16,6 +16,7 @@ from databricks_jobs.silver.parsing import (
     hours_interval,
     key_text,
     null_tokens_to_null,
+    out_of_range,
     parse_double,
     parse_timestamp,
     region_lookup,
@@ -91,7 +92,13 @@ def _common(
     """Typed timestamp and value, plus the checks every hourly source shares (in the order they apply)."""
     spec = _value_field(definition)
     rows = _cells(bronze, definition, fields)
-    start, ts_error = parse_timestamp(timestamp_text(fields, definition.timestamp), definition.timestamp)
+    stamp = timestamp_text(fields, definition.timestamp)
+    repeat = None
+    if definition.timestamp.dst_repeat == "file_order":
+        rows = rows.withColumn("_repeat", _later_occurrence(definition, fields, stamp))
+        repeat = F.col("_repeat")
+    start, ts_error = parse_timestamp(stamp, definition.timestamp, repeat)
+    out_of_window, window_detail = out_of_range(F.col("interval_start_utc"), definition.timestamp, "interval start")
     value_text, value = _numeric(F.col("_value_text"), spec, definition)
     label = F.when(F.col("source_column") != "", F.col("source_column")).otherwise(
         F.lit(spec.columns[0] if spec.columns else spec.name)
@@ -123,6 +130,7 @@ def _common(
                 F.lit("interval start "), F.col("interval_start_utc").cast("string"), F.lit(" UTC is not on the hour")
             ),
         ),
+        (out_of_window, "timestamp_out_of_range", window_detail),
     ]
     value_checks = [
         (
@@ -143,6 +151,17 @@ def _common(
         *_range_checks(F.col("_value"), spec, label, definition.dataset == "demand"),
     ]
     return rows, [*checks, *value_checks]
+
+
+def _later_occurrence(definition: SourceDefinition, fields: RawFields, stamp: Column) -> Column:
+    """dst_repeat: file_order. True for every row after the first, in line order, with the same time label in the
+    same file, value column, region, station and sub-region: the fall-back hour written twice without a marker."""
+    keys = [F.col("source_file"), F.col("source_column"), stamp]
+    for key in (definition.region, definition.station):
+        if key is not None and key.origin == "column":
+            keys.append(fields.value(key.columns))
+    keys += [fields.value((c,)) for c in definition.sum_over]
+    return F.row_number().over(Window.partitionBy(*keys).orderBy("source_row_number")) > 1
 
 
 def _region_checks(region_text: Column, region_code: Column, what: str) -> tuple[Column, str, Column]:

@@ -15,6 +15,7 @@ DATASETS = ("demand", "weather", "outage_events")
 FORMATS = ("csv", "xls")
 SHAPES = ("long", "wide")
 CONVENTIONS = ("hour_ending", "hour_beginning", "instant")
+DST_REPEAT_RULES = ("file_order",)  # how to tell unmarked repeats of the fall-back hour apart
 KEY_ORIGINS = ("fixed", "column", "file_name", "header", "station")
 
 # Unit conversions to the canonical unit named by the field's suffix (_mw -> MW, _c -> C): (scale, offset)
@@ -73,6 +74,9 @@ class TimestampSpec:
     allow_24_00: bool = False  # "24:00" means 00:00 of the next day
     dst_repeat_marker: str | None = None  # suffix on the second (standard-time) occurrence of a repeated hour
     excel_serial_dates: bool = False  # xls: numeric cells are Excel serial dates
+    dst_repeat: str | None = None  # file_order: an unmarked repeated wall hour is daylight first, standard second
+    valid_from: str | None = None  # 'yyyy-MM-dd[ HH:mm:ss]' UTC: earlier rows are timestamp_out_of_range
+    valid_until: str | None = None  # the same, later rows; default: the run's time + 1 day
 
     @property
     def formats(self) -> tuple[str, ...]:
@@ -225,7 +229,14 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         allow_24_00=bool(ts.get("allow_24_00", False)),
         dst_repeat_marker=ts.get("dst_repeat_marker"),
         excel_serial_dates=bool(ts.get("excel_serial_dates", False)),
+        dst_repeat=reader.get(ts, "dst_repeat", "timestamp.", None, (None, *DST_REPEAT_RULES)),
+        valid_from=_instant_text(reader, ts, "valid_from"),
+        valid_until=_instant_text(reader, ts, "valid_until"),
     )
+    if timestamp.dst_repeat and timestamp.dst_repeat_marker:
+        raise reader.fail("timestamp.dst_repeat", "a source marks its repeated hour or relies on file order, not both")
+    if timestamp.dst_repeat and time_zone == "UTC":
+        raise reader.fail("timestamp.dst_repeat", "UTC stamps never repeat; it needs a local time_zone")
     fields_raw = reader.mapping(raw, "fields", required=shape == "long")
     fields = tuple(_field_spec(reader, name, spec or {}) for name, spec in fields_raw.items())
     wide = reader.mapping(raw, "wide", required=False)
@@ -268,6 +279,19 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         options=dict(raw.get("options") or {}),
         definition_path=path,
     )
+
+
+def _instant_text(reader: _Reader, ts: dict[str, Any], key: str) -> str | None:
+    """A window bound as 'yyyy-MM-dd[ HH:mm:ss]' (YAML may have read it as a date already)."""
+    import datetime as dt
+
+    value = ts.get(key)
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise reader.fail(f"timestamp.{key}", f"{value!r} is not a date (yyyy-MM-dd[ HH:mm:ss], UTC)") from None
 
 
 def _default_value_field(dataset: str) -> str:
