@@ -103,6 +103,7 @@ class SourceDefinition:
     delimiter: str = ","
     encoding: str = "utf-8"
     header_row_max: int = 0  # xls: look for the header in the first N+1 rows (title rows before it)
+    xls_max_bytes: int = 64 << 20  # xls: larger files are refused (xlrd reads a workbook whole, into memory)
     options: dict[str, Any] = field(default_factory=dict)  # dataset-specific settings (e.g. outage thresholds)
     definition_path: str = ""
 
@@ -276,6 +277,7 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         delimiter=str((raw.get("csv") or {}).get("delimiter", ",")),
         encoding=encoding,
         header_row_max=int((raw.get("xls") or {}).get("header_search_rows", 0)),
+        xls_max_bytes=int(float((raw.get("xls") or {}).get("max_megabytes", 64)) * (1 << 20)),
         options=dict(raw.get("options") or {}),
         definition_path=path,
     )
