@@ -16,6 +16,7 @@ class LakeSettings:
     raw_root: str = str(PROJECT_ROOT / "sample_data")
     lake_root: str = str(PROJECT_ROOT / ".local" / "lake")
     export_root: str = str(PROJECT_ROOT / ".local" / "export")
+    config_root: str | None = None  # user source definitions and reference data (ENERGY_CONFIG_ROOT)
 
     @classmethod
     def from_env(cls, **overrides: str) -> LakeSettings:
@@ -24,6 +25,7 @@ class LakeSettings:
             "raw_root": os.environ.get("ENERGY_RAW_ROOT", cls.raw_root),
             "lake_root": os.environ.get("ENERGY_LAKE_ROOT", cls.lake_root),
             "export_root": os.environ.get("ENERGY_EXPORT_ROOT", cls.export_root),
+            "config_root": os.environ.get("ENERGY_CONFIG_ROOT") or None,
         }
         values.update({k: v for k, v in overrides.items() if v})
         return cls(**values)
