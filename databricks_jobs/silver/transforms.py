@@ -83,7 +83,28 @@ def _range_checks(value: Column, spec: FieldSpec, label: Column, is_demand: bool
 
 def _numeric(text: Column, spec: FieldSpec, definition: SourceDefinition) -> tuple[Column, Column]:
     cleaned = null_tokens_to_null(text, definition.null_tokens)
-    return cleaned, convert_unit(parse_double(cleaned), spec)
+    return cleaned, convert_unit(parse_double(_without_kept_flag(cleaned, spec)), spec)
+
+
+def _flag(text: Column) -> Column:
+    """The non-digit suffix after a number ('45s' -> 's'), '' when there is none."""
+    return F.regexp_extract(text, r"^\s*[-+]?[0-9.]+\s*([^0-9.\s]+)\s*$", 1)
+
+
+def _without_kept_flag(text: Column, spec: FieldSpec) -> Column:
+    """The number of a value whose flag the definition keeps ('45s' -> '45' when `flags: {s: keep}`)."""
+    kept = [flag for flag, action in spec.flags.items() if action == "keep"]
+    if not kept:
+        return text
+    return F.when(_flag(text).isin(*kept), F.regexp_replace(text, r"[^0-9.+-]+\s*$", "")).otherwise(text)
+
+
+def _flag_checks(text: Column, spec: FieldSpec, label: Column) -> list[tuple[Column, str, Column]]:
+    rejected = [flag for flag, action in spec.flags.items() if action == "reject"]
+    if not rejected:
+        return []
+    detail = F.concat(label, F.lit(" = '"), text, F.lit(f"' carries a flag the source rejects ({rejected})"))
+    return [(_flag(text).isin(*rejected), "flagged_value", detail)]
 
 
 def _common(
@@ -97,7 +118,9 @@ def _common(
     if definition.timestamp.dst_repeat == "file_order":
         rows = rows.withColumn("_repeat", _later_occurrence(definition, fields, stamp))
         repeat = F.col("_repeat")
-    start, ts_error = parse_timestamp(stamp, definition.timestamp, repeat)
+    observed, ts_error = parse_timestamp(stamp, definition.timestamp, repeat)
+    # sub_hourly: observations at any minute, each belonging to the hour it falls in
+    start = F.date_trunc("hour", observed) if definition.sub_hourly else observed
     out_of_window, window_detail = out_of_range(F.col("interval_start_utc"), definition.timestamp, "interval start")
     value_text, value = _numeric(F.col("_value_text"), spec, definition)
     label = F.when(F.col("source_column") != "", F.col("source_column")).otherwise(
@@ -106,6 +129,7 @@ def _common(
     rows = rows.select(
         "*",
         start.alias("interval_start_utc"),
+        observed.alias("_observed_at_utc"),
         ts_error.alias("_ts_error"),
         value_text.alias("_value_clean"),
         value.alias("_value"),
@@ -115,6 +139,7 @@ def _common(
     # quotes): Bronze keeps one physical line per row, so neither part is a whole record, whatever its field count.
     split_quote = (F.size(F.split("raw_line", '"', -1)) % 2 == 0) if definition.format == "csv" else F.lit(False)
     checks = [
+        *_filter_checks(definition, fields),
         (
             split_quote | (F.col("field_count") != header_size),
             "malformed_row",
@@ -151,6 +176,7 @@ def _common(
                 F.lit(")"),
             ),
         ),
+        *_flag_checks(F.col("_value_clean"), spec, label),
         (
             F.col("_value").isNull(),
             "non_numeric_value",
@@ -159,6 +185,35 @@ def _common(
         *_range_checks(F.col("_value"), spec, label, definition.dataset == "demand"),
     ]
     return rows, [*checks, *value_checks]
+
+
+def _filter_checks(definition: SourceDefinition, fields: RawFields) -> list[tuple[Column, str, Column]]:
+    """Rows the definition does not use (e.g. NOAA LCD's daily and monthly summary rows): excluded, not lost."""
+    spec = definition.row_filter
+    if spec is None:
+        return []
+    value = F.trim(fields.value(spec.columns))
+    detail = F.concat(
+        F.lit(f"{spec.columns[0]} = '"), F.coalesce(value, F.lit("")), F.lit(f"' is not in {list(spec.keep)}")
+    )
+    return [(~F.coalesce(value.isin(*spec.keep), F.lit(False)), "excluded_by_filter", detail)]
+
+
+def fold_to_hour(rows: DataFrame, definition: SourceDefinition, key: list[str], value: str) -> DataFrame:
+    """`sub_hourly`: every usable observation of a key's hour takes the hour's value (the mean, or the first / last
+    in time), so the first is kept and the others count as its exact duplicates: one hourly value, every row
+    accounted for. Rejected observations keep their reason and take no part in the value."""
+    if not definition.sub_hourly:
+        return rows
+    usable = F.when(F.col("reason").isNull(), F.col(value))
+    hour = Window.partitionBy(*key)
+    if definition.sub_hourly == "mean":
+        folded = F.avg(usable).over(hour)
+    else:
+        in_time = hour.orderBy("_observed_at_utc").rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+        pick = F.first if definition.sub_hourly == "first" else F.last
+        folded = pick(usable, ignorenulls=True).over(in_time)
+    return rows.withColumn(value, F.when(F.col("reason").isNull(), folded).otherwise(F.col(value)))
 
 
 def _later_occurrence(definition: SourceDefinition, fields: RawFields, stamp: Column) -> Column:
@@ -266,7 +321,7 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
     )
     checks[2:2] = [station_check, _region_checks(F.col("_region_text"), F.col("region_code"), "station/region")]
     reason, detail = first_failure(checks)
-    return rows.select(
+    candidates = rows.select(
         F.lit(definition.source_id).alias("source_id"),
         "station_id",
         "region_code",
@@ -274,7 +329,10 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
         F.col("_value").alias("temperature_c"),
         *lineage_columns(reason, detail),
         F.lit(None).cast("string").alias("_sub_id"),
+        "_observed_at_utc",
     )
+    key = ["source_id", "station_id", "interval_start_utc"]
+    return fold_to_hour(candidates, definition, key, "temperature_c").drop("_observed_at_utc")
 
 
 register_dataset(DatasetHandler("demand", SILVER_DEMAND_HOURLY, transform_demand))

@@ -15,7 +15,12 @@ DATASETS = ("demand", "weather", "outage_events")
 FORMATS = ("csv", "xls")
 SHAPES = ("long", "wide")
 CONVENTIONS = ("hour_ending", "hour_beginning", "instant")
-DST_REPEAT_RULES = ("file_order",)  # how to tell unmarked repeats of the fall-back hour apart
+DST_REPEAT_RULES = ("file_order",)
+SUB_HOURLY_RULES = ("mean", "first", "last")  # one hourly value from the observations within the hour
+FLAG_ACTIONS = ("keep", "reject")
+FIXED_OFFSET = re.compile(
+    r"(?:UTC)?([+-]\d{2}:\d{2})"
+)  # a fixed offset, e.g. local standard time all year  # how to tell unmarked repeats of the fall-back hour apart
 KEY_ORIGINS = ("fixed", "column", "file_name", "header", "station")
 
 # Unit conversions to the canonical unit named by the field's suffix (_mw -> MW, _c -> C): (scale, offset)
@@ -42,6 +47,7 @@ class FieldSpec:
     unit: str | None = None  # the raw unit; converted to the canonical unit of UNIT_CONVERSIONS
     required: bool = True  # a null/missing value rejects the row (missing_value) when true
     valid_range: tuple[float | None, float | None] | None = None  # outside -> absurd_value / negative_demand
+    flags: dict[str, str] = field(default_factory=dict)  # value suffix ('s' = suspect) -> keep | reject
 
     @property
     def canonical_unit(self) -> str | None:
@@ -62,6 +68,14 @@ class KeySpec:
     columns: tuple[str, ...] = ()  # column aliases
     pattern: str | None = None  # file_name: regex with a named group `value`, searched in the file name
     mapping: dict[str, str] = field(default_factory=dict)  # source spelling -> canonical value, before resolution
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Rows whose column (by alias) holds one of `keep` (trimmed) are used; the others are excluded, counted."""
+
+    columns: tuple[str, ...]
+    keep: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,9 @@ class SourceDefinition:
     header_row_max: int = 0  # xls: look for the header in the first N+1 rows (title rows before it)
     xls_max_bytes: int = 64 << 20  # xls: larger files are refused (xlrd reads a workbook whole, into memory)
     options: dict[str, Any] = field(default_factory=dict)  # dataset-specific settings (e.g. outage thresholds)
+    row_filter: RowFilter | None = None
+    sub_hourly: str | None = None  # mean | first | last: observations within an hour folded into one value
+    duplicate_columns: str = "refuse"  # refuse | number: a header naming a column twice
     definition_path: str = ""
 
     def field(self, name: str) -> FieldSpec | None:
@@ -187,7 +204,11 @@ def _field_spec(reader: _Reader, name: str, spec: dict[str, Any]) -> FieldSpec:
         unit=spec.get("unit"),
         required=bool(spec.get("required", True)),
         valid_range=tuple(valid_range) if valid_range is not None else None,
+        flags={str(k): str(v) for k, v in (spec.get("flags") or {}).items()},
     )
+    bad_flags = {k: v for k, v in result.flags.items() if v not in FLAG_ACTIONS or not k or any(c.isdigit() for c in k)}
+    if bad_flags:
+        raise reader.fail(f"{prefix}flags", f"{bad_flags}: each flag is a non-digit suffix -> one of {FLAG_ACTIONS}")
     try:
         result.canonical_unit  # noqa: B018 - validates the unit
     except SourceDefinitionError as error:
@@ -211,13 +232,19 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         raise reader.fail("timestamp.column", "is required")
     if isinstance(ts_columns, str):
         ts_columns = [ts_columns]
-    time_zone = reader.get(ts, "time_zone", "timestamp.", "UTC")
-    try:
-        from zoneinfo import ZoneInfo
+    time_zone = str(reader.get(ts, "time_zone", "timestamp.", "UTC"))
+    offset = FIXED_OFFSET.fullmatch(time_zone)
+    if offset:
+        time_zone = offset.group(1)  # Spark's zone functions take '-05:00' as a fixed offset
+    else:
+        try:
+            from zoneinfo import ZoneInfo
 
-        ZoneInfo(time_zone)
-    except Exception:  # noqa: BLE001 - any failure means the zone name is unusable
-        raise reader.fail("timestamp.time_zone", f"{time_zone!r} is not an IANA time zone") from None
+            ZoneInfo(time_zone)
+        except Exception:  # noqa: BLE001 - any failure means the zone name is unusable
+            raise reader.fail(
+                "timestamp.time_zone", f"{time_zone!r} is neither an IANA time zone nor a fixed offset like -05:00"
+            ) from None
     formats = _as_tuple(reader.get(ts, "format", "timestamp."))
     if not formats:
         raise reader.fail("timestamp.format", "needs at least one pattern")
@@ -258,6 +285,15 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         raise reader.fail("csv.encoding", f"{encoding!r}: only utf-8 is supported; re-encode the file upstream")
     if region.origin == "station" and station is None:
         raise reader.fail("station", "is required when region.from is station")
+    if raw.get("sub_hourly") and dataset != "weather":
+        raise reader.fail("sub_hourly", "folds observations into hours for weather sources only")
+    row_filter = None
+    if "filter" in raw:
+        spec = reader.mapping(raw, "filter")
+        columns, keep = _as_tuple(spec.get("column")), tuple(v.strip() for v in _as_tuple(spec.get("keep")))
+        if not columns or not keep:
+            raise reader.fail("filter", "needs column (aliases) and keep (values)")
+        row_filter = RowFilter(columns, keep)
     return SourceDefinition(
         source_id=source_id,
         dataset=dataset,
@@ -279,6 +315,9 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         header_row_max=int((raw.get("xls") or {}).get("header_search_rows", 0)),
         xls_max_bytes=int(float((raw.get("xls") or {}).get("max_megabytes", 64)) * (1 << 20)),
         options=dict(raw.get("options") or {}),
+        row_filter=row_filter,
+        sub_hourly=reader.get(raw, "sub_hourly", "", None, (None, *SUB_HOURLY_RULES)),
+        duplicate_columns=reader.get(raw, "duplicate_columns", "", "refuse", ("refuse", "number")),
         definition_path=path,
     )
 

@@ -134,7 +134,23 @@ def required_aliases(definition: SourceDefinition) -> list[tuple[str, tuple[str,
     for what, key in (("region", definition.region), ("station", definition.station)):
         if key is not None and key.origin == "column":
             needed.append((what, key.columns))
+    if definition.row_filter is not None:
+        needed.append(("filter", definition.row_filter.columns))
     return needed
+
+
+def number_duplicates(header: list[str], definition: SourceDefinition) -> list[str]:
+    """With `duplicate_columns: number`, later occurrences of a name become 'NAME#2', 'NAME#3' (the first keeps its
+    name, so aliases find it); otherwise the header is returned as is and check_header refuses duplicates."""
+    if definition.duplicate_columns != "number":
+        return header
+    seen: dict[str, int] = {}
+    numbered = []
+    for name in header:
+        key = normalise_header(name)
+        seen[key] = seen.get(key, 0) + 1
+        numbered.append(name if seen[key] == 1 else f"{name}#{seen[key]}")
+    return numbered
 
 
 def check_header(definition: SourceDefinition, header: list[str], file: str) -> None:
@@ -181,7 +197,8 @@ def _header_record(spark: SparkSession, file: RawFile, definition: SourceDefinit
         raise RawFileError(f"{file.relative_path}: empty file (no header line)")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=definition.delimiter)
     header = next(reader)
-    return [re.sub(r"\s*[\r\n]+\s*", " ", h).strip() for h in header], reader.line_num
+    names = [re.sub(r"\s*[\r\n]+\s*", " ", h).strip() for h in header]
+    return number_duplicates(names, definition), reader.line_num
 
 
 def read_csv_header(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> list[str]:
@@ -319,6 +336,7 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
         first = cells[0] if cells else []
         check_header(definition, [c or "" for c in first], file.relative_path)
         raise RawFileError(f"{file.relative_path}: wrong header: no header row in the first rows")
+    header = number_duplicates(header, definition)
     check_header(definition, header, f"{file.relative_path}: row {header_index + 1}")  # duplicate names too
     rows = []
     for index in range(header_index + 1, len(cells)):
