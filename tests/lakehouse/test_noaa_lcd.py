@@ -35,6 +35,33 @@ def expected_hourly(frame: pd.DataFrame, keep_suspect: bool) -> dict[pd.Timestam
     return pd.DataFrame({"hour": hour, "c": celsius}).dropna().groupby("hour").c.mean().to_dict()
 
 
+def _v2_layout(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same reports in the newer layout: GHCN-style station id, location columns, degrees C (one decimal)."""
+    fahrenheit = pd.to_numeric(frame.HourlyDryBulbTemperature, errors="coerce")
+    celsius = ((fahrenheit - 32) * 5 / 9).round(1).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    return pd.DataFrame(
+        {
+            "STATION": "USW00013874",
+            "DATE": frame.DATE,
+            "LATITUDE": "33.6301",
+            "LONGITUDE": "-84.4418",
+            "ELEVATION": "308.2",
+            "NAME": "ATLANTA HARTSFIELD JACKSON INTERNATIONAL AIRPORT, GA US",
+            "REPORT_TYPE": frame.REPORT_TYPE,
+            "SOURCE": frame.SOURCE,
+            "HourlyDewPointTemperature": "",
+            "HourlyDryBulbTemperature": celsius,
+        }
+    )
+
+
+def _expected_v2(frame: pd.DataFrame) -> dict[pd.Timestamp, float]:
+    reports = frame[frame.REPORT_TYPE.str.strip().isin(["FM-15", "FM-16"])]
+    celsius = pd.to_numeric(reports.HourlyDryBulbTemperature, errors="coerce")
+    hour = (pd.to_datetime(reports.DATE) + pd.Timedelta(hours=5)).dt.floor("h")
+    return pd.DataFrame({"hour": hour, "c": celsius}).dropna().groupby("hour").c.mean().to_dict()
+
+
 def _flagged(frame: pd.DataFrame) -> pd.DataFrame:
     """The first 40 rows with a suspect value (line 2: '40' -> '45s') and an 'M' (line 4)."""
     rows = frame.head(40).copy()
@@ -53,11 +80,14 @@ def lake(spark, sample_data, tmp_path_factory):
     for folder in ("flags_keep", "flags_reject"):
         (raw / folder).mkdir()
         _flagged(frame).to_csv(raw / folder / "LCDv1_flagged.csv", index=False)
+    v2 = _v2_layout(frame)
+    v2.to_csv(raw / "noaa_lcd_atlanta_2020" / "LCDv2_USW00013874_2020.csv", index=False)
     lcd = load_source_definitions()["noaa_lcd_v1"]
     (temperature,) = lcd.fields
     rejecting = dataclasses.replace(temperature, flags={"s": "reject"})
     definitions = {
         "noaa_lcd_v1": lcd,
+        "noaa_lcd_v2": load_source_definitions()["noaa_lcd_v2"],
         "lcd_keep": dataclasses.replace(lcd, source_id="lcd_keep", files=("flags_keep/*.csv",)),
         "lcd_reject": dataclasses.replace(
             lcd, source_id="lcd_reject", files=("flags_reject/*.csv",), fields=(rejecting,)
@@ -70,12 +100,12 @@ def lake(spark, sample_data, tmp_path_factory):
     silver = spark.read.format("delta").load(settings.table_path("silver_weather__hourly")).toPandas()
     quarantine = spark.read.format("delta").load(settings.table_path("silver__quarantine")).toPandas()
     accounting = file_accounting(spark, settings).toPandas().set_index("source_file")
-    return {"frame": frame, "silver": silver, "quarantine": quarantine, "accounting": accounting}
+    return {"frame": frame, "v2": v2, "silver": silver, "quarantine": quarantine, "accounting": accounting}
 
 
 def _series(silver: pd.DataFrame, source_id: str) -> dict[pd.Timestamp, float]:
     rows = silver[silver.source_id == source_id]
-    assert (rows.station_id == STATION).all() and (rows.region_code == "ATL").all()
+    assert (rows.station_id == STATION).all() and (rows.region_code == "ATL").all()  # v2's GHCN id mapped
     return dict(zip(rows.interval_start_utc, rows.temperature_c, strict=True))
 
 
@@ -117,3 +147,14 @@ def test_value_flags_are_kept_or_rejected_by_declaration(lake):
     assert kept_flag.empty
     missing = quarantine[(quarantine.source_id == "lcd_keep") & (quarantine.reason == "missing_value")]
     assert missing.source_row_number.tolist() == [4]
+
+
+def test_the_newer_layout_needs_only_its_definition(lake):
+    v2 = lake["v2"]
+    got = _series(lake["silver"], "noaa_lcd_v2")
+    expected = _expected_v2(v2)
+    assert got.keys() == expected.keys() == _series(lake["silver"], "noaa_lcd_v1").keys()
+    assert got == pytest.approx(expected)
+    # The same weather as the v1 file, to the rounding of the layout's one decimal.
+    v1 = _series(lake["silver"], "noaa_lcd_v1")
+    assert max(abs(got[h] - v1[h]) for h in got) <= 0.05 + 1e-9
