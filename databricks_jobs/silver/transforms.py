@@ -139,7 +139,6 @@ def _common(
     # quotes): Bronze keeps one physical line per row, so neither part is a whole record, whatever its field count.
     split_quote = (F.size(F.split("raw_line", '"', -1)) % 2 == 0) if definition.format == "csv" else F.lit(False)
     checks = [
-        *_filter_checks(definition, fields),
         (
             split_quote | (F.col("field_count") != header_size),
             "malformed_row",
@@ -279,7 +278,7 @@ def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: Ra
     )
     ok_values = definition.imputation_ok_values
     is_imputed = category.isNotNull() & ~category.isin(*ok_values) if ok_values else category.isNotNull()
-    reason, detail = first_failure(checks)
+    reason, detail = first_failure([*_filter_checks(definition, fields), *checks])
     sub_id = (
         F.concat_ws("|", *[F.trim(fields.value((c,))) for c in definition.sum_over])
         if definition.sum_over
@@ -320,7 +319,7 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
         F.lit(f"no weather station (from {definition.station.origin})"),
     )
     checks[2:2] = [station_check, _region_checks(F.col("_region_text"), F.col("region_code"), "station/region")]
-    reason, detail = first_failure(checks)
+    reason, detail = first_failure([*_filter_checks(definition, fields), *checks])
     candidates = rows.select(
         F.lit(definition.source_id).alias("source_id"),
         "station_id",

@@ -287,6 +287,8 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         raise reader.fail("station", "is required when region.from is station")
     if raw.get("sub_hourly") and dataset != "weather":
         raise reader.fail("sub_hourly", "folds observations into hours for weather sources only")
+    if dataset == "outage_events" and ("filter" in raw or any(f.flags for f in fields)):
+        raise reader.fail("filter", "filter and value flags apply to demand and weather sources (not outage_events)")
     row_filter = None
     if "filter" in raw:
         spec = reader.mapping(raw, "filter")
