@@ -33,6 +33,7 @@ class LakeSettings:
     export_root: str = str(PROJECT_ROOT / ".local" / "export")
     catalog: str | None = None
     schema: str = DEFAULT_SCHEMA
+    config_root: str | None = None  # user source definitions and reference data (ENERGY_CONFIG_ROOT)
 
     def __post_init__(self) -> None:
         for what, name in (("catalog", self.catalog), ("schema", self.schema)):
@@ -49,6 +50,7 @@ class LakeSettings:
             "export_root": os.environ.get("ENERGY_EXPORT_ROOT", cls.export_root),
             "catalog": os.environ.get("ENERGY_CATALOG") or None,
             "schema": os.environ.get("ENERGY_SCHEMA", DEFAULT_SCHEMA),
+            "config_root": os.environ.get("ENERGY_CONFIG_ROOT") or None,
         }
         values.update({k: v for k, v in overrides.items() if v})
         return cls(**values)

@@ -6,6 +6,9 @@ Counting rules (one place, used by every table):
 - open events (no restoration yet) are in gold_outages__events but in no index until a later export restores them;
 - events with unknown customers count as interruptions but add no customers: they are excluded from the
   customer-weighted indices and counted in events_excluded_unknown_customers;
+- events whose restoration is unknown (silver is_restoration_unknown: OE-417 'Unknown') count as sustained
+  interruptions (SAIFI, CEMI) but add no customer minutes (SAIDI, and so CAIDI = SAIDI / SAIFI and ASAI, are lower
+  bounds where they occur) and are counted in events_excluded_unknown_restoration;
 - customers served (N_T) is reference data per region and year (reference/customers_served.csv); a region without a
   sourced count gets event-level figures and null indices;
 - CEMI-n is estimated per feeder assuming a feeder's smaller interruptions hit a subset of the customers of its larger
@@ -76,14 +79,18 @@ def _counts(events: DataFrame) -> DataFrame:
     known = ~F.col("is_customers_unknown")
     sustained = closed & ~F.col("is_momentary")
     momentary = closed & F.col("is_momentary")
+    timed = ~F.col("is_restoration_unknown")
     customers = F.col("customers_affected")
     return events.groupBy("region_code", "date_local").agg(
         F.count(F.when(sustained, 1)).alias("sustained_interruptions"),
         F.count(F.when(momentary, 1)).alias("momentary_interruptions"),
         F.sum(F.when(sustained & known, customers)).alias("customer_interruptions"),
-        F.sum(F.when(sustained & known, customers * F.col("duration_minutes"))).alias("customer_minutes_interrupted"),
+        F.sum(F.when(sustained & known & timed, customers * F.col("duration_minutes"))).alias(
+            "customer_minutes_interrupted"
+        ),
         F.sum(F.when(momentary & known, customers)).alias("momentary_customer_interruptions"),
         F.count(F.when(closed & ~known, 1)).alias("events_excluded_unknown_customers"),
+        F.count(F.when(~timed, 1)).alias("events_excluded_unknown_restoration"),
     )
 
 
@@ -95,6 +102,7 @@ def daily_reliability(events: DataFrame, customers_served: DataFrame, batch_id: 
         "customer_interruptions",
         "momentary_customer_interruptions",
         "events_excluded_unknown_customers",
+        "events_excluded_unknown_restoration",
     ]
     daily = (
         _calendar(events)
@@ -178,6 +186,7 @@ def period_reliability(
             F.count(F.when(F.col("is_major_event_day"), 1)).cast("int").alias("major_event_days"),
             F.bool_or("is_med_threshold_provisional").alias("is_med_threshold_provisional"),
             F.sum("events_excluded_unknown_customers").alias("events_excluded_unknown_customers"),
+            F.sum("events_excluded_unknown_restoration").alias("events_excluded_unknown_restoration"),
         )
     )
     events_period = events.withColumn(key[1], period_col)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from databricks_jobs.batch import batch_id_for_run, check_batch_id, new_batch_id, run_started_ms_from_jobs_api
+from databricks_jobs.reference.config_root import use_config_root
 from databricks_jobs.settings import LakeSettings
 
 ROOTS_HELP = (
@@ -39,6 +40,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lake-root", help="local catalog only: the folder that stores the schema's tables")
     parser.add_argument("--export-root", help="where Gold is exported as Parquet + _manifest.json + LATEST")
     parser.add_argument(
+        "--config-root",
+        help="folder or /Volumes/... path with sources/*.yml, regions.csv, customers_served.csv that extend or "
+        "replace the packaged ones (default: ENERGY_CONFIG_ROOT, else the packaged set only)",
+    )
+    parser.add_argument(
         "--source",
         action="append",
         dest="sources",
@@ -51,13 +57,18 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> LakeSettings:
-    return LakeSettings.from_env(
+    """Settings from the arguments; the config root becomes this process's (every definition and reference loader
+    reads it)."""
+    settings = LakeSettings.from_env(
         raw_root=args.raw_root,
         lake_root=args.lake_root,
         export_root=args.export_root,
         catalog=args.catalog,
         schema=args.schema,
+        config_root=args.config_root,
     )
+    use_config_root(settings.config_root)
+    return settings
 
 
 def batch_id_from(args: argparse.Namespace) -> str:

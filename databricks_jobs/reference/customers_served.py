@@ -9,23 +9,38 @@ import csv
 from functools import lru_cache
 from pathlib import Path
 
+from databricks_jobs.reference.config_root import config_file, file_key
+
 CUSTOMERS_SERVED_CSV = Path(__file__).with_name("customers_served.csv")
 
 
-@lru_cache(maxsize=4)
-def load_customers_served(path: str | Path = CUSTOMERS_SERVED_CSV) -> dict[tuple[str, int], int]:
-    """(region_code, year) -> customers served. Raises naming the file and line on a bad or duplicate row."""
+@lru_cache(maxsize=8)
+def _read_customers_served(key: tuple[str, int]) -> dict[tuple[str, int], int]:
+    path = key[0]
     counts: dict[tuple[str, int], int] = {}
     with open(path, newline="", encoding="utf-8") as handle:
         for line_number, row in enumerate(csv.DictReader(handle), start=2):
             try:
-                key = (row["region_code"].strip(), int(row["year"]))
+                row_key = (row["region_code"].strip(), int(row["year"]))
                 value = int(row["customers_served"])
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise ValueError(f"{path}: line {line_number}: bad customers_served row {row!r}: {exc}") from exc
             if value <= 0 or not (row.get("provenance") or "").strip():
                 raise ValueError(f"{path}: line {line_number}: customers_served must be > 0 and have a provenance")
-            if key in counts:
-                raise ValueError(f"{path}: line {line_number}: duplicate row for {key}")
-            counts[key] = value
+            if row_key in counts:
+                raise ValueError(f"{path}: line {line_number}: duplicate row for {row_key}")
+            counts[row_key] = value
+    return counts
+
+
+def load_customers_served(path: str | Path | None = None) -> dict[tuple[str, int], int]:
+    """(region_code, year) -> customers served, from one file or (default) the packaged file with the config root's
+    customers_served.csv over it (its rows replace packaged rows of the same region and year).
+    Raises naming the file and line on a bad or duplicate row."""
+    if path is not None:
+        return dict(_read_customers_served(file_key(Path(path))))
+    counts = dict(_read_customers_served(file_key(CUSTOMERS_SERVED_CSV)))
+    override = config_file("customers_served.csv")
+    if override is not None:
+        counts.update(_read_customers_served(file_key(override)))
     return counts

@@ -6,6 +6,9 @@ import csv
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from databricks_jobs.reference.config_root import config_file, file_key
 
 REGIONS_CSV = Path(__file__).with_name("regions.csv")
 
@@ -20,6 +23,7 @@ class Region:
     weather_station_id: str | None
     weather_station_name: str | None
     aliases: tuple[str, ...]
+    defined_in: str = ""  # the regions.csv the row came from (named in conflict messages)
 
 
 def _normalise_alias(text: str) -> str:
@@ -27,35 +31,65 @@ def _normalise_alias(text: str) -> str:
     return " ".join(text.replace("-", " ").replace("_", " ").lower().split())
 
 
-@lru_cache(maxsize=4)
-def load_regions(path: str | Path = REGIONS_CSV) -> tuple[Region, ...]:
+@lru_cache(maxsize=8)
+def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
+    path = key[0]
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return tuple(
-        Region(
-            region_code=row["region_code"],
-            region_name=row["region_name"],
-            parent_region_code=row["parent_region_code"] or None,
-            is_aggregate=row["is_aggregate"].strip().lower() == "true",
-            time_zone=row["time_zone"],
-            weather_station_id=row["weather_station_id"] or None,
-            weather_station_name=row["weather_station_name"] or None,
-            aliases=tuple(a for a in row["aliases"].split("|") if a),
-        )
-        for row in rows
-    )
+    regions = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            ZoneInfo(row["time_zone"])
+            regions.append(
+                Region(
+                    region_code=row["region_code"].strip(),
+                    region_name=row["region_name"],
+                    parent_region_code=row["parent_region_code"] or None,
+                    is_aggregate=row["is_aggregate"].strip().lower() == "true",
+                    time_zone=row["time_zone"],
+                    weather_station_id=row["weather_station_id"] or None,
+                    weather_station_name=row["weather_station_name"] or None,
+                    aliases=tuple(a for a in (row["aliases"] or "").split("|") if a),
+                    defined_in=path,
+                )
+            )
+        except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError) as error:
+            raise ValueError(f"{path}: line {line}: bad region row {row!r}: {error!r}") from None
+    codes = [r.region_code for r in regions]
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"{path}: region_code listed twice: {sorted({c for c in codes if codes.count(c) > 1})}")
+    return tuple(regions)
+
+
+def load_regions(path: str | Path | None = None) -> tuple[Region, ...]:
+    """Regions of one file, or (default) the packaged regions.csv with the config root's regions.csv over it: a row
+    with a packaged region_code replaces it, others are added. Raises naming both files if two regions claim one
+    alias or station."""
+    if path is not None:
+        return _read_regions(file_key(Path(path)))
+    merged = {r.region_code: r for r in _read_regions(file_key(REGIONS_CSV))}
+    override = config_file("regions.csv")
+    if override is not None:
+        merged.update({r.region_code: r for r in _read_regions(file_key(override))})
+    regions = tuple(merged.values())
+    alias_map(regions)
+    return regions
 
 
 def alias_map(regions: tuple[Region, ...] | None = None) -> dict[str, str]:
     """Normalised alias (and code) -> region_code. Raises if two regions claim one alias."""
-    mapping: dict[str, str] = {}
+    mapping: dict[str, Region] = {}
     for region in regions or load_regions():
         for name in (region.region_code, *region.aliases):
             key = _normalise_alias(name)
-            if mapping.get(key, region.region_code) != region.region_code:
-                raise ValueError(f"alias {name!r} names both {mapping[key]} and {region.region_code}")
-            mapping[key] = region.region_code
-    return mapping
+            other = mapping.get(key, region)
+            if other.region_code != region.region_code:
+                raise ValueError(
+                    f"alias {name!r} names both {other.region_code} ({other.defined_in}) and "
+                    f"{region.region_code} ({region.defined_in})"
+                )
+            mapping[key] = region
+    return {key: region.region_code for key, region in mapping.items()}
 
 
 def resolve_region(name: str, regions: tuple[Region, ...] | None = None) -> str | None:

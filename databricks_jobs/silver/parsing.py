@@ -72,8 +72,9 @@ def convert_unit(value: Column, spec: FieldSpec) -> Column:
     return value * F.lit(scale) + F.lit(offset) if (scale, offset) != (1.0, 0.0) else value
 
 
-def _date_pattern(fmt: str) -> str:
-    return fmt.split(" ")[0]
+def date_pattern(fmt: str) -> str:
+    """The date part of a date-time pattern: 'MM/dd/yyyy HH:mm' -> 'MM/dd/yyyy', "yyyy-MM-dd'T'HH:mm" -> yyyy-MM-dd."""
+    return re.split(r"\s|'T'|T(?=H)", fmt, maxsplit=1)[0]
 
 
 def timestamp_text(fields: RawFields, spec: TimestampSpec) -> Column:
@@ -82,19 +83,27 @@ def timestamp_text(fields: RawFields, spec: TimestampSpec) -> Column:
     if spec.excel_serial_dates:
         serial = parts[0]
         as_date = F.date_format(
-            F.date_add(F.lit("1899-12-30").cast("date"), serial.try_cast("int")), _date_pattern(spec.format)
+            F.date_add(F.lit("1899-12-30").cast("date"), serial.try_cast("int")), date_pattern(spec.format)
         )
         parts[0] = F.when(serial.rlike(r"^\d{4,6}$"), as_date).otherwise(serial)
     return F.concat_ws(" ", *parts) if len(parts) > 1 else parts[0]
 
 
-def parse_timestamp(text: Column, spec: TimestampSpec) -> tuple[Column, Column]:
+def parse_wall_time(text: Column, formats: tuple[str, ...]) -> Column:
+    """The wall-clock time of the first pattern that matches the text (null when none does)."""
+    parsed = [F.try_to_timestamp(text, F.lit(fmt)) for fmt in formats]
+    return F.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
+
+
+def parse_timestamp(text: Column, spec: TimestampSpec, repeat: Column | None = None) -> tuple[Column, Column]:
     """(interval start as a UTC instant, error detail) for a raw time text, per the definition's time convention.
 
     Local wall-clock stamps: hour-ending labels become hour-beginning by subtracting one hour of wall-clock time
     (so '24:00' is 23:00 of the same day); a wall time in the repeated fall-back hour is the first (daylight)
     occurrence unless it carries the DST repeat marker, which selects the second (standard) one; a wall time in the
-    spring-forward gap does not exist and is an error.
+    spring-forward gap does not exist and is an error. `repeat` (a boolean column, for `dst_repeat: file_order`)
+    says a row is a later occurrence of its label: it selects the standard-time instant where the hour repeats and
+    is ignored elsewhere (there, a repeated label is a duplicate for de-duplication to judge).
     """
     clean = F.trim(text)
     is_repeat = F.lit(False)
@@ -106,10 +115,11 @@ def parse_timestamp(text: Column, spec: TimestampSpec) -> tuple[Column, Column]:
     if spec.allow_24_00:
         is_24 = clean.rlike(r"(^|\s|T)24:00(:00)?$")
         clean = F.regexp_replace(clean, r"(^|\s|T)24:(00(:00)?)$", "$100:$2")
-    wall = F.try_to_timestamp(clean, F.lit(spec.format))
+    wall = parse_wall_time(clean, spec.formats)
     wall = F.when(is_24, wall + F.expr("INTERVAL 1 DAY")).otherwise(wall)
     start_wall = wall - hours_interval(1) if spec.convention == "hour_ending" else wall
-    unparseable = F.concat(F.lit("time '"), text, F.lit(f"' does not match format '{spec.format}'"))
+    shown = " | ".join(spec.formats)
+    unparseable = F.concat(F.lit("time '"), text, F.lit(f"' does not match format '{shown}'"))
     if spec.time_zone == "UTC":
         error = F.when(text.isNull(), F.lit("no time value")).when(wall.isNull(), unparseable)
         return F.when(error.isNull(), start_wall), error
@@ -118,17 +128,36 @@ def parse_timestamp(text: Column, spec: TimestampSpec) -> tuple[Column, Column]:
     # A repeated wall hour maps to two instants; the later one is found from the next hour's (unambiguous) offset.
     second = F.to_utc_timestamp(start_wall + hours_interval(1), zone) - hours_interval(1)
     is_ambiguous = first != second
+    marked_repeat = is_repeat
+    if repeat is not None:
+        is_repeat = repeat
     nonexistent = F.from_utc_timestamp(first, zone) != start_wall
     error = (
         F.when(text.isNull(), F.lit("no time value"))
         .when(wall.isNull(), unparseable)
         .when(nonexistent, F.concat(F.lit("time '"), text, F.lit(f"' does not exist in {zone} (DST gap)")))
         .when(
-            is_repeat & ~is_ambiguous,
+            marked_repeat & ~is_ambiguous,
             F.concat(F.lit("time '"), text, F.lit(f"' has the DST repeat marker but is not a repeated hour in {zone}")),
         )
     )
-    return F.when(error.isNull(), F.when(is_repeat, second).otherwise(first)), error
+    return F.when(error.isNull(), F.when(is_repeat & is_ambiguous, second).otherwise(first)), error
+
+
+def out_of_range(instant: Column, spec: TimestampSpec, what: str) -> tuple[Column, Column]:
+    """(condition, detail) of an instant outside the source's plausible window: [valid_from, valid_until], the upper
+    bound by default the run's time + 1 day, so one row dated 9999 cannot stretch every 'last N days' window."""
+    upper = (
+        F.lit(spec.valid_until).cast("timestamp")
+        if spec.valid_until
+        else F.current_timestamp() + F.expr("INTERVAL 1 DAY")
+    )
+    lower = F.lit(spec.valid_from).cast("timestamp") if spec.valid_from else None
+    shown_upper = spec.valid_until or "now + 1 day"
+    condition = instant > upper if lower is None else (instant < lower) | (instant > upper)
+    window = f"[{spec.valid_from or '-'}, {shown_upper}] UTC"
+    detail = F.concat(F.lit(f"{what} "), instant.cast("string"), F.lit(f" UTC is outside the source's window {window}"))
+    return F.coalesce(condition, F.lit(False)), detail
 
 
 def _normalise_alias_expr(text: Column) -> Column:

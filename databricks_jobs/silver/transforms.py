@@ -7,7 +7,7 @@ so each one is either kept, quarantined with a reason, or counted as an exact du
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from databricks_jobs.silver.parsing import (
@@ -16,6 +16,7 @@ from databricks_jobs.silver.parsing import (
     hours_interval,
     key_text,
     null_tokens_to_null,
+    out_of_range,
     parse_double,
     parse_timestamp,
     region_lookup,
@@ -80,7 +81,28 @@ def _range_checks(value: Column, spec: FieldSpec, label: Column, is_demand: bool
 
 def _numeric(text: Column, spec: FieldSpec, definition: SourceDefinition) -> tuple[Column, Column]:
     cleaned = null_tokens_to_null(text, definition.null_tokens)
-    return cleaned, convert_unit(parse_double(cleaned), spec)
+    return cleaned, convert_unit(parse_double(_without_kept_flag(cleaned, spec)), spec)
+
+
+def _flag(text: Column) -> Column:
+    """The non-digit suffix after a number ('45s' -> 's'), '' when there is none."""
+    return F.regexp_extract(text, r"^\s*[-+]?[0-9.]+\s*([^0-9.\s]+)\s*$", 1)
+
+
+def _without_kept_flag(text: Column, spec: FieldSpec) -> Column:
+    """The number of a value whose flag the definition keeps ('45s' -> '45' when `flags: {s: keep}`)."""
+    kept = [flag for flag, action in spec.flags.items() if action == "keep"]
+    if not kept:
+        return text
+    return F.when(_flag(text).isin(*kept), F.regexp_replace(text, r"[^0-9.+-]+\s*$", "")).otherwise(text)
+
+
+def _flag_checks(text: Column, spec: FieldSpec, label: Column) -> list[tuple[Column, str, Column]]:
+    rejected = [flag for flag, action in spec.flags.items() if action == "reject"]
+    if not rejected:
+        return []
+    detail = F.concat(label, F.lit(" = '"), text, F.lit(f"' carries a flag the source rejects ({rejected})"))
+    return [(_flag(text).isin(*rejected), "flagged_value", detail)]
 
 
 def _common(
@@ -89,7 +111,15 @@ def _common(
     """Typed timestamp and value, plus the checks every hourly source shares (in the order they apply)."""
     spec = _value_field(definition)
     rows = _cells(bronze, definition, fields)
-    start, ts_error = parse_timestamp(timestamp_text(fields, definition.timestamp), definition.timestamp)
+    stamp = timestamp_text(fields, definition.timestamp)
+    repeat = None
+    if definition.timestamp.dst_repeat == "file_order":
+        rows = rows.withColumn("_repeat", _later_occurrence(definition, fields, stamp))
+        repeat = F.col("_repeat")
+    observed, ts_error = parse_timestamp(stamp, definition.timestamp, repeat)
+    # sub_hourly: observations at any minute, each belonging to the hour it falls in
+    start = F.date_trunc("hour", observed) if definition.sub_hourly else observed
+    out_of_window, window_detail = out_of_range(F.col("interval_start_utc"), definition.timestamp, "interval start")
     value_text, value = _numeric(F.col("_value_text"), spec, definition)
     label = F.when(F.col("source_column") != "", F.col("source_column")).otherwise(
         F.lit(spec.columns[0] if spec.columns else spec.name)
@@ -97,20 +127,31 @@ def _common(
     rows = rows.select(
         "*",
         start.alias("interval_start_utc"),
+        observed.alias("_observed_at_utc"),
         ts_error.alias("_ts_error"),
         value_text.alias("_value_clean"),
         value.alias("_value"),
     )
     header_size = F.size("raw_fields")
+    # A CSV line with an odd number of quotes holds part of a quoted field that spans lines (a line break inside
+    # quotes): Bronze keeps one physical line per row, so neither part is a whole record, whatever its field count.
+    # `contains` first: splitting every line would cost the benchmark's tens of millions of quote-free lines.
+    odd_quotes = F.col("raw_line").contains('"') & (F.size(F.split("raw_line", '"', -1)) % 2 == 0)
+    split_quote = odd_quotes if definition.format == "csv" else F.lit(False)
     checks = [
         (
-            F.col("field_count") != header_size,
+            split_quote | (F.col("field_count") != header_size),
             "malformed_row",
-            F.concat(
-                F.lit("line has "),
-                F.col("field_count").cast("string"),
-                F.lit(" fields, header has "),
-                header_size.cast("string"),
+            F.when(
+                split_quote,
+                F.lit("line has an unbalanced quote: a quoted field with a line break spans this and another line"),
+            ).otherwise(
+                F.concat(
+                    F.lit("line has "),
+                    F.col("field_count").cast("string"),
+                    F.lit(" fields, header has "),
+                    header_size.cast("string"),
+                )
             ),
         ),
         (F.col("_ts_error").isNotNull(), "unparseable_timestamp", F.col("_ts_error")),
@@ -121,6 +162,7 @@ def _common(
                 F.lit("interval start "), F.col("interval_start_utc").cast("string"), F.lit(" UTC is not on the hour")
             ),
         ),
+        (out_of_window, "timestamp_out_of_range", window_detail),
     ]
     value_checks = [
         (
@@ -133,6 +175,7 @@ def _common(
                 F.lit(")"),
             ),
         ),
+        *_flag_checks(F.col("_value_clean"), spec, label),
         (
             F.col("_value").isNull(),
             "non_numeric_value",
@@ -141,6 +184,46 @@ def _common(
         *_range_checks(F.col("_value"), spec, label, definition.dataset == "demand"),
     ]
     return rows, [*checks, *value_checks]
+
+
+def _filter_checks(definition: SourceDefinition, fields: RawFields) -> list[tuple[Column, str, Column]]:
+    """Rows the definition does not use (e.g. NOAA LCD's daily and monthly summary rows): excluded, not lost."""
+    spec = definition.row_filter
+    if spec is None:
+        return []
+    value = F.trim(fields.value(spec.columns))
+    detail = F.concat(
+        F.lit(f"{spec.columns[0]} = '"), F.coalesce(value, F.lit("")), F.lit(f"' is not in {list(spec.keep)}")
+    )
+    return [(~F.coalesce(value.isin(*spec.keep), F.lit(False)), "excluded_by_filter", detail)]
+
+
+def fold_to_hour(rows: DataFrame, definition: SourceDefinition, key: list[str], value: str) -> DataFrame:
+    """`sub_hourly`: every usable observation of a key's hour takes the hour's value (the mean, or the first / last
+    in time), so the first is kept and the others count as its exact duplicates: one hourly value, every row
+    accounted for. Rejected observations keep their reason and take no part in the value."""
+    if not definition.sub_hourly:
+        return rows
+    usable = F.when(F.col("reason").isNull(), F.col(value))
+    hour = Window.partitionBy(*key)
+    if definition.sub_hourly == "mean":
+        folded = F.avg(usable).over(hour)
+    else:
+        in_time = hour.orderBy("_observed_at_utc").rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+        pick = F.first if definition.sub_hourly == "first" else F.last
+        folded = pick(usable, ignorenulls=True).over(in_time)
+    return rows.withColumn(value, F.when(F.col("reason").isNull(), folded).otherwise(F.col(value)))
+
+
+def _later_occurrence(definition: SourceDefinition, fields: RawFields, stamp: Column) -> Column:
+    """dst_repeat: file_order. True for every row after the first, in line order, with the same time label in the
+    same file, value column, region, station and sub-region: the fall-back hour written twice without a marker."""
+    keys = [F.col("source_file"), F.col("source_column"), stamp]
+    for key in (definition.region, definition.station):
+        if key is not None and key.origin == "column":
+            keys.append(fields.value(key.columns))
+    keys += [fields.value((c,)) for c in definition.sum_over]
+    return F.row_number().over(Window.partitionBy(*keys).orderBy("source_row_number")) > 1
 
 
 def _region_checks(region_text: Column, region_code: Column, what: str) -> tuple[Column, str, Column]:
@@ -195,7 +278,7 @@ def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: Ra
     )
     ok_values = definition.imputation_ok_values
     is_imputed = category.isNotNull() & ~category.isin(*ok_values) if ok_values else category.isNotNull()
-    reason, detail = first_failure(checks)
+    reason, detail = first_failure([*_filter_checks(definition, fields), *checks])
     sub_id = (
         F.concat_ws("|", *[F.trim(fields.value((c,))) for c in definition.sum_over])
         if definition.sum_over
@@ -236,8 +319,8 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
         F.lit(f"no weather station (from {definition.station.origin})"),
     )
     checks[2:2] = [station_check, _region_checks(F.col("_region_text"), F.col("region_code"), "station/region")]
-    reason, detail = first_failure(checks)
-    return rows.select(
+    reason, detail = first_failure([*_filter_checks(definition, fields), *checks])
+    candidates = rows.select(
         F.lit(definition.source_id).alias("source_id"),
         "station_id",
         "region_code",
@@ -245,4 +328,7 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
         F.col("_value").alias("temperature_c"),
         *lineage_columns(reason, detail),
         F.lit(None).cast("string").alias("_sub_id"),
+        "_observed_at_utc",
     )
+    key = ["source_id", "station_id", "interval_start_utc"]
+    return fold_to_hour(candidates, definition, key, "temperature_c").drop("_observed_at_utc")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from databricks_jobs.reference.config_root import config_file
 from databricks_jobs.sources.model import (
     FieldSpec,
     KeySpec,
@@ -17,9 +18,8 @@ from databricks_jobs.sources.model import (
 DEFINITIONS_DIR = Path(__file__).with_name("definitions")
 
 
-def load_source_definitions(path: str | Path | None = None) -> dict[str, SourceDefinition]:
-    """Every `*.yml` definition in a folder (default: the bundled definitions), keyed by source_id."""
-    folder = Path(path) if path is not None else DEFINITIONS_DIR
+def _load_folder(folder: Path) -> dict[str, SourceDefinition]:
+    """Every `*.yml` / `*.yaml` definition in one folder, keyed by source_id; two files with one id is an error."""
     if not folder.is_dir():
         raise SourceDefinitionError(f"{folder}: source definitions folder does not exist")
     definitions: dict[str, SourceDefinition] = {}
@@ -29,6 +29,18 @@ def load_source_definitions(path: str | Path | None = None) -> dict[str, SourceD
             other = definitions[definition.source_id].definition_path
             raise SourceDefinitionError(f"{file}: source_id {definition.source_id!r} is also defined in {other}")
         definitions[definition.source_id] = definition
+    return definitions
+
+
+def load_source_definitions(path: str | Path | None = None) -> dict[str, SourceDefinition]:
+    """Definitions keyed by source_id: those of one folder, or (default) the packaged ones with the config root's
+    `sources/` over them (a definition with a packaged source_id replaces it; others are added)."""
+    if path is not None:
+        return _load_folder(Path(path))
+    definitions = _load_folder(DEFINITIONS_DIR)
+    user = config_file("sources")
+    if user is not None:
+        definitions.update(_load_folder(user))
     return definitions
 
 

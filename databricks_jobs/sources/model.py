@@ -15,6 +15,12 @@ DATASETS = ("demand", "weather", "outage_events")
 FORMATS = ("csv", "xls")
 SHAPES = ("long", "wide")
 CONVENTIONS = ("hour_ending", "hour_beginning", "instant")
+DST_REPEAT_RULES = ("file_order",)
+SUB_HOURLY_RULES = ("mean", "first", "last")  # one hourly value from the observations within the hour
+FLAG_ACTIONS = ("keep", "reject")
+FIXED_OFFSET = re.compile(
+    r"(?:UTC)?([+-]\d{2}:\d{2})"
+)  # a fixed offset, e.g. local standard time all year  # how to tell unmarked repeats of the fall-back hour apart
 KEY_ORIGINS = ("fixed", "column", "file_name", "header", "station")
 
 # Unit conversions to the canonical unit named by the field's suffix (_mw -> MW, _c -> C): (scale, offset)
@@ -41,6 +47,7 @@ class FieldSpec:
     unit: str | None = None  # the raw unit; converted to the canonical unit of UNIT_CONVERSIONS
     required: bool = True  # a null/missing value rejects the row (missing_value) when true
     valid_range: tuple[float | None, float | None] | None = None  # outside -> absurd_value / negative_demand
+    flags: dict[str, str] = field(default_factory=dict)  # value suffix ('s' = suspect) -> keep | reject
 
     @property
     def canonical_unit(self) -> str | None:
@@ -64,14 +71,30 @@ class KeySpec:
 
 
 @dataclass(frozen=True)
+class RowFilter:
+    """Rows whose column (by alias) holds one of `keep` (trimmed) are used; the others are excluded, counted."""
+
+    columns: tuple[str, ...]
+    keep: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TimestampSpec:
     columns: tuple[tuple[str, ...], ...]  # one or more columns (each with aliases), joined with a space
     format: str  # Spark datetime pattern, e.g. "MM/dd/yyyy HH:mm" or "yyyy-MM-dd HH:mm:ss"
+    alternative_formats: tuple[str, ...] = ()  # tried in order when `format` does not match (e.g. no seconds)
     time_zone: str = "UTC"  # "UTC" or an IANA zone for local wall-clock stamps
     convention: str = "instant"  # hour_ending | hour_beginning | instant
     allow_24_00: bool = False  # "24:00" means 00:00 of the next day
     dst_repeat_marker: str | None = None  # suffix on the second (standard-time) occurrence of a repeated hour
     excel_serial_dates: bool = False  # xls: numeric cells are Excel serial dates
+    dst_repeat: str | None = None  # file_order: an unmarked repeated wall hour is daylight first, standard second
+    valid_from: str | None = None  # 'yyyy-MM-dd[ HH:mm:ss]' UTC: earlier rows are timestamp_out_of_range
+    valid_until: str | None = None  # the same, later rows; default: the run's time + 1 day
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        return (self.format, *self.alternative_formats)
 
 
 @dataclass(frozen=True)
@@ -94,7 +117,11 @@ class SourceDefinition:
     delimiter: str = ","
     encoding: str = "utf-8"
     header_row_max: int = 0  # xls: look for the header in the first N+1 rows (title rows before it)
+    xls_max_bytes: int = 64 << 20  # xls: larger files are refused (xlrd reads a workbook whole, into memory)
     options: dict[str, Any] = field(default_factory=dict)  # dataset-specific settings (e.g. outage thresholds)
+    row_filter: RowFilter | None = None
+    sub_hourly: str | None = None  # mean | first | last: observations within an hour folded into one value
+    duplicate_columns: str = "refuse"  # refuse | number: a header naming a column twice
     definition_path: str = ""
 
     def field(self, name: str) -> FieldSpec | None:
@@ -177,7 +204,11 @@ def _field_spec(reader: _Reader, name: str, spec: dict[str, Any]) -> FieldSpec:
         unit=spec.get("unit"),
         required=bool(spec.get("required", True)),
         valid_range=tuple(valid_range) if valid_range is not None else None,
+        flags={str(k): str(v) for k, v in (spec.get("flags") or {}).items()},
     )
+    bad_flags = {k: v for k, v in result.flags.items() if v not in FLAG_ACTIONS or not k or any(c.isdigit() for c in k)}
+    if bad_flags:
+        raise reader.fail(f"{prefix}flags", f"{bad_flags}: each flag is a non-digit suffix -> one of {FLAG_ACTIONS}")
     try:
         result.canonical_unit  # noqa: B018 - validates the unit
     except SourceDefinitionError as error:
@@ -201,22 +232,39 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         raise reader.fail("timestamp.column", "is required")
     if isinstance(ts_columns, str):
         ts_columns = [ts_columns]
-    time_zone = reader.get(ts, "time_zone", "timestamp.", "UTC")
-    try:
-        from zoneinfo import ZoneInfo
+    time_zone = str(reader.get(ts, "time_zone", "timestamp.", "UTC"))
+    offset = FIXED_OFFSET.fullmatch(time_zone)
+    if offset:
+        time_zone = offset.group(1)  # Spark's zone functions take '-05:00' as a fixed offset
+    else:
+        try:
+            from zoneinfo import ZoneInfo
 
-        ZoneInfo(time_zone)
-    except Exception:  # noqa: BLE001 - any failure means the zone name is unusable
-        raise reader.fail("timestamp.time_zone", f"{time_zone!r} is not an IANA time zone") from None
+            ZoneInfo(time_zone)
+        except Exception:  # noqa: BLE001 - any failure means the zone name is unusable
+            raise reader.fail(
+                "timestamp.time_zone", f"{time_zone!r} is neither an IANA time zone nor a fixed offset like -05:00"
+            ) from None
+    formats = _as_tuple(reader.get(ts, "format", "timestamp."))
+    if not formats:
+        raise reader.fail("timestamp.format", "needs at least one pattern")
     timestamp = TimestampSpec(
         columns=tuple(_as_tuple(c) for c in ts_columns),
-        format=reader.get(ts, "format", "timestamp."),
+        format=formats[0],
+        alternative_formats=formats[1:],
         time_zone=time_zone,
         convention=reader.get(ts, "convention", "timestamp.", "instant", CONVENTIONS),
         allow_24_00=bool(ts.get("allow_24_00", False)),
         dst_repeat_marker=ts.get("dst_repeat_marker"),
         excel_serial_dates=bool(ts.get("excel_serial_dates", False)),
+        dst_repeat=reader.get(ts, "dst_repeat", "timestamp.", None, (None, *DST_REPEAT_RULES)),
+        valid_from=_instant_text(reader, ts, "valid_from"),
+        valid_until=_instant_text(reader, ts, "valid_until"),
     )
+    if timestamp.dst_repeat and timestamp.dst_repeat_marker:
+        raise reader.fail("timestamp.dst_repeat", "a source marks its repeated hour or relies on file order, not both")
+    if timestamp.dst_repeat and time_zone == "UTC":
+        raise reader.fail("timestamp.dst_repeat", "UTC stamps never repeat; it needs a local time_zone")
     fields_raw = reader.mapping(raw, "fields", required=shape == "long")
     fields = tuple(_field_spec(reader, name, spec or {}) for name, spec in fields_raw.items())
     wide = reader.mapping(raw, "wide", required=False)
@@ -237,6 +285,17 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         raise reader.fail("csv.encoding", f"{encoding!r}: only utf-8 is supported; re-encode the file upstream")
     if region.origin == "station" and station is None:
         raise reader.fail("station", "is required when region.from is station")
+    if raw.get("sub_hourly") and dataset != "weather":
+        raise reader.fail("sub_hourly", "folds observations into hours for weather sources only")
+    if dataset == "outage_events" and ("filter" in raw or any(f.flags for f in fields)):
+        raise reader.fail("filter", "filter and value flags apply to demand and weather sources (not outage_events)")
+    row_filter = None
+    if "filter" in raw:
+        spec = reader.mapping(raw, "filter")
+        columns, keep = _as_tuple(spec.get("column")), tuple(v.strip() for v in _as_tuple(spec.get("keep")))
+        if not columns or not keep:
+            raise reader.fail("filter", "needs column (aliases) and keep (values)")
+        row_filter = RowFilter(columns, keep)
     return SourceDefinition(
         source_id=source_id,
         dataset=dataset,
@@ -256,9 +315,26 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         delimiter=str((raw.get("csv") or {}).get("delimiter", ",")),
         encoding=encoding,
         header_row_max=int((raw.get("xls") or {}).get("header_search_rows", 0)),
+        xls_max_bytes=int(float((raw.get("xls") or {}).get("max_megabytes", 64)) * (1 << 20)),
         options=dict(raw.get("options") or {}),
+        row_filter=row_filter,
+        sub_hourly=reader.get(raw, "sub_hourly", "", None, (None, *SUB_HOURLY_RULES)),
+        duplicate_columns=reader.get(raw, "duplicate_columns", "", "refuse", ("refuse", "number")),
         definition_path=path,
     )
+
+
+def _instant_text(reader: _Reader, ts: dict[str, Any], key: str) -> str | None:
+    """A window bound as 'yyyy-MM-dd[ HH:mm:ss]' (YAML may have read it as a date already)."""
+    import datetime as dt
+
+    value = ts.get(key)
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise reader.fail(f"timestamp.{key}", f"{value!r} is not a date (yyyy-MM-dd[ HH:mm:ss], UTC)") from None
 
 
 def _default_value_field(dataset: str) -> str:

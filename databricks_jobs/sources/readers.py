@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+import zlib
 from dataclasses import dataclass
 
 import pyspark.sql.functions as F
@@ -26,6 +27,8 @@ from databricks_jobs.sources.model import SourceDefinition
 
 HEADER_PROBE_BYTES = 1 << 16
 HASH_CHUNK_BYTES = 8 << 20
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx, .docx, .zip
 
 
 class RawFileError(ValueError):
@@ -96,7 +99,23 @@ def required_aliases(definition: SourceDefinition) -> list[tuple[str, tuple[str,
     for what, key in (("region", definition.region), ("station", definition.station)):
         if key is not None and key.origin == "column":
             needed.append((what, key.columns))
+    if definition.row_filter is not None:
+        needed.append(("filter", definition.row_filter.columns))
     return needed
+
+
+def number_duplicates(header: list[str], definition: SourceDefinition) -> list[str]:
+    """With `duplicate_columns: number`, later occurrences of a name become 'NAME#2', 'NAME#3' (the first keeps its
+    name, so aliases find it); otherwise the header is returned as is and check_header refuses duplicates."""
+    if definition.duplicate_columns != "number":
+        return header
+    seen: dict[str, int] = {}
+    numbered = []
+    for name in header:
+        key = normalise_header(name)
+        seen[key] = seen.get(key, 0) + 1
+        numbered.append(name if seen[key] == 1 else f"{name}#{seen[key]}")
+    return numbered
 
 
 def check_header(definition: SourceDefinition, header: list[str], file: str) -> None:
@@ -111,26 +130,46 @@ def check_header(definition: SourceDefinition, header: list[str], file: str) -> 
         raise RawFileError(f"{file}: wrong header: duplicate column names in {header}")
 
 
-def read_csv_header(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> list[str]:
-    """The header fields of a CSV file; RawFileError for empty, binary or non-UTF-8 content."""
+def _probe_text(spark: SparkSession, file: RawFile) -> str:
+    """The file's first 64 KiB as text (decompressed when gzip); RawFileError for binary or non-UTF-8 content."""
     if file.size_bytes == 0:
         raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
     probe = b"".join(read_bytes(file.uri, HEADER_PROBE_BYTES))
+    if probe.startswith(GZIP_MAGIC):
+        if not file.relative_path.endswith(".gz"):
+            # Spark's text reader picks the codec by extension: a gzip file named .csv would be read as binary.
+            raise RawFileError(f"{file.relative_path}: gzip-compressed content in a file not named *.gz; rename it")
+        try:
+            probe = zlib.decompressobj(wbits=31).decompress(probe, HEADER_PROBE_BYTES)
+        except zlib.error as error:
+            raise RawFileError(f"{file.relative_path}: not a readable gzip file ({error})") from None
     if b"\x00" in probe:
         offset = probe.index(b"\x00")
         raise RawFileError(f"{file.relative_path}: binary content, not text (NUL byte at offset {offset})")
     try:
-        text = probe.decode("utf-8")
+        return probe.decode("utf-8")
     except UnicodeDecodeError as error:
         # A multi-byte character cut by the probe limit is fine; anything earlier is not text.
         if error.start < len(probe) - 4:
             raise RawFileError(f"{file.relative_path}: not UTF-8 text (invalid byte at offset {error.start})") from None
-        text = probe[: error.start].decode("utf-8")
-    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
-    if not first_line.strip():
+        return probe[: error.start].decode("utf-8")
+
+
+def _header_record(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> tuple[list[str], int]:
+    """(header fields, physical lines the header takes): a quoted column name may hold a line break."""
+    text = _probe_text(spark, file).lstrip("\ufeff")
+    if not text.strip() or not text.splitlines()[0].strip():
         raise RawFileError(f"{file.relative_path}: empty file (no header line)")
-    header = next(csv.reader([first_line], delimiter=definition.delimiter))
-    return [h.strip() for h in header]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=definition.delimiter)
+    header = next(reader)
+    names = [re.sub(r"\s*[\r\n]+\s*", " ", h).strip() for h in header]
+    return number_duplicates(names, definition), reader.line_num
+
+
+def read_csv_header(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> list[str]:
+    """The header fields of a CSV file (line breaks inside a name read as spaces); RawFileError for empty, binary or
+    non-UTF-8 content."""
+    return _header_record(spark, file, definition)[0]
 
 
 def _split_fields(line: F.Column, delimiter: str) -> F.Column:
@@ -151,31 +190,53 @@ def number_lines(lines: DataFrame) -> tuple[DataFrame, int]:
     partition, so line number = lines in earlier partitions + position in the partition + 1.
     Returns the numbered lines and the number of lines.
     """
+    numbered, total, _ = _number_lines(lines)
+    return numbered, total
+
+
+def _number_lines(lines: DataFrame) -> tuple[DataFrame, int, int | None]:
+    """number_lines, plus the number of the first line that is not valid UTF-8 (Spark's text reader keeps the bytes
+    as they are), found in the same pass that counts the lines."""
     tagged = lines.select(
         F.col("value").alias("raw_line"),
         F.spark_partition_id().alias("_pid"),
         F.monotonically_increasing_id().alias("_mid"),
     )
-    counts = {r["_pid"]: r["count"] for r in tagged.groupBy("_pid").count().collect()}
-    offsets, total = {}, 0
+    position = F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)
+    stats = tagged.groupBy("_pid").agg(
+        F.count(F.lit(1)).alias("count"),
+        F.min(F.when(~F.is_valid_utf8("raw_line"), position)).alias("first_bad"),
+    )
+    counts = {r["_pid"]: (r["count"], r["first_bad"]) for r in stats.collect()}
+    offsets, total, first_bad = {}, 0, None
     for pid in sorted(counts):
         offsets[pid] = total
-        total += counts[pid]
+        count, bad = counts[pid]
+        if first_bad is None and bad is not None:
+            first_bad = total + bad + 1
+        total += count
     offset = F.create_map(*[x for pid, off in offsets.items() for x in (F.lit(pid), F.lit(off))]) if offsets else None
-    position = F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)
     start = F.element_at(offset, F.col("_pid")) if offset is not None else F.lit(0)
-    return tagged.select("raw_line", (start + position + 1).cast("long").alias("source_row_number")), total
+    numbered = tagged.select("raw_line", (start + position + 1).cast("long").alias("source_row_number"))
+    return numbered, total, first_bad
 
 
 def read_csv_rows(
     spark: SparkSession, file: RawFile, header: list[str], definition: SourceDefinition
 ) -> tuple[DataFrame, int]:
-    """Data rows of one CSV file and their count.
+    """Data rows of one CSV file and their count; RawFileError naming the line when bytes anywhere in the file are
+    not UTF-8 (the header probe sees only the first 64 KiB).
 
-    Columns: source_row_number (physical line, header = line 1), raw_line, raw_fields, field_count.
+    Columns: source_row_number (physical line, the header's lines first), raw_line, raw_fields, field_count.
     """
-    lines, line_count = number_lines(spark.read.text(file.uri))
-    df = lines.where(F.col("source_row_number") > 1)
+    header_lines = _header_record(spark, file, definition)[1]
+    lines, line_count, first_bad = _number_lines(spark.read.text(file.uri))
+    if first_bad is not None:
+        raise RawFileError(
+            f"{file.relative_path}: not UTF-8 text (line {first_bad} holds bytes that are not UTF-8); "
+            "re-encode the file as UTF-8"
+        )
+    df = lines.where(F.col("source_row_number") > header_lines)
     fields = _split_fields(F.col("raw_line"), definition.delimiter)
     raw_fields = F.create_map(
         *[item for i, name in enumerate(header) for item in (F.lit(name), F.try_element_at(fields, F.lit(i + 1)))]
@@ -186,7 +247,7 @@ def read_csv_rows(
         raw_fields.alias("raw_fields"),
         F.when(F.col("raw_line") == "", F.lit(0)).otherwise(F.size(fields)).alias("field_count"),
     )
-    return rows, line_count - 1
+    return rows, line_count - header_lines
 
 
 def _cell_text(value: object) -> str | None:
@@ -213,6 +274,17 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
 
     if file.size_bytes == 0:
         raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
+    if file.size_bytes > definition.xls_max_bytes:
+        # xlrd holds the whole workbook in memory (several times its size): refuse before reading a byte.
+        raise RawFileError(
+            f"{file.relative_path}: .xls file of {file.size_bytes:,} bytes is above the source's limit of "
+            f"{definition.xls_max_bytes:,} (xls.max_megabytes); export it as CSV or split it"
+        )
+    if b"".join(read_bytes(file.uri, len(ZIP_MAGIC))) == ZIP_MAGIC:
+        raise RawFileError(
+            f"{file.relative_path}: an .xlsx (Office Open XML / zip) workbook, but the source declares format: xls "
+            "(legacy BIFF); save it as .xls or export it as CSV"
+        )
     content = b"".join(read_bytes(file.uri))
     try:
         sheet = pd.read_excel(io.BytesIO(content), header=None, dtype=object, engine="xlrd")
@@ -229,6 +301,8 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
         first = cells[0] if cells else []
         check_header(definition, [c or "" for c in first], file.relative_path)
         raise RawFileError(f"{file.relative_path}: wrong header: no header row in the first rows")
+    header = number_duplicates(header, definition)
+    check_header(definition, header, f"{file.relative_path}: row {header_index + 1}")  # duplicate names too
     rows = []
     for index in range(header_index + 1, len(cells)):
         values = cells[index]

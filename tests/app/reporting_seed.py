@@ -256,6 +256,7 @@ def reliability_daily(events: pd.DataFrame, start: dt.date, days: int) -> pd.Dat
         day["IS_MAJOR_EVENT_DAY"] = (day["SAIDI_MINUTES"] > threshold).fillna(False).astype(bool)
         day["IS_MED_THRESHOLD_PROVISIONAL"] = True
         day["MED_HISTORY_DAYS"] = 365
+        day["EVENTS_EXCLUDED_UNKNOWN_RESTORATION"] = 0  # every seeded event has its restoration time
         frames.append(day)
     daily = pd.concat(frames, ignore_index=True)
     for column in ("SUSTAINED_INTERRUPTIONS", "MOMENTARY_INTERRUPTIONS", "CUSTOMER_INTERRUPTIONS",
@@ -284,6 +285,7 @@ def reliability_monthly(daily: pd.DataFrame) -> pd.DataFrame:
             SAIFI_WO_MAJOR_EVENT_DAYS=("SAIFI_WO", lambda s: s.sum(min_count=1)),
             MAJOR_EVENT_DAYS=("IS_MAJOR_EVENT_DAY", "sum"),
             EVENTS_EXCLUDED_UNKNOWN_CUSTOMERS=("EVENTS_EXCLUDED_UNKNOWN_CUSTOMERS", "sum"),
+            EVENTS_EXCLUDED_UNKNOWN_RESTORATION=("EVENTS_EXCLUDED_UNKNOWN_RESTORATION", "sum"),
         )
         .reset_index()
     )

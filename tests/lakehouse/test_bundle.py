@@ -22,7 +22,7 @@ BUNDLE_ROOT = Path(__file__).resolve().parents[2] / "databricks_jobs"
 PYPROJECT = tomllib.loads((BUNDLE_ROOT.parent / "pyproject.toml").read_text())
 STAGES = ["bronze", "silver", "gold", "export"]
 # The task arguments of the lakehouse entry points on Databricks: tables by name in catalog.schema, files in Volumes.
-STAGE_FLAGS = {"--catalog", "--schema", "--raw-root", "--export-root", "--run-id"}
+STAGE_FLAGS = {"--catalog", "--schema", "--raw-root", "--export-root", "--config-root", "--run-id"}
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,9 @@ def _resolve_job_parameter(value: str, job: dict) -> str:
         "${resources.volumes.export.catalog_name}": "energy",
         "${resources.volumes.export.schema_name}": "dev_alice_lakehouse",
         "${resources.volumes.export.name}": "export",
+        "${resources.volumes.config.catalog_name}": "energy",
+        "${resources.volumes.config.schema_name}": "dev_alice_lakehouse",
+        "${resources.volumes.config.name}": "config",
     }
     defaults = {p["name"]: p["default"] for p in job["parameters"]}
     value = re.sub(r"\{\{job\.parameters\.(\w+)\}\}", lambda m: defaults[m.group(1)], value)
@@ -71,6 +74,7 @@ def test_resources_parse_with_databricks_models(resources):
     assert {name: str(Volume.from_dict(v).name) for name, v in resources["volumes"].items()} == {
         "raw": "raw",
         "export": "export",
+        "config": "config",
     }
 
 
@@ -153,7 +157,9 @@ def test_job_parameters_are_declared_once_and_every_task_gets_the_same_arguments
     assert referenced == {p["name"] for p in job["parameters"]}
 
 
-def test_task_arguments_resolve_to_tables_by_name_and_volume_paths(job):
+def test_task_arguments_resolve_to_tables_by_name_and_volume_paths(job, monkeypatch):
+    # settings_from makes --config-root the process's config root (an environment variable): undone after the test.
+    monkeypatch.delenv("ENERGY_CONFIG_ROOT", raising=False)
     values = [_resolve_job_parameter(v, job) for v in job["tasks"][0]["python_wheel_task"]["parameters"]]
     args = dict(zip(values[::2], values[1::2], strict=True))
     assert args["--catalog"] == "energy" and args["--schema"] == "dev_alice_lakehouse"
@@ -166,6 +172,7 @@ def test_task_arguments_resolve_to_tables_by_name_and_volume_paths(job):
     assert not settings.is_local_catalog
     assert settings.table_name("gold_demand__daily") == "energy.dev_alice_lakehouse.gold_demand__daily"
     assert (settings.raw_root, settings.export_root) == (args["--raw-root"], args["--export-root"])
+    assert settings.config_root == "/Volumes/energy/dev_alice_lakehouse/config"
 
 
 def test_cluster_wheel_does_not_pull_the_local_stack():

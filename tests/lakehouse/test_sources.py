@@ -37,6 +37,12 @@ def test_bundled_definitions_describe_the_samples():
     assert find_column(["timestamp", "temp_c"], noaa.field("temperature_c").columns) == "temp_c"
 
 
+def test_a_fixed_offset_is_a_time_zone():
+    for written in ("UTC-05:00", "-05:00"):
+        definition = parse_definition({**MINIMAL, "timestamp": {"column": "t", "format": "x", "time_zone": written}})
+        assert definition.timestamp.time_zone == "-05:00"
+
+
 def test_unit_is_converted_to_the_canonical_unit_of_the_field_name():
     definition = parse_definition(MINIMAL, "x.yml")
     assert definition.field("demand_mw").canonical_unit == "MW"
@@ -48,7 +54,18 @@ def test_unit_is_converted_to_the_canonical_unit_of_the_field_name():
         ({"dataset": "gas"}, "x.yml: field 'dataset': 'gas' is not one of"),
         ({"source_id": "Bad-Id"}, "x.yml: field 'source_id'"),
         ({"timestamp": {"column": "t"}}, "x.yml: field 'timestamp.format': is required"),
-        ({"timestamp": {"column": "t", "format": "x", "time_zone": "Mars/Olympus"}}, "not an IANA time zone"),
+        (
+            {"timestamp": {"column": "t", "format": "x", "time_zone": "Mars/Olympus"}},
+            "'Mars/Olympus' is neither an IANA time zone nor a fixed offset like -05:00",
+        ),
+        (
+            {"timestamp": {"column": "t", "format": "x", "dst_repeat": "file_order"}},
+            "field 'timestamp.dst_repeat': UTC stamps never repeat",
+        ),
+        ({"timestamp": {"column": "t", "format": "x", "valid_from": "soon"}}, "field 'timestamp.valid_from': 'soon'"),
+        ({"fields": {"demand_mw": {"column": "l", "flags": {"s": "maybe"}}}}, "field 'fields.demand_mw.flags'"),
+        ({"sub_hourly": "mean"}, "field 'sub_hourly': folds observations into hours for weather sources only"),
+        ({"filter": {"column": "REPORT_TYPE"}}, "field 'filter': needs column"),
         ({"region": {"from": "file_name", "pattern": "no-group"}}, "field 'region.pattern'"),
         ({"fields": {"demand_mw": {"column": "load", "unit": "furlongs"}}}, "field 'fields.demand_mw.unit'"),
         ({"shape": "wide"}, "field 'region.from': a wide file takes its regions from the header"),

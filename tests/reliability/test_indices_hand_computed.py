@@ -9,6 +9,7 @@
   E6 2021-06-01 11:00 CDT, 30 min x 200, feeder F1
   E7 2021-06-02, 10 min x 80, feeder F1
   E8 2021-08-01, 60 min x 500, feeder F3: daily SAIDI 30 > 23.19 -> Major Event Day
+  E9 2021-10-05 restoration unknown, 300 customers, feeder F4: a sustained interruption (SAIFI) without minutes
   E5 2021-12-31 open: in no index
 """
 
@@ -33,10 +34,12 @@ N_T = 1000
 
 
 def _event(event_id, start_utc, minutes, customers, feeder="F2", momentary=False, open_=False):
-    restored = None if open_ else start_utc + timedelta(minutes=minutes)
+    """minutes None and not open_: restored at an unknown time."""
+    restored = None if minutes is None else start_utc + timedelta(minutes=minutes)
+    unknown = minutes is None and not open_
     return (
-        "hand", event_id, "SYN_NORTH", feeder, start_utc, restored, None if open_ else float(minutes),
-        customers, customers is None, momentary, open_, "test", "fuse", "SYN-N", None, "hand.csv", 1, "b0",
+        "hand", event_id, "SYN_NORTH", feeder, start_utc, restored, None if minutes is None else float(minutes),
+        customers, customers is None, momentary, open_, unknown, "test", "fuse", "SYN-N", None, "hand.csv", 1, "b0",
     )  # fmt: skip
 
 
@@ -50,6 +53,7 @@ EVENTS = [
     _event("E6", datetime(2021, 6, 1, 16, 0, tzinfo=UTC), 30, 200, feeder="F1"),
     _event("E7", datetime(2021, 6, 2, 16, 0, tzinfo=UTC), 10, 80, feeder="F1"),
     _event("E8", datetime(2021, 8, 1, 16, 0, tzinfo=UTC), 60, 500, feeder="F3"),
+    _event("E9", datetime(2021, 10, 5, 16, 0, tzinfo=UTC), None, 300, feeder="F4"),
     _event("E5", datetime(2021, 12, 31, 20, 0, tzinfo=UTC), None, 70, open_=True),
 ]
 ALPHA = (math.log(1.0) + math.log(4.0)) / 2
@@ -94,6 +98,11 @@ def test_daily_rows_cover_every_local_day_and_count_on_start_day(gold):
     assert june_first.sustained_interruptions == 2  # E4 (unknown customers) and E6
     assert june_first.customer_interruptions == 200 and june_first.events_excluded_unknown_customers == 1
     assert daily[date(2021, 12, 31)].sustained_interruptions == 0  # E5 still open
+    unknown_end = daily[date(2021, 10, 5)]  # E9: an interruption of 300 customers for an unknown time
+    assert (unknown_end.sustained_interruptions, unknown_end.customer_interruptions) == (1, 300)
+    assert unknown_end.customer_minutes_interrupted == 0.0 and unknown_end.saifi == pytest.approx(0.3)
+    assert unknown_end.events_excluded_unknown_restoration == 1 and not unknown_end.is_major_event_day
+    assert sum(r.events_excluded_unknown_restoration for r in daily.values()) == 1
     assert daily[date(2021, 7, 1)].saidi_minutes == 0.0
 
 
@@ -122,12 +131,12 @@ def test_events_have_local_times(gold):
 def test_yearly_indices_with_and_without_major_event_days(gold):
     y = gold["yearly"][2021]
     assert y.customers_served == N_T and y.period_hours == 8760 and y.cemi_n == 1
-    ci_w, cmi_w = 100 + 50 + 200 + 80 + 500, 120 * 100 + 120 * 50 + 30 * 200 + 10 * 80 + 60 * 500
+    ci_w, cmi_w = 100 + 50 + 200 + 80 + 500 + 300, 120 * 100 + 120 * 50 + 30 * 200 + 10 * 80 + 60 * 500
     ci_wo, cmi_wo = ci_w - 500, cmi_w - 60 * 500
-    assert y.saifi_w_major_event_days == pytest.approx(ci_w / N_T)  # 0.93
+    assert y.saifi_w_major_event_days == pytest.approx(ci_w / N_T)  # 1.23: E9 counts, without minutes
     assert y.saidi_w_major_event_days_minutes == pytest.approx(cmi_w / N_T)  # 54.8
     assert y.caidi_w_major_event_days_minutes == pytest.approx(cmi_w / ci_w)
-    assert y.saifi_wo_major_event_days == pytest.approx(ci_wo / N_T)  # 0.43
+    assert y.saifi_wo_major_event_days == pytest.approx(ci_wo / N_T)  # 0.73
     assert y.saidi_wo_major_event_days_minutes == pytest.approx(cmi_wo / N_T)  # 24.8
     assert y.caidi_wo_major_event_days_minutes == pytest.approx(cmi_wo / ci_wo)
     assert y.maifi_w_major_event_days == pytest.approx(0.4) and y.maifi_wo_major_event_days == pytest.approx(0.4)
@@ -137,6 +146,8 @@ def test_yearly_indices_with_and_without_major_event_days(gold):
     assert y.cemi_w_major_event_days_pct == pytest.approx(100 * 100 / N_T)
     assert y.cemi_wo_major_event_days_pct == pytest.approx(100 * 100 / N_T)
     assert (y.major_event_days, y.is_med_threshold_provisional, y.events_excluded_unknown_customers) == (1, True, 1)
+    assert y.events_excluded_unknown_restoration == 1
+    assert gold["monthly"][date(2021, 10, 1)].events_excluded_unknown_restoration == 1
     history = gold["yearly"][2020]
     assert history.saidi_w_major_event_days_minutes == pytest.approx(5.0) and history.period_hours == 8784
 

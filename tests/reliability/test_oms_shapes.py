@@ -34,6 +34,9 @@ Q4,Atlantis,SYN_NORTH-F0001,2021-07-08T10:00:00-05:00,2021-07-08T11:00:00-05:00,
 Q5,SYN-N,SYN_NORTH-F0001,07/09/2021 10:00,2021-07-09T11:00:00-05:00,7,unknown,fuse
 Q6,SYN-N,SYN_NORTH-F0001,2021-07-10T10:00:00-05:00,yesterday,7,unknown,fuse
 Q7,SYN-N,SYN_NORTH-F0001,2021-07-11T10:00:00-05:00,2021-07-11T11:00:00-05:00,12.5,unknown,fuse
+U1,SYN-N,SYN_NORTH-F0002,2021-07-12T10:00:00-05:00,Unknown,15,unknown,fuse
+U2,SYN-N,SYN_NORTH-F0002,2021-07-13T10:00:00-05:00,2021-07-13,16,unknown,fuse
+Q8,SYN-N,SYN_NORTH-F0002,2021-07-14T10:00:00-05:00,2021-07-14T25:99:00-05:00,17,unknown,fuse
 """
 DURATION_VARIANT = """outage_id,service_area,circuit,start_time,duration_min,customers_out,cause_code
 D1,SYN-S,SYN_SOUTH-F0001,2021-03-14T01:50:00-06:00,20,40,lightning
@@ -57,7 +60,7 @@ def rows(spark, tmp_path_factory):
 
 
 def test_every_row_becomes_one_candidate(rows):
-    assert len(rows) == 11 + 3
+    assert len(rows) == 14 + 3
 
 
 def test_restoration_variant_across_the_fall_back_hour(rows):
@@ -70,8 +73,9 @@ def test_restoration_variant_across_the_fall_back_hour(rows):
 def test_unknown_customers_open_and_momentary(rows):
     assert rows["R2"].is_customers_unknown and rows["R2"].customers_affected is None and rows["R2"].reason is None
     assert rows["R2"].duration_minutes == pytest.approx(30.0)  # spans midnight
-    r3 = rows["R3"]
+    r3 = rows["R3"]  # an empty restoration in an OMS export: still out
     assert r3.is_open and r3.restored_at_utc is None and r3.duration_minutes is None and r3.reason is None
+    assert not r3.is_restoration_unknown
     assert rows["R4"].is_momentary and rows["R4"].duration_minutes == pytest.approx(4.0)
 
 
@@ -91,11 +95,20 @@ def test_quarantine_reasons_name_the_problem(rows):
         "Q3": "absurd_customers",
         "Q4": "unknown_region",
         "Q5": "unparseable_timestamp",
-        "Q6": "unparseable_timestamp",
         "Q7": "absurd_customers",
+        "Q8": "unparseable_timestamp",
     }
     assert {k: rows[k].reason for k in expected} == expected
     assert "Atlantis" in rows["Q4"].detail and "07/09/2021 10:00" in rows["Q5"].detail
-    assert "yesterday" in rows["Q6"].detail and "-3" in rows["Q2"].detail
+    assert "25:99" in rows["Q8"].detail and "-3" in rows["Q2"].detail
     assert rows["Q1"].source_file == "oms_outage_events/restoration_export.csv" and rows["Q1"].source_row_number == 6
     assert sum(r.reason is not None for r in rows.values()) == 7
+
+
+@pytest.mark.parametrize("event_id", ["Q6", "U1", "U2"])
+def test_a_restoration_given_as_words_or_a_date_alone_keeps_the_event_flagged(rows, event_id):
+    """'yesterday', 'Unknown' (a null token) and '2021-07-13' (no time) say the event ended, not when."""
+    row = rows[event_id]
+    assert row.reason is None and row.is_restoration_unknown and not row.is_open
+    assert row.restored_at_utc is None and row.duration_minutes is None and not row.is_momentary
+    assert row.started_at_utc is not None

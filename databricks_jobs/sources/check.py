@@ -1,0 +1,155 @@
+"""`sources check`: try a source definition on sample files before any pipeline run, writing nothing.
+
+For each file it reports the header match (which header column each declared column resolved to), the first rows as
+Silver would hold them (UTC and local time, region, value with its unit) and every row Silver would quarantine, with
+its reason and detail, and the row accounting. It runs the pipeline's own readers, transform and duplicate ranking,
+so what it prints is what Bronze and Silver would do (rows already in Silver are not consulted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from databricks_jobs.bronze.ingest import _raw_rows, with_lineage
+from databricks_jobs.reference.regions import load_regions
+from databricks_jobs.silver.build import EXACT_DUPLICATE, KEPT, QUARANTINED, assign_fates
+from databricks_jobs.silver.parsing import RawFields
+from databricks_jobs.silver.registry import handler_for
+from databricks_jobs.sources.model import SourceDefinition
+from databricks_jobs.sources.readers import RawFile, RawFileError, find_column, list_files, raw_file
+
+# What to show per dataset: (instant column, value columns with their canonical unit).
+SHOWN = {
+    "demand": ("interval_start_utc", (("demand_mw", "MW"),)),
+    "weather": ("interval_start_utc", (("temperature_c", "°C"), ("station_id", ""))),
+    "outage_events": (
+        "started_at_utc",
+        (
+            ("restored_at_utc", "UTC"),
+            ("customers_affected", "customers"),
+            ("is_open", ""),
+            ("is_restoration_unknown", ""),
+        ),
+    ),  # fmt: skip
+}
+
+
+@dataclass
+class FileCheck:
+    path: str
+    lines: list[str] = field(default_factory=list)
+    refused: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def header_match(definition: SourceDefinition, header: list[str]) -> list[str]:
+    """One line per declared column: the header column it resolved to, or what is missing."""
+    wanted = [(f"timestamp part {i + 1}", aliases, True) for i, aliases in enumerate(definition.timestamp.columns)]
+    if definition.shape == "long":
+        wanted += [(f"field {f.name}", f.columns, f.required) for f in definition.fields]
+    for what, key in (("region", definition.region), ("station", definition.station)):
+        if key is not None and key.origin == "column":
+            wanted.append((what, key.columns, True))
+    wanted += [(f"sum_over {c}", (c,), True) for c in definition.sum_over]
+    lines = []
+    for what, aliases, required in wanted:
+        found = find_column(header, aliases)
+        status = f"-> {found!r}" if found else ("MISSING (required)" if required else "absent (optional)")
+        lines.append(f"  {what:<28} {status}   aliases {list(aliases)}")
+    return lines
+
+
+def _candidates(spark: SparkSession, definition: SourceDefinition, file: RawFile) -> tuple[list[str], DataFrame]:
+    header, rows, _ = _raw_rows(spark, file, definition)
+    bronze = with_lineage(rows, definition, file, "check", "check")
+    handler = handler_for(definition.dataset)
+    candidates = handler.transform(bronze, definition, RawFields(tuple(header)))
+    if "_sub_id" not in candidates.columns:
+        candidates = candidates.withColumn("_sub_id", F.lit(None).cast("string"))
+    existing = spark.createDataFrame([], handler.target.spark_schema())
+    return header, assign_fates(candidates, existing, handler, bool(definition.sum_over))
+
+
+def _local(instant: str) -> F.Column:
+    zones = F.create_map(*[F.lit(x) for r in load_regions() for x in (r.region_code, r.time_zone)])
+    zone = F.element_at(zones, F.col("region_code"))
+    return F.concat(F.from_utc_timestamp(instant, zone).cast("string"), F.lit(" "), zone)
+
+
+def _shown(value: object) -> str:
+    """Floats as a person writes them (1.4, not the 1.4000000000000001 a kW -> MW conversion gives)."""
+    return f"{value:.10g}" if isinstance(value, float) else str(value)
+
+
+def _row_lines(fates: DataFrame, definition: SourceDefinition, first_rows: int) -> list[str]:
+    instant, values = SHOWN[definition.dataset]
+    kept = (
+        fates.where(F.col("_fate") == KEPT)
+        .orderBy("source_row_number", "source_column")
+        .select(
+            "source_row_number",
+            "source_column",
+            instant,
+            _local(instant).alias("_local"),
+            "region_code",
+            *[name for name, _ in values],
+        )  # fmt: skip
+        .limit(first_rows)
+        .collect()
+    )
+    lines = [f"  first {len(kept)} kept row(s): line [column]  {instant}  local time  region  values"]
+    for row in kept:
+        column = f" [{row.source_column}]" if row.source_column else ""
+        shown = ", ".join(f"{name} = {_shown(row[name])} {unit}".rstrip() for name, unit in values)
+        lines.append(
+            f"  {row.source_row_number}{column}  {row[instant]} UTC  {row['_local']}  {row.region_code}  {shown}"
+        )
+    return lines
+
+
+def _quarantine_lines(fates: DataFrame) -> list[str]:
+    bad = (
+        fates.where(F.col("_fate") == QUARANTINED)
+        .orderBy("source_row_number", "source_column")
+        .select("source_row_number", "source_column", "reason", "detail")
+        .collect()
+    )
+    lines = [f"  {len(bad)} row(s) would be quarantined" + (":" if bad else "")]
+    for row in bad:
+        column = f" [{row.source_column}]" if row.source_column else ""
+        lines.append(f"  line {row.source_row_number}{column}: {row.reason}: {row.detail}")
+    return lines
+
+
+def check_file(spark: SparkSession, definition: SourceDefinition, file: RawFile, first_rows: int = 5) -> FileCheck:
+    result = FileCheck(file.relative_path)
+    try:
+        header, fates = _candidates(spark, definition, file)
+    except RawFileError as error:
+        result.refused = True
+        result.lines.append(f"  file refused: {error}")
+        return result
+    fates = fates.cache()
+    result.lines += [f"  header: {header}", *header_match(definition, header)]
+    result.lines += _row_lines(fates, definition, first_rows)
+    result.lines += _quarantine_lines(fates)
+    counts = {r["_fate"]: r["count"] for r in fates.groupBy("_fate").count().collect()}
+    result.counts = {fate: counts.get(fate, 0) for fate in (KEPT, QUARANTINED, EXACT_DUPLICATE)}
+    result.counts["rows_in"] = sum(result.counts.values())
+    c = result.counts
+    result.lines.append(
+        f"  rows in {c['rows_in']} = kept {c[KEPT]} + quarantined {c[QUARANTINED]} "
+        f"+ exact duplicates {c[EXACT_DUPLICATE]}"
+    )
+    fates.unpersist()
+    return result
+
+
+def sample_files(spark: SparkSession, definition: SourceDefinition, raw_root: str, paths: list[str]) -> list[RawFile]:
+    """The named files (relative to raw_root or absolute), or every file of raw_root matching the definition."""
+    if paths:
+        return [raw_file(spark, raw_root, p) for p in paths]
+    return [f for pattern in definition.files for f in list_files(spark, raw_root, pattern)]

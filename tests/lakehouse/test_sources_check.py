@@ -1,0 +1,100 @@
+"""Config root and `sources check`: definitions and reference data from a config folder extend or replace the
+packaged ones, conflicts name both files, and `sources check` shows what Bronze and Silver would do with a sample."""
+
+from __future__ import annotations
+
+import pytest
+
+from databricks_jobs.reference.config_root import CONFIG_ROOT_ENV
+from databricks_jobs.reference.customers_served import load_customers_served
+from databricks_jobs.reference.regions import REGIONS_CSV, load_regions, resolve_region
+from databricks_jobs.sources import SourceDefinitionError, load_source_definitions
+from tests.lakehouse import onboarding_config as peach
+
+
+@pytest.fixture
+def config_root(tmp_path, monkeypatch):
+    root = peach.write_config(tmp_path / "config")
+    monkeypatch.setenv(CONFIG_ROOT_ENV, str(root))
+    return root
+
+
+def test_config_root_extends_the_packaged_sets(config_root):
+    definitions = load_source_definitions()
+    assert {"peach_feeder_load", "peach_outages", "ercot_native_load"} <= set(definitions)
+    assert definitions["peach_outages"].definition_path == str(config_root / "sources" / "peach_outages.yml")
+    assert resolve_region("Peach Metro") == resolve_region("PEACH ATLANTA") == peach.REGION
+    assert resolve_region("COAST") == "COAST"  # packaged regions still there
+    assert load_customers_served()[(peach.REGION, 2024)] == peach.CUSTOMERS_SERVED
+    assert load_customers_served()[("SYN_NORTH", 2015)] == 184500
+
+
+def test_config_rows_replace_packaged_ones(config_root):
+    ercot = config_root / "sources" / "ercot_native_load.yml"
+    ercot.write_text(peach.LOAD_YAML.replace("peach_feeder_load", "ercot_native_load"))
+    assert load_source_definitions()["ercot_native_load"].definition_path == str(ercot)
+    with (config_root / "customers_served.csv").open("a") as handle:
+        handle.write("SYN_NORTH,2015,1,corrected count (test)\n")
+    assert load_customers_served()[("SYN_NORTH", 2015)] == 1
+    with (config_root / "regions.csv").open("a") as handle:
+        handle.write("COAST,Coast renamed,ERCOT,false,America/Chicago,HOUSTON,Houston,coast|ercot coast\n")
+    coast = next(r for r in load_regions() if r.region_code == "COAST")
+    assert coast.region_name == "Coast renamed" and coast.defined_in == str(config_root / "regions.csv")
+
+
+def test_conflicts_name_both_files(config_root):
+    (config_root / "sources" / "copy.yml").write_text(peach.OUTAGES_YAML)
+    with pytest.raises(SourceDefinitionError) as error:
+        load_source_definitions()
+    assert str(error.value) == (
+        f"{config_root / 'sources' / 'peach_outages.yml'}: source_id 'peach_outages' is also defined in "
+        f"{config_root / 'sources' / 'copy.yml'}"
+    )
+    (config_root / "sources" / "copy.yml").unlink()
+    with (config_root / "regions.csv").open("a") as handle:
+        handle.write("PEACH_N,Peach north,,false,America/New_York,,,ercot coast\n")  # a packaged COAST alias
+    with pytest.raises(ValueError, match="names both") as alias_error:
+        load_regions()
+    assert str(alias_error.value) == (
+        f"alias 'ercot coast' names both COAST ({REGIONS_CSV}) and PEACH_N ({config_root / 'regions.csv'})"
+    )
+
+
+@pytest.mark.spark
+def test_sources_check_shows_header_rows_and_quarantines(spark, config_root, tmp_path):
+    from databricks_jobs.sources import load_definition_file
+    from databricks_jobs.sources.check import check_file, sample_files
+
+    raw = peach.write_raw(tmp_path / "raw")
+    definition = load_definition_file(config_root / "sources" / "peach_feeder_load.yml")
+    (file,) = sample_files(spark, definition, str(raw), [])
+    result = check_file(spark, definition, file, first_rows=2)
+    text = "\n".join(result.lines)
+    assert not result.refused and result.path == "peach/load_2024_01.csv"
+    assert "timestamp part 1             -> 'Interval Ending'" in text
+    assert "field demand_mw              -> 'Load kW'" in text
+    assert "region                       -> 'Service Territory'" in text
+    # Hour ending 01:00 EST starts at 00:00 EST = 05:00 UTC; 1500 kW = 1.5 MW. Only two rows asked for.
+    assert "  2  2024-01-01 05:00:00 UTC  2024-01-01 00:00:00 America/New_York  PEACH_ATL  demand_mw = 1.5 MW" in text
+    assert "  3  2024-01-01 06:00:00 UTC  2024-01-01 01:00:00 America/New_York  PEACH_ATL  demand_mw = 1.4 MW" in text
+    assert "2024-01-01 07:00:00 UTC" not in text
+    quarantined = [line for line in result.lines if line.startswith("  line ")]
+    assert [line.split(":")[0:2] for line in quarantined] == [
+        [f"  line {n}", f" {reason}"] for n, reason in peach.LOAD_QUARANTINED
+    ]
+    assert "region (from column) 'Atlantis' is not a known region" in quarantined[0]
+    assert result.counts == {"kept": 3, "quarantined": 2, "exact_duplicate": 0, "rows_in": 5}
+
+
+@pytest.mark.spark
+def test_sources_check_names_a_refused_file(spark, config_root, tmp_path):
+    from databricks_jobs.sources import load_definition_file
+    from databricks_jobs.sources.check import check_file, sample_files
+
+    (tmp_path / "raw" / "peach").mkdir(parents=True)
+    (tmp_path / "raw" / "peach" / "load_bad.csv").write_text("When,Where,kW\n2024-01-01 01:00,Peach Metro,1\n")
+    definition = load_definition_file(config_root / "sources" / "peach_feeder_load.yml")
+    (file,) = sample_files(spark, definition, str(tmp_path / "raw"), ["peach/load_bad.csv"])
+    result = check_file(spark, definition, file)
+    assert result.refused
+    assert result.lines[0].startswith("  file refused: peach/load_bad.csv: wrong header: no column for timestamp")
