@@ -15,8 +15,8 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyspark.sql.functions as F

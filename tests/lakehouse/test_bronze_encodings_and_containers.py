@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
+from databricks_jobs.lake import read as read_table
 from databricks_jobs.silver.build import build_silver
-from tests.lakehouse.conftest import file_accounting_of
 from databricks_jobs.sources import load_source_definitions, parse_definition
-from tests.lakehouse.conftest import lake_over
+from tests.lakehouse.conftest import file_accounting_of, lake_over
 
 pytestmark = pytest.mark.spark
 
@@ -109,8 +108,8 @@ def lake(spark, sample_data, tmp_path_factory):
     settings = lake_over(raw, root / "lake")
     bronze = ingest_bronze(spark, settings, "mb-b1", definitions=definitions)
     build_silver(spark, settings, "mb-s1", definitions=definitions)
-    silver = lake.read(spark, settings, "silver_demand__hourly").toPandas()
-    quarantine = lake.read(spark, settings, "silver__quarantine").toPandas()
+    silver = read_table(spark, settings, "silver_demand__hourly").toPandas()
+    quarantine = read_table(spark, settings, "silver__quarantine").toPandas()
     accounting = file_accounting_of(spark, settings).toPandas().set_index("source_file")
     return {
         "errors": {f.path.rsplit("/", 1)[-1]: f.error for f in bronze.failed},

@@ -12,12 +12,11 @@ import shutil
 import pandas as pd
 import pytest
 
-from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
+from databricks_jobs.lake import read as read_table
 from databricks_jobs.silver.build import build_silver
-from tests.lakehouse.conftest import file_accounting_of
 from databricks_jobs.sources import load_source_definitions
-from tests.lakehouse.conftest import lake_over
+from tests.lakehouse.conftest import file_accounting_of, lake_over
 
 pytestmark = pytest.mark.spark
 
@@ -99,8 +98,8 @@ def lake(spark, sample_data, tmp_path_factory):
     report = ingest_bronze(spark, settings, "lcd-b1", definitions=definitions)
     assert not report.failed, report.summary()
     build_silver(spark, settings, "lcd-s1", definitions=definitions)
-    silver = lake.read(spark, settings, "silver_weather__hourly").toPandas()
-    quarantine = lake.read(spark, settings, "silver__quarantine").toPandas()
+    silver = read_table(spark, settings, "silver_weather__hourly").toPandas()
+    quarantine = read_table(spark, settings, "silver__quarantine").toPandas()
     accounting = file_accounting_of(spark, settings).toPandas().set_index("source_file")
     return {"frame": frame, "v2": v2, "silver": silver, "quarantine": quarantine, "accounting": accounting}
 

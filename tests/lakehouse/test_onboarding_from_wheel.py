@@ -69,6 +69,8 @@ def run(spark, tmp_path_factory):
 
 
 def _table(spark, settings, name: str):
+    from databricks_jobs import lake
+
     return lake.read(spark, settings, name).toPandas()
 
 

@@ -12,14 +12,13 @@ import random
 import pandas as pd
 import pytest
 
-from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
 from databricks_jobs.gold.demand_daily import daily_demand
 from databricks_jobs.gold.local_time import regions_frame, with_local_fields
+from databricks_jobs.lake import read as read_table
 from databricks_jobs.silver.build import build_silver
-from tests.lakehouse.conftest import file_accounting_of
 from databricks_jobs.sources import parse_definition
-from tests.lakehouse.conftest import lake_over
+from tests.lakehouse.conftest import file_accounting_of, lake_over
 
 pytestmark = pytest.mark.spark
 
@@ -101,8 +100,8 @@ def lake(spark, tmp_path_factory):
     report = ingest_bronze(spark, settings, "tl-b1", definitions=definitions)
     assert not report.failed, report.summary()
     build_silver(spark, settings, "tl-s1", definitions=definitions)
-    silver = lake.read(spark, settings, "silver_demand__hourly")
-    quarantine = lake.read(spark, settings, "silver__quarantine").toPandas()
+    silver = read_table(spark, settings, "silver_demand__hourly")
+    quarantine = read_table(spark, settings, "silver__quarantine").toPandas()
     return {
         "silver": silver,
         "rows": silver.toPandas(),
