@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from databricks_jobs import tables
+from databricks_jobs.export.manifest import MANIFEST_FILE, build_manifest, publish, table_entry
 
 BATCH_1 = "20261125T201500Z-3f9a1c2b"
 BATCH_2 = "20261126T201500Z-0badc0de"
@@ -109,26 +110,14 @@ def write_export(root: Path, batch_id: str, rows_by_table: dict[str, list[dict]]
         schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type], c.nullable) for c in table.columns])
         folder = batch / table.name
         folder.mkdir(parents=True, exist_ok=True)
-        relative = f"{table.name}/part-00000-{batch_id[-8:]}.snappy.parquet"
-        arrow = pa.Table.from_pylist(rows, schema=schema)
-        pq.write_table(arrow, batch / relative, compression="snappy")
+        part = folder / f"part-00000-{batch_id[-8:]}.snappy.parquet"
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), part, compression="snappy")
         entries.append(
-            {
-                "name": table.name,
-                "row_count": len(rows),
-                "primary_key": list(table.primary_key),
-                "files": [{"path": relative, "row_count": len(rows), "size_bytes": (batch / relative).stat().st_size}],
-                "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in table.columns],
-            }
+            table_entry(table, [{"name": part.name, "row_count": len(rows), "size_bytes": part.stat().st_size}])
         )
-    manifest = {
-        "manifest_version": 1,
-        "batch_id": batch_id,
-        "created_at_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "format": "parquet",
-        "tables": entries,
-    }
-    (batch / "_manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    manifest = build_manifest(batch_id, entries)
     if latest:
-        (root / "LATEST").write_text(batch_id + "\n", encoding="utf-8")
+        publish(str(root), manifest)
+    else:
+        (batch / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return batch
