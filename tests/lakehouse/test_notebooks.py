@@ -312,3 +312,24 @@ def test_reliability_with_and_without_major_event_days_against_the_daily_table(s
             in_year.loc[in_year["is_major_event_day"], "saidi_minutes"].sum(), rel=1e-9, abs=1e-9
         )
     assert years["med_threshold_max_saidi_minutes"].notna().any(), "a threshold in force in the later years"
+
+
+@pytest.mark.spark
+def test_rejected_rows_show_the_line_of_the_file_version_silver_processed(spark):
+    quarantine = spark.createDataFrame(
+        [("s", "f.csv", 3, "", "missing_value", "demand has no value", '{"d":"MISSING"}', "b2")],
+        "source_id string, source_file string, source_row_number bigint, source_column string, reason string, "
+        "detail string, raw_record string, batch_id string",
+    )
+    processed = spark.createDataFrame(
+        [("s", "f.csv", "h1", "b1", 1), ("s", "f.csv", "h2", "b2", 2)],
+        "source_id string, source_file string, content_hash string, batch_id string, processed_at_utc int",
+    )
+    raw = spark.createDataFrame(
+        [("s", "f.csv", "h1", 3, "old,line"), ("s", "f.csv", "h2", 3, "x,MISSING"), ("s", "f.csv", "h2", 4, "y,1")],
+        "source_id string, source_file string, content_hash string, source_row_number bigint, raw_line string",
+    )
+    (row,) = explore.rejected_rows(quarantine, processed, raw).collect()
+    assert (row.source_row_number, row.reason, row.raw_line) == (3, "missing_value", "x,MISSING")
+    assert explore.rejected_rows(quarantine, processed, raw, reason="negative_demand").count() == 0
+    assert explore.rejected_rows(quarantine, processed, None).first().raw_line is None  # no Bronze table yet
