@@ -193,3 +193,34 @@ def test_maintenance_job_parses_and_names_the_tables_of_the_pipeline(resources, 
     ]
     settings = settings_from(task_parser("test").parse_args(values))
     assert settings.namespace == "energy.dev_alice_lakehouse"
+
+
+def test_notebook_job_runs_the_layer_notebooks_with_the_wheel_job_s_arguments(resources, job):
+    """energy_pipeline_notebooks: the same four stages as notebook tasks, on the same cluster and wheel, given the
+    same values (job parameters pushed down as widgets, run_id as a task parameter) as the wheel tasks."""
+    from databricks_jobs import explore
+
+    notebooks = resources["jobs"]["energy_pipeline_notebooks"]
+    assert [t.task_key for t in Job.from_dict(notebooks).tasks] == STAGES
+    assert notebooks["parameters"] == job["parameters"] and notebooks["job_clusters"] == job["job_clusters"]
+    assert "schedule" not in notebooks and notebooks["max_concurrent_runs"] == 1
+    tasks = {t["task_key"]: t for t in notebooks["tasks"]}
+    wheel_tasks = {t["task_key"]: t for t in job["tasks"]}
+    for before, after in zip(STAGES, STAGES[1:], strict=False):
+        assert [d["task_key"] for d in tasks[after]["depends_on"]] == [before]
+    wheel_arguments = [_resolve_job_parameter(v, job) for v in job["tasks"][0]["python_wheel_task"]["parameters"]]
+    wheel_settings = settings_from(task_parser("test").parse_args(wheel_arguments))
+    for stage, task in tasks.items():
+        notebook = (BUNDLE_ROOT / "resources" / task["notebook_task"]["notebook_path"]).resolve()
+        assert notebook == BUNDLE_ROOT / "notebooks" / f"{stage}.py"
+        assert notebook.read_text().startswith("# Databricks notebook source\n")
+        assert task["libraries"] == wheel_tasks[stage]["libraries"]
+        assert task["max_retries"] == wheel_tasks[stage]["max_retries"]
+        assert task["job_cluster_key"] == wheel_tasks[stage]["job_cluster_key"]
+        # what the notebook's widgets receive: job parameters (pushed down) and the task's base parameters
+        widgets = {p["name"]: _resolve_job_parameter(p["default"], job) for p in notebooks["parameters"]}
+        widgets.update({k: _resolve_job_parameter(v, job) for k, v in task["notebook_task"]["base_parameters"].items()})
+        assert set(widgets) <= set(explore.STAGE_WIDGETS), "every value the job passes has a widget to land in"
+        arguments = explore.stage_arguments(widgets)
+        assert settings_from(arguments) == wheel_settings
+        assert arguments.run_id == "550315892394120"

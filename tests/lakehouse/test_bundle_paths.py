@@ -116,7 +116,9 @@ def test_every_relative_path_resolves_where_the_cli_looks():
     files = bundle_files()
     found = {trail for _, trail, _, _ in local_paths(files)}
     assert "artifacts.energy_wheel.path" in found and "artifacts.energy_wheel.files.0.source" in found
-    assert sum(1 for t in found if t.endswith(".whl")) == 5  # one library per task: 4 pipeline, 1 maintenance
+    # one library per task: 4 pipeline, 1 maintenance, 4 notebook tasks
+    assert sum(1 for t in found if t.endswith(".whl")) == 9
+    assert sum(1 for t in found if t.endswith(".notebook_path")) == 4  # each must exist (else "matches nothing")
     assert path_problems(files) == []
 
 
