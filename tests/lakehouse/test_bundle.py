@@ -25,6 +25,14 @@ STAGES = ["bronze", "silver", "gold", "export"]
 STAGE_FLAGS = {"--catalog", "--schema", "--raw-root", "--export-root", "--config-root", "--run-id"}
 
 
+@pytest.fixture(autouse=True)
+def no_config_root_leaks(monkeypatch):
+    """settings_from makes --config-root the process's config root (an environment variable); the job's arguments
+    name a Volume that does not exist here, so every test of this module gets the variable back as it was."""
+    monkeypatch.setenv("ENERGY_CONFIG_ROOT", "")  # records the variable's state, so teardown restores it
+    monkeypatch.delenv("ENERGY_CONFIG_ROOT")
+
+
 @pytest.fixture(scope="module")
 def bundle() -> dict:
     return yaml.safe_load((BUNDLE_ROOT / "databricks.yml").read_text())
@@ -157,9 +165,7 @@ def test_job_parameters_are_declared_once_and_every_task_gets_the_same_arguments
     assert referenced == {p["name"] for p in job["parameters"]}
 
 
-def test_task_arguments_resolve_to_tables_by_name_and_volume_paths(job, monkeypatch):
-    # settings_from makes --config-root the process's config root (an environment variable): undone after the test.
-    monkeypatch.delenv("ENERGY_CONFIG_ROOT", raising=False)
+def test_task_arguments_resolve_to_tables_by_name_and_volume_paths(job):
     values = [_resolve_job_parameter(v, job) for v in job["tasks"][0]["python_wheel_task"]["parameters"]]
     args = dict(zip(values[::2], values[1::2], strict=True))
     assert args["--catalog"] == "energy" and args["--schema"] == "dev_alice_lakehouse"
