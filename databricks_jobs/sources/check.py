@@ -148,8 +148,8 @@ def check_file(spark: SparkSession, definition: SourceDefinition, file: RawFile,
     return result
 
 
-def sample_files(spark: SparkSession, definition: SourceDefinition, raw_root: str, paths: list[str]) -> list[RawFile]:
+def sample_files(definition: SourceDefinition, raw_root: str, paths: list[str]) -> list[RawFile]:
     """The named files (relative to raw_root or absolute), or every file of raw_root matching the definition."""
     if paths:
-        return [raw_file(spark, raw_root, p) for p in paths]
-    return [f for pattern in definition.files for f in list_files(spark, raw_root, pattern)]
+        return [raw_file(raw_root, p) for p in paths]
+    return [f for pattern in definition.files for f in list_files(raw_root, pattern)]

@@ -64,7 +64,7 @@ def run_check(args: argparse.Namespace) -> int:
     spark = get_spark("energy-sources-check")
     raw_root = str(Path(args.raw_root or ".").resolve())
     try:
-        files = sample_files(spark, definition, raw_root, args.samples)
+        files = sample_files(definition, raw_root, args.samples)
     except RawFileError as error:
         print(f"file refused: {error}")
         return 1

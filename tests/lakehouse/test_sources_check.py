@@ -67,7 +67,7 @@ def test_sources_check_shows_header_rows_and_quarantines(spark, config_root, tmp
 
     raw = peach.write_raw(tmp_path / "raw")
     definition = load_definition_file(config_root / "sources" / "peach_feeder_load.yml")
-    (file,) = sample_files(spark, definition, str(raw), [])
+    (file,) = sample_files(definition, str(raw), [])
     result = check_file(spark, definition, file, first_rows=2)
     text = "\n".join(result.lines)
     assert not result.refused and result.path == "peach/load_2024_01.csv"
@@ -94,7 +94,7 @@ def test_sources_check_names_a_refused_file(spark, config_root, tmp_path):
     (tmp_path / "raw" / "peach").mkdir(parents=True)
     (tmp_path / "raw" / "peach" / "load_bad.csv").write_text("When,Where,kW\n2024-01-01 01:00,Peach Metro,1\n")
     definition = load_definition_file(config_root / "sources" / "peach_feeder_load.yml")
-    (file,) = sample_files(spark, definition, str(tmp_path / "raw"), ["peach/load_bad.csv"])
+    (file,) = sample_files(definition, str(tmp_path / "raw"), ["peach/load_bad.csv"])
     result = check_file(spark, definition, file)
     assert result.refused
     assert result.lines[0].startswith("  file refused: peach/load_bad.csv: wrong header: no column for timestamp")
