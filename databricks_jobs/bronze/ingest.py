@@ -84,13 +84,34 @@ class BronzeReport:
         return "\n".join(lines)
 
 
-def _known_state(spark: SparkSession, settings: LakeSettings) -> tuple[set[tuple[str, str]], set[tuple[str, str, str]]]:
-    """(source_file, hash) already ingested, and (source_file, hash, error) already logged as failed."""
+@dataclass(frozen=True)
+class KnownFiles:
+    """What bronze__ingested_files says Bronze already holds."""
+
+    ingested: set[tuple[str, str]]  # (source_file, content_hash)
+    failed: set[tuple[str, str, str]]  # (source_file, content_hash, error) logged as failed
+    listed: dict[tuple[str, int, int], str]  # (source_file, size, modified_ms) as listed at ingestion -> hash
+
+    def hash_if_unchanged(self, file: RawFile) -> str | None:
+        """The content hash of a file whose listing (size and modification time) is one Bronze ingested: the file is
+        known without reading it. None when the listing is new (the file is then hashed)."""
+        if file.modified_ms is None:
+            return None
+        return self.listed.get((file.relative_path, file.size_bytes, file.modified_ms))
+
+
+def _known_state(spark: SparkSession, settings: LakeSettings) -> KnownFiles:
     log = lake.read_or_empty(spark, settings, BRONZE_INGESTED_FILES)
-    rows = log.select("source_file", "content_hash", "status", "error").collect()
-    ingested = {(r.source_file, r.content_hash) for r in rows if r.status == INGESTED}
-    failed = {(r.source_file, r.content_hash, r.error) for r in rows if r.status == FAILED}
-    return ingested, failed
+    rows = log.select("source_file", "content_hash", "status", "error", "size_bytes", "modified_ms").collect()
+    return KnownFiles(
+        ingested={(r.source_file, r.content_hash) for r in rows if r.status == INGESTED},
+        failed={(r.source_file, r.content_hash, r.error) for r in rows if r.status == FAILED},
+        listed={
+            (r.source_file, r.size_bytes, r.modified_ms): r.content_hash
+            for r in rows
+            if r.status == INGESTED and r.size_bytes is not None and r.modified_ms is not None
+        },
+    )
 
 
 def _log_entry(
@@ -225,13 +246,16 @@ def ingest_bronze(
                 error = f"{definition.files}: missing file (no file under {settings.raw_root} matches)"
                 report.files.append(FileResult(source_id, ",".join(definition.files), None, status, 0, error))
             work += [(definition, f) for f in files]
-    ingested, failed = _known_state(spark, settings)
+    known = _known_state(spark, settings)
+    ingested, failed = known.ingested, known.failed
     log: list[dict[str, object]] = []
     for source_id in dict.fromkeys(d.source_id for d, _ in work):
         definition = definitions[source_id]
         parts, pending = [], []
         for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
-            digest = content_hash(file.uri)
+            # Like rsync's quick check: an unchanged listing is not read again (a rewrite that keeps both size and
+            # modification time goes unseen; touching the file makes Bronze hash it).
+            digest = known.hash_if_unchanged(file) or content_hash(file.uri)
             if (file.relative_path, digest) in ingested:
                 report.files.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
                 continue
