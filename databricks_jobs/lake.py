@@ -136,6 +136,14 @@ def overwrite(
         spark.sql(f"ALTER TABLE {name} CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})")
 
 
+def of_file_versions(versions: Iterable[tuple[str, str]]) -> Column:
+    """Rows whose lineage is one of these (source_file, content_hash) file versions (Bronze, Silver, quarantine)."""
+    condition = F.lit(False)
+    for source_file, content_hash in versions:
+        condition = condition | ((F.col("source_file") == source_file) & (F.col("content_hash") == content_hash))
+    return condition
+
+
 def records_frame(spark: SparkSession, contract: TableContract, records: Iterable[Mapping[str, object]]) -> DataFrame:
     """Rows given as {column: value} mappings, as a frame of the contract's schema (a missing column is an error)."""
     names = contract.column_names

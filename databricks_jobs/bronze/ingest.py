@@ -184,10 +184,7 @@ def write_raw_rows(
     df = parts[0][2]
     for _, _, other in parts[1:]:
         df = df.unionByName(other)
-    written = F.lit(False)
-    for source_file, digest, _ in parts:
-        written = written | ((F.col("source_file") == source_file) & (F.col("content_hash") == digest))
-    lake.overwrite(spark, settings, table, df, written)
+    lake.overwrite(spark, settings, table, df, lake.of_file_versions((f, h) for f, h, _ in parts))
 
 
 def _assign_files(

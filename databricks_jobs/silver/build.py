@@ -104,15 +104,6 @@ def file_headers(files: list[PendingFile]) -> RawFields:
     return RawFields(tuple(dict.fromkeys(h for f in files for h in f.header)))
 
 
-def _in_files(files: list[PendingFile]) -> F.Column:
-    condition = F.lit(False)
-    for file in files:
-        condition = condition | (
-            (F.col("source_file") == file.source_file) & (F.col("content_hash") == file.content_hash)
-        )
-    return condition
-
-
 def fate_key(handler: DatasetHandler, sub_key: bool) -> list[str]:
     """The de-duplication key: the target's primary key, plus the sub-region id when sub-rows are summed."""
     return list(handler.target.primary_key) + (["_sub_id"] if sub_key else [])
@@ -329,7 +320,9 @@ def build_source(
     if superseded:
         tables = (handler.target.name, SILVER_QUARANTINE.name, SILVER_PROCESSED_FILES.name)
         _delete_file_rows(spark, settings, definition.source_id, superseded, tables)
-    bronze = lake.read(spark, settings, definition.bronze_table).where(_in_files(files))
+    bronze = lake.read(spark, settings, definition.bronze_table).where(
+        lake.of_file_versions((f.source_file, f.content_hash) for f in files)
+    )
     candidates = handler.transform(bronze, definition, file_headers(files)).withColumn(
         "source_column", F.coalesce(F.col("source_column"), F.lit(""))
     )
