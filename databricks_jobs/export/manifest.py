@@ -1,11 +1,20 @@
 """The export manifest: the one definition of `_manifest.json`, used by every writer (the export, the benchmark's
 and the tests' fixtures) and every reader on the Python side (export verification, the S3 check).
 
-Layout of a batch: `{export_root}/{batch_id}/{table}/part-*.parquet`, then `{batch_id}/_manifest.json` (its presence
-= the batch is complete), then `{export_root}/LATEST` (the newest complete batch id). The manifest is JSON:
-  manifest_version (1), batch_id, created_at_utc (ISO 8601, Z), format ("parquet"), tables: [
+Layout of a batch: `{export_root}/{batch_id}/{table}/part-*.parquet` (rows to upsert) and
+`{batch_id}/{table}/deleted_keys/part-*.parquet` (primary keys to delete), then `{batch_id}/_manifest.json` (its
+presence = the batch is complete), then `{export_root}/LATEST` (the newest complete batch id). The manifest is JSON:
+  manifest_version (2), batch_id, created_at_utc (ISO 8601, Z), format ("parquet"),
+  mode: "full" (each table's files hold the whole table: the loaded table becomes exactly them) or "incremental"
+        (the rows that changed since batch base_batch_id: upsert them by key, then delete deleted_keys),
+  base_batch_id: null for full, else the batch whose loaded state this batch applies to,
+  tables: [
     {name, row_count, primary_key: [column], files: [{path: "<table>/part-….parquet", row_count, size_bytes}],
-     columns: [{name, type (tables.py type name), nullable}]}]
+     columns: [{name, type (tables.py type name), nullable}],
+     deleted_keys: {row_count, files: [{path: "<table>/deleted_keys/part-….parquet", row_count, size_bytes}]}
+                   (the primary key columns only; always empty in a full batch),
+     gold_table_id, gold_version: the Delta table id and version the batch brings the table to (null when unknown,
+                   e.g. a fixture), gold_base_version: incremental only, the version the changes start after}]
 """
 
 from __future__ import annotations
@@ -21,7 +30,10 @@ from databricks_jobs.tables import TableContract
 
 MANIFEST_FILE = "_manifest.json"
 LATEST_FILE = "LATEST"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+FULL, INCREMENTAL = "full", "incremental"
+MODES = (FULL, INCREMENTAL)
+DELETED_KEYS_FOLDER = "deleted_keys"
 FORMAT = "parquet"
 # What Spark (and the fixtures) name data files; anything else in a manifest is refused.
 DATA_FILE = re.compile(r"^part-[A-Za-z0-9._-]+\.parquet$")
@@ -35,27 +47,57 @@ def columns_of(contract: TableContract) -> list[dict[str, Any]]:
     return [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in contract.columns]
 
 
-def table_entry(contract: TableContract, files: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A table's entry; `files`: {"name": "part-….parquet", "row_count", "size_bytes"} in file-name order."""
-    listed = [
-        {"path": f"{contract.name}/{f['name']}", "row_count": int(f["row_count"]), "size_bytes": int(f["size_bytes"])}
+def _listed(folder: str, files: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"path": f"{folder}/{f['name']}", "row_count": int(f["row_count"]), "size_bytes": int(f["size_bytes"])}
         for f in sorted(files, key=lambda f: f["name"])
     ]
+
+
+def deleted_keys_folder(table: str) -> str:
+    """The folder, relative to the batch, of a table's deleted keys."""
+    return f"{table}/{DELETED_KEYS_FOLDER}"
+
+
+def table_entry(
+    contract: TableContract,
+    files: Sequence[dict[str, Any]],
+    deleted_files: Sequence[dict[str, Any]] = (),
+    gold_table_id: str | None = None,
+    gold_version: int | None = None,
+    gold_base_version: int | None = None,
+) -> dict[str, Any]:
+    """A table's entry; `files` (rows) and `deleted_files` (keys): {"name": "part-….parquet", "row_count",
+    "size_bytes"}, listed in file-name order."""
+    listed = _listed(contract.name, files)
+    deleted = _listed(deleted_keys_folder(contract.name), deleted_files)
     return {
         "name": contract.name,
         "row_count": sum(f["row_count"] for f in listed),
         "primary_key": list(contract.primary_key),
         "files": listed,
         "columns": columns_of(contract),
+        "deleted_keys": {"row_count": sum(f["row_count"] for f in deleted), "files": deleted},
+        "gold_table_id": gold_table_id,
+        "gold_version": gold_version,
+        "gold_base_version": gold_base_version,
     }
 
 
-def build_manifest(batch_id: str, tables: Sequence[dict[str, Any]], created_at: datetime | None = None) -> dict:
+def build_manifest(
+    batch_id: str,
+    tables: Sequence[dict[str, Any]],
+    created_at: datetime | None = None,
+    mode: str = FULL,
+    base_batch_id: str | None = None,
+) -> dict:
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "batch_id": batch_id,
         "created_at_utc": (created_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "format": FORMAT,
+        "mode": mode,
+        "base_batch_id": base_batch_id,
         "tables": list(tables),
     }
     return validate_manifest(manifest, f"export batch {batch_id}")
@@ -70,27 +112,41 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _validate_table(entry: object, where: str) -> None:
+def _validate_files(files: object, folder: str, row_count: object, at: str) -> None:
+    """Every file is `{folder}/part-….parquet` with counts, and their rows add up to `row_count`."""
+    _require(isinstance(files, list), at, f"files of {folder} is not a list")
+    _require(_is_count(row_count), at, f"row_count {row_count!r} of {folder} is not a count")
+    for file in files:
+        _require(isinstance(file, dict), at, f"file entry {file!r} is not an object")
+        path = str(file.get("path", ""))
+        parent, _, file_name = path.rpartition("/")
+        _require(
+            parent == folder and bool(DATA_FILE.match(file_name)), at, f"file path {path!r} is not {folder}/part-…"
+        )
+        for key in ("row_count", "size_bytes"):
+            _require(_is_count(file.get(key)), at, f"file {path}: {key} {file.get(key)!r} is not a count")
+    listed = sum(f["row_count"] for f in files)
+    _require(listed == row_count, at, f"row_count {row_count} of {folder} != its files' sum {listed}")
+
+
+def _validate_table(entry: object, mode: str, where: str) -> None:
     _require(isinstance(entry, dict), where, "a table entry is not an object")
     name = entry.get("name")
     _require(isinstance(name, str) and bool(name), where, "a table entry has no name")
     at = f"{where}: table {name}"
-    for key in ("row_count", "primary_key", "files", "columns"):
+    for key in ("row_count", "primary_key", "files", "columns", "deleted_keys"):
         _require(key in entry, at, f"field {key} is missing")
-    _require(_is_count(entry["row_count"]), at, f"row_count {entry['row_count']!r} is not a count")
     _require(isinstance(entry["primary_key"], list) and bool(entry["primary_key"]), at, "primary_key is empty")
     _require(isinstance(entry["columns"], list) and bool(entry["columns"]), at, "columns is empty")
     for column in entry["columns"]:
         _require(isinstance(column, dict) and {"name", "type", "nullable"} <= set(column), at, f"column {column!r}")
-    for file in entry["files"]:
-        _require(isinstance(file, dict), at, f"file entry {file!r} is not an object")
-        path = file.get("path", "")
-        folder, _, file_name = str(path).partition("/")
-        _require(folder == name and bool(DATA_FILE.match(file_name)), at, f"file path {path!r} is not {name}/part-…")
-        for key in ("row_count", "size_bytes"):
-            _require(_is_count(file.get(key)), at, f"file {path}: {key} {file.get(key)!r} is not a count")
-    listed = sum(f["row_count"] for f in entry["files"])
-    _require(listed == entry["row_count"], at, f"row_count {entry['row_count']} != its files' sum {listed}")
+    _validate_files(entry["files"], name, entry["row_count"], at)
+    deleted = entry["deleted_keys"]
+    _require(isinstance(deleted, dict), at, "deleted_keys is not an object")
+    _validate_files(deleted.get("files"), deleted_keys_folder(name), deleted.get("row_count"), at)
+    _require(mode == INCREMENTAL or deleted["row_count"] == 0, at, "a full batch carries deleted keys")
+    for key in ("gold_version", "gold_base_version"):
+        _require(entry.get(key) is None or _is_count(entry.get(key)), at, f"{key} {entry.get(key)!r} is not a version")
 
 
 def validate_manifest(manifest: object, where: str) -> dict:
@@ -101,10 +157,16 @@ def validate_manifest(manifest: object, where: str) -> dict:
     _require(manifest.get("format") == FORMAT, where, f"format {manifest.get('format')!r} != {FORMAT!r}")
     _require(isinstance(manifest.get("batch_id"), str), where, "batch_id is missing")
     _require(isinstance(manifest.get("tables"), list), where, "tables is missing")
+    mode, base = manifest.get("mode"), manifest.get("base_batch_id")
+    _require(mode in MODES, where, f"mode {mode!r} is not one of {list(MODES)}")
+    if mode == FULL:
+        _require(base is None, where, f"a full batch has no base batch (base_batch_id {base!r})")
+    else:
+        _require(isinstance(base, str) and bool(base), where, "an incremental batch names its base_batch_id")
     names = [t.get("name") if isinstance(t, dict) else None for t in manifest["tables"]]
     _require(len(set(names)) == len(names), where, f"a table is listed twice: {names}")
     for entry in manifest["tables"]:
-        _validate_table(entry, where)
+        _validate_table(entry, mode, where)
     return manifest
 
 
@@ -125,3 +187,20 @@ def publish(export_root: str, manifest: dict) -> None:
     root = export_root.rstrip("/")
     storage.write_text(f"{batch_root(root, manifest['batch_id'])}/{MANIFEST_FILE}", json.dumps(manifest, indent=2))
     storage.write_text(f"{root}/{LATEST_FILE}", manifest["batch_id"] + "\n")
+
+
+def latest_batch_id(export_root: str) -> str | None:
+    """The batch id in LATEST, or None when no batch was ever published."""
+    latest = f"{export_root.rstrip('/')}/{LATEST_FILE}"
+    return storage.read_text(latest).strip() if storage.exists(latest) else None
+
+
+def read_manifest(export_root: str, batch_id: str) -> dict:
+    """A published batch's manifest, validated; ManifestError naming the batch when it is missing or malformed."""
+    where = f"export batch {batch_root(export_root, batch_id)}"
+    path = f"{batch_root(export_root, batch_id)}/{MANIFEST_FILE}"
+    if not storage.exists(path):
+        raise ManifestError(f"{where}: {MANIFEST_FILE} is missing (the batch is incomplete)")
+    manifest = parse_manifest(storage.read_text(path), where)
+    _require(manifest["batch_id"] == batch_id, where, f"manifest batch id {manifest['batch_id']} != {batch_id}")
+    return manifest
