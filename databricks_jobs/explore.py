@@ -36,6 +36,7 @@ STAGE_WIDGETS: dict[str, str] = {
     "run_id": "",
     "sources": "",
     "full_refresh": "false",
+    "full_export": "false",
 }
 # Widgets of the exploration notebooks: where the tables are, and what to look at.
 LAKE_WIDGETS: dict[str, str] = {"catalog": "", "schema": "", "lake_root": ""}
@@ -47,8 +48,9 @@ RELATIVE_TOLERANCE = 1e-9
 def stage_arguments(values: Mapping[str, str]) -> argparse.Namespace:
     """Widget values -> the arguments a wheel task parses (`--catalog ... --source ... --full-refresh`).
 
-    `sources` is a comma-separated list of source ids; `full_refresh` is true / false. On Databricks a catalog is
-    required: without one the tables would land in the workspace's legacy Hive metastore instead of Unity Catalog.
+    `sources` is a comma-separated list of source ids; `full_refresh` and `full_export` are true / false. On
+    Databricks a catalog is required: without one the tables would land in the workspace's legacy Hive metastore
+    instead of Unity Catalog.
     """
     argv: list[str] = []
     for name in ("catalog", "schema", "raw_root", "lake_root", "export_root", "config_root", "batch_id", "run_id"):
@@ -58,11 +60,12 @@ def stage_arguments(values: Mapping[str, str]) -> argparse.Namespace:
     for source_id in (values.get("sources") or "").split(","):
         if source_id.strip():
             argv += ["--source", source_id.strip()]
-    full_refresh = (values.get("full_refresh") or "false").strip().lower()
-    if full_refresh not in ("true", "false"):
-        raise ValueError(f"full_refresh must be true or false, got {values.get('full_refresh')!r}")
-    if full_refresh == "true":
-        argv.append("--full-refresh")
+    for flag in ("full_refresh", "full_export"):
+        value = (values.get(flag) or "false").strip().lower()
+        if value not in ("true", "false"):
+            raise ValueError(f"{flag} must be true or false, got {values.get(flag)!r}")
+        if value == "true":
+            argv.append(f"--{flag.replace('_', '-')}")
     arguments = task_parser("Notebook task of the energy lakehouse pipeline.").parse_args(argv)
     if is_databricks() and not arguments.catalog:
         raise ValueError(
@@ -106,6 +109,7 @@ def run_stage(stage: str, values: Mapping[str, str], spark: SparkSession) -> Sta
         full_refresh=arguments.full_refresh,
         source_ids=arguments.sources,
         spark=spark,
+        full_export=arguments.full_export,
     )
     return StageRun(settings, batch_id, report)
 
@@ -126,13 +130,22 @@ def gold_results_frame(spark: SparkSession, results: Mapping[str, Mapping[str, o
     return spark.createDataFrame(rows, "table string, operation string, rows_written bigint, seconds double")
 
 
-def manifest_frame(spark: SparkSession, manifest: Mapping[str, object]) -> DataFrame:
-    """An export manifest's tables: rows and files per table, with the batch id."""
+def manifest_frame(spark: SparkSession, manifest: Mapping[str, object] | None) -> DataFrame:
+    """An export manifest's tables: mode, rows, deleted keys and files per table, with the batch id (no rows when
+    the export wrote no batch: Gold had not changed)."""
     rows = [
-        (str(manifest["batch_id"]), t["name"], int(t["row_count"]), len(t["files"]))
-        for t in manifest["tables"]  # type: ignore[union-attr]
+        (
+            str(manifest["batch_id"]),
+            str(manifest["mode"]),
+            t["name"],
+            int(t["row_count"]),
+            int(t["deleted_keys"]["row_count"]),
+            len(t["files"]),
+        )
+        for t in (manifest or {}).get("tables", [])  # type: ignore[union-attr]
     ]
-    return spark.createDataFrame(rows, "batch_id string, table string, row_count bigint, files int")
+    schema = "batch_id string, mode string, table string, row_count bigint, deleted_keys bigint, files int"
+    return spark.createDataFrame(rows, schema)
 
 
 def of_batch(frame: DataFrame, batch_id: str) -> DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -19,7 +20,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import TableContract
+from databricks_jobs.tables import CHANGE_DATA_FEED_TABLES, TableContract
+
+CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
 
 # Per Spark session: schema -> the folder it is bound to (local catalog only).
 _BOUND: weakref.WeakKeyDictionary[SparkSession, dict[str, str]] = weakref.WeakKeyDictionary()
@@ -102,6 +105,8 @@ def create_table_sql(settings: LakeSettings, contract: TableContract) -> str:
     if contract.cluster_by:
         parts.append(f"CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})")
     parts.append(f"COMMENT {_sql_string(contract.description)}")
+    if contract.name in CHANGE_DATA_FEED_TABLES:
+        parts.append(f"TBLPROPERTIES ('{CHANGE_DATA_FEED}' = 'true')")
     if settings.is_local_catalog:
         parts.append(f"LOCATION {_sql_string(str(Path(_local_folder(settings)) / contract.name))}")
     return "\n".join(parts)
@@ -134,6 +139,51 @@ def overwrite(
     if where is None and contract.cluster_by:
         # A whole-table overwrite resets liquid clustering (seen with delta-spark 4.4); set it again (metadata only).
         spark.sql(f"ALTER TABLE {name} CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})")
+
+
+@dataclass(frozen=True)
+class TableState:
+    """A Delta table's identity and last commit time: any commit changes `last_modified_utc`, and a re-created table
+    has another id. Read from DESCRIBE DETAIL, which costs a fraction of reading the history."""
+
+    table_id: str
+    last_modified_utc: str  # ISO 8601 with milliseconds, as DESCRIBE DETAIL reports it (the session zone is UTC)
+    change_data_feed: bool
+
+
+def table_state(spark: SparkSession, settings: LakeSettings, table: str) -> TableState | None:
+    """The table's id, last commit time and whether its change data feed is on; None when it does not exist."""
+    if not exists(spark, settings, table):
+        return None
+    detail = spark.sql(f"DESCRIBE DETAIL {settings.table_name(table)}").first()
+    properties = detail["properties"] or {}
+    return TableState(
+        str(detail["id"]),
+        detail["lastModified"].isoformat(timespec="milliseconds"),
+        properties.get(CHANGE_DATA_FEED) == "true",
+    )
+
+
+def latest_version(spark: SparkSession, settings: LakeSettings, table: str) -> int:
+    """The table's latest Delta version (the table must exist)."""
+    return int(spark.sql(f"DESCRIBE HISTORY {settings.table_name(table)} LIMIT 1").first()["version"])
+
+
+def enable_change_data_feed(spark: SparkSession, settings: LakeSettings, table: str) -> None:
+    """Turn the change data feed on for a table created before it was in the contract (one metadata commit)."""
+    spark.sql(f"ALTER TABLE {settings.table_name(table)} SET TBLPROPERTIES ('{CHANGE_DATA_FEED}' = 'true')")
+
+
+def changes(spark: SparkSession, settings: LakeSettings, table: str, after_version: int, to_version: int) -> DataFrame:
+    """The table's change data feed for the commits after `after_version` up to `to_version` (both must be > after):
+    the table's columns plus _change_type (insert, delete, update_preimage, update_postimage) and _commit_version."""
+    return (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", after_version + 1)
+        .option("endingVersion", to_version)
+        .table(settings.table_name(table))
+    )
 
 
 def of_file_versions(versions: Iterable[tuple[str, str]]) -> Column:

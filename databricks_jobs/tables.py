@@ -479,6 +479,21 @@ GOLD_PROCESSED_SILVER_BATCHES = TableContract(
 )
 
 
+GOLD_BUILD_INPUTS = TableContract(
+    "gold__build_inputs",
+    "What each Gold table was last built from: a fingerprint of its inputs' Delta versions and reference data. A "
+    "builder whose inputs have the same fingerprint would rebuild the same rows: it is skipped.",
+    _cols(
+        ("table_name", "string", False),
+        ("inputs_fingerprint", "string", False, "sha256 of the inputs' table ids and versions and the reference data"),
+        ("inputs_json", "string", False, "the inputs as fingerprinted, for people"),
+        BATCH,
+        ("built_at_utc", "timestamp", False),
+    ),
+    ("table_name",),
+)
+
+
 def bronze_raw_rows(source_id: str) -> TableContract:
     """`bronze_{source_id}__raw_rows`: every raw row of one source as it came, with lineage."""
     return TableContract(
@@ -510,7 +525,10 @@ BOOKKEEPING_TABLES: tuple[TableContract, ...] = (
     BRONZE_INGESTED_FILES,
     SILVER_PROCESSED_FILES,
     GOLD_PROCESSED_SILVER_BATCHES,
+    GOLD_BUILD_INPUTS,
 )
+# Tables whose Delta Change Data Feed is on: the export sends only the rows that changed since the last batch.
+CHANGE_DATA_FEED_TABLES = frozenset(t.name for t in GOLD_TABLES)
 
 
 def contract(name: str) -> TableContract:

@@ -36,7 +36,8 @@ class FlowConfig:
 
 @dataclass
 class FlowResult:
-    batch_id: str = ""
+    batch_id: str = ""  # the pipeline run's batch; the export's folder when it wrote one
+    exported: bool = False  # False: Gold had not changed, no new export batch (the load then checks LATEST)
     seconds: dict[str, float] = field(default_factory=dict)
     landed: Any = None
     pipeline: Any = None
@@ -100,16 +101,24 @@ def run_flow(config: FlowConfig, warehouse: Any, spark: Any = None, log: Log = p
     with process_environment(config.s3.storage_environment()):
         _run_lakehouse(config, spark_for(config, spark), result, log)
     with timed_step(3, STEPS[2], result, log):
-        latest = read_latest_batch_id(client, config.s3)
-        if latest != result.batch_id:
-            raise RuntimeError(f"s3://{config.s3.curated_bucket}: LATEST is {latest}, expected {result.batch_id}")
-        config.stage_dir.mkdir(parents=True, exist_ok=True)
-        result.manifest = download_batch(client, config.s3, result.batch_id, config.stage_dir)
-        # LATEST last, as in the export: the stage never points at a batch that is not all there.
-        (config.stage_dir / "LATEST").write_text(result.batch_id + "\n")
-        log(f"    s3://{config.s3.curated_bucket}/{config.s3.curated_prefix}/{result.batch_id} -> {config.stage_dir}")
+        if result.exported:
+            _stage_batch(client, config, result, log)
+        else:
+            log("    no new export batch: nothing to stage")
     _load_into_warehouse(config, warehouse, result, log)
     return result
+
+
+def _stage_batch(client: Any, config: FlowConfig, result: FlowResult, log: Log) -> None:
+    """Copy the new batch from the curated bucket into the stage folder, LATEST last."""
+    latest = read_latest_batch_id(client, config.s3)
+    if latest != result.batch_id:
+        raise RuntimeError(f"s3://{config.s3.curated_bucket}: LATEST is {latest}, expected {result.batch_id}")
+    config.stage_dir.mkdir(parents=True, exist_ok=True)
+    result.manifest = download_batch(client, config.s3, result.batch_id, config.stage_dir)
+    # LATEST last, as in the export: the stage never points at a batch that is not all there.
+    (config.stage_dir / "LATEST").write_text(result.batch_id + "\n")
+    log(f"    s3://{config.s3.curated_bucket}/{config.s3.curated_prefix}/{result.batch_id} -> {config.stage_dir}")
 
 
 def _run_on_folders(config: FlowConfig, warehouse: Any, spark: Any, result: FlowResult, log: Log) -> FlowResult:
@@ -119,8 +128,11 @@ def _run_on_folders(config: FlowConfig, warehouse: Any, spark: Any, result: Flow
     _run_lakehouse(config, spark, result, log)
     with timed_step(3, STEPS[2], result, log):
         # The export step wrote the batch into the stage folder and verified it against its manifest already.
-        result.manifest = next(s.result for s in result.pipeline.steps if s.stage == "export")
-        log(f"    {config.stage_dir / result.batch_id}: exported and verified by the pipeline's export step")
+        if result.exported:
+            result.manifest = result.pipeline.step("export").result
+            log(f"    {config.stage_dir / result.batch_id}: exported and verified by the pipeline's export step")
+        else:
+            log("    no new export batch: nothing to stage")
     _load_into_warehouse(config, warehouse, result, log)
     return result
 
@@ -133,6 +145,7 @@ def _run_lakehouse(config: FlowConfig, spark: Any, result: FlowResult, log: Log)
             lake_settings(config), full_refresh=config.full_refresh, log=lambda m: log(f"    {m}"), spark=spark
         )
         result.batch_id = result.pipeline.batch_id
+        result.exported = result.pipeline.step("export").result is not None
 
 
 def _load_into_warehouse(config: FlowConfig, warehouse: Any, result: FlowResult, log: Log) -> None:
@@ -146,7 +159,8 @@ def _load_into_warehouse(config: FlowConfig, warehouse: Any, result: FlowResult,
             f"sql/: {sum(1 for r in applied if not r.skipped_reason)} statements applied"
         )
     with timed_step(5, STEPS[4], result, log):
-        report = runner.load_and_build(warehouse, result.batch_id)
+        # No new batch: LATEST is loaded only if the warehouse has not loaded it yet (else the load says SKIPPED).
+        report = runner.load_and_build(warehouse, result.batch_id if result.exported else "LATEST")
         result.load, result.views = report["load"], report["views"]
         load = result.load
         log(f"    load {load['status']}: {load['rows_loaded']} rows from {load['files_loaded']} files")

@@ -13,8 +13,9 @@ presence = the batch is complete), then `{export_root}/LATEST` (the newest compl
      columns: [{name, type (tables.py type name), nullable}],
      deleted_keys: {row_count, files: [{path: "<table>/deleted_keys/part-….parquet", row_count, size_bytes}]}
                    (the primary key columns only; always empty in a full batch),
-     gold_table_id, gold_version: the Delta table id and version the batch brings the table to (null when unknown,
-                   e.g. a fixture), gold_base_version: incremental only, the version the changes start after}]
+     gold_table_id, gold_version, gold_committed_at_utc: the Delta table id, version and last commit time the
+                   batch brings the table to (null when unknown, e.g. a fixture, or the table not built yet),
+     gold_base_version: incremental only, the version the changes start after}]
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def table_entry(
     gold_table_id: str | None = None,
     gold_version: int | None = None,
     gold_base_version: int | None = None,
+    gold_committed_at_utc: str | None = None,
 ) -> dict[str, Any]:
     """A table's entry; `files` (rows) and `deleted_files` (keys): {"name": "part-….parquet", "row_count",
     "size_bytes"}, listed in file-name order."""
@@ -81,6 +83,7 @@ def table_entry(
         "gold_table_id": gold_table_id,
         "gold_version": gold_version,
         "gold_base_version": gold_base_version,
+        "gold_committed_at_utc": gold_committed_at_utc,
     }
 
 
@@ -112,10 +115,10 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _validate_files(files: object, folder: str, row_count: object, at: str) -> None:
-    """Every file is `{folder}/part-….parquet` with counts, and their rows add up to `row_count`."""
-    _require(isinstance(files, list), at, f"files of {folder} is not a list")
-    _require(_is_count(row_count), at, f"row_count {row_count!r} of {folder} is not a count")
+def _validate_files(files: object, folder: str, row_count: object, at: str, field: str) -> None:
+    """Every file is `{folder}/part-….parquet` with counts, and their rows add up to `row_count` (named `field`)."""
+    _require(isinstance(files, list), at, f"the files of {field} are not a list")
+    _require(_is_count(row_count), at, f"{field} {row_count!r} is not a count")
     for file in files:
         _require(isinstance(file, dict), at, f"file entry {file!r} is not an object")
         path = str(file.get("path", ""))
@@ -126,7 +129,7 @@ def _validate_files(files: object, folder: str, row_count: object, at: str) -> N
         for key in ("row_count", "size_bytes"):
             _require(_is_count(file.get(key)), at, f"file {path}: {key} {file.get(key)!r} is not a count")
     listed = sum(f["row_count"] for f in files)
-    _require(listed == row_count, at, f"row_count {row_count} of {folder} != its files' sum {listed}")
+    _require(listed == row_count, at, f"{field} {row_count} != its files' sum {listed}")
 
 
 def _validate_table(entry: object, mode: str, where: str) -> None:
@@ -140,10 +143,10 @@ def _validate_table(entry: object, mode: str, where: str) -> None:
     _require(isinstance(entry["columns"], list) and bool(entry["columns"]), at, "columns is empty")
     for column in entry["columns"]:
         _require(isinstance(column, dict) and {"name", "type", "nullable"} <= set(column), at, f"column {column!r}")
-    _validate_files(entry["files"], name, entry["row_count"], at)
+    _validate_files(entry["files"], name, entry["row_count"], at, "row_count")
     deleted = entry["deleted_keys"]
     _require(isinstance(deleted, dict), at, "deleted_keys is not an object")
-    _validate_files(deleted.get("files"), deleted_keys_folder(name), deleted.get("row_count"), at)
+    _validate_files(deleted.get("files"), deleted_keys_folder(name), deleted.get("row_count"), at, "deleted_keys")
     _require(mode == INCREMENTAL or deleted["row_count"] == 0, at, "a full batch carries deleted keys")
     for key in ("gold_version", "gold_base_version"):
         _require(entry.get(key) is None or _is_count(entry.get(key)), at, f"{key} {entry.get(key)!r} is not a version")
@@ -204,3 +207,8 @@ def read_manifest(export_root: str, batch_id: str) -> dict:
     manifest = parse_manifest(storage.read_text(path), where)
     _require(manifest["batch_id"] == batch_id, where, f"manifest batch id {manifest['batch_id']} != {batch_id}")
     return manifest
+
+
+def listed_files(entry: dict) -> list[dict]:
+    """Every file a table entry lists: its rows' files, then its deleted keys' files."""
+    return [*entry["files"], *entry["deleted_keys"]["files"]]

@@ -1,34 +1,48 @@
-"""Export Gold to Parquet + `_manifest.json` + `LATEST` (layout: export/manifest.py).
+"""Export Gold to Parquet + `_manifest.json` + `LATEST` (layout: export/manifest.py), as changes since the last batch.
 
 Order matters for readers: every Parquet file, then the manifest (its presence = the batch is complete), then LATEST.
 Timestamps go out as TIMESTAMP_NTZ: *_utc hold the UTC wall clock, *_local the region's wall clock, so a Snowflake COPY
 with USE_LOGICAL_TYPE = TRUE reads the same instants whatever the session time zone.
 
+Incremental by default: LATEST's manifest says which Delta version of each Gold table the warehouse has; a new batch
+carries only what changed since (the tables' change data feed, netted per key by export/changes.py: rows to upsert,
+keys to delete). Nothing changed in Gold: no new batch at all. A full snapshot (every row of every table) is written
+on the first export, on request (`full=True`, the pipeline's --full-export or --full-refresh), and whenever the feed
+cannot cover the gap: a table re-created or not yet carrying the feed, a version behind LATEST's, a feed whose files
+were vacuumed. The mode is the batch's, never mixed.
+
 The manifest lists the files Spark's reader sees in each table's folder (`_metadata.file_name`): the committed
 output. A raw listing could also show files of failed task attempts, which Databricks' commit protocol leaves behind
-and its readers skip. A retried export task whose manifest is already written verifies it and finishes LATEST.
+and its readers skip. A retried export task whose manifest is already written verifies it and finishes LATEST; one
+that died before its manifest starts its batch folder again.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs import lake, storage, tables
 from databricks_jobs.batch import check_batch_id
+from databricks_jobs.export.changes import net_changes
 from databricks_jobs.export.manifest import (
     DATA_FILE,
+    FULL,
+    INCREMENTAL,
     LATEST_FILE,
     MANIFEST_FILE,
     ManifestError,
     batch_root,
     build_manifest,
     columns_of,
-    parse_manifest,
+    deleted_keys_folder,
+    latest_batch_id,
     publish,
+    read_manifest,
     table_entry,
 )
 from databricks_jobs.settings import LakeSettings
@@ -37,15 +51,21 @@ from databricks_jobs.spark_session import require_utc_session
 ROWS_PER_FILE = 1_000_000
 # Spark type name in the Parquet file for each contract type that is written differently.
 PARQUET_TYPE = {"timestamp": "timestamp_ntz"}
+Log = Callable[[str], None]
 
 
 class ExportVerificationError(Exception):
     """The export does not match its manifest; the message names the batch, table and file."""
 
 
-def for_parquet(df: DataFrame, contract: tables.TableContract) -> DataFrame:
-    """Contract columns in order; TIMESTAMP -> TIMESTAMP_NTZ (UTC wall clock, the session zone is UTC)."""
-    return df.select([F.col(c.name).cast(PARQUET_TYPE.get(c.type, c.type)).alias(c.name) for c in contract.columns])
+class ChangeFeedUnavailable(Exception):
+    """The change data feed cannot cover the gap since the last batch; the message says why."""
+
+
+def for_parquet(df: DataFrame, contract: tables.TableContract, columns: list[str] | None = None) -> DataFrame:
+    """Contract columns (or the named ones) in order; TIMESTAMP -> TIMESTAMP_NTZ (UTC wall clock, session zone UTC)."""
+    chosen = [c for c in contract.columns if columns is None or c.name in columns]
+    return df.select([F.col(c.name).cast(PARQUET_TYPE.get(c.type, c.type)).alias(c.name) for c in chosen])
 
 
 def committed_files(spark: SparkSession, folder: str) -> dict[str, tuple[int, int]]:
@@ -57,8 +77,12 @@ def committed_files(spark: SparkSession, folder: str) -> dict[str, tuple[int, in
     return {r.file_name: (int(r["count"]), int(r.file_size)) for r in counted}
 
 
-def _write_table(spark: SparkSession, df: DataFrame, folder: str) -> list[dict]:
+def _write_files(spark: SparkSession, df: DataFrame, folder: str, empty_file: bool) -> list[dict]:
+    """Write `df` as Parquet in `folder`; the files with their row counts. No rows: one empty file carrying the
+    schema when `empty_file`, else nothing at all."""
     rows = df.count()
+    if rows == 0 and not empty_file:
+        return []
     out = df.repartition(max(1, math.ceil(rows / ROWS_PER_FILE))) if rows else df.coalesce(1)
     out.write.mode("overwrite").option("compression", "snappy").parquet(folder)
     storage.delete(f"{folder}/_SUCCESS")
@@ -73,7 +97,21 @@ def _write_table(spark: SparkSession, df: DataFrame, folder: str) -> list[dict]:
     return [{"name": name, "row_count": n, "size_bytes": size} for name, (n, size) in files.items()]
 
 
-def _finish_retry(spark: SparkSession, settings: LakeSettings, batch_id: str, log: Callable[[str], None]) -> dict:
+@dataclass(frozen=True)
+class TablePlan:
+    """What the batch carries of one Gold table: the version it brings the table to, from which base."""
+
+    contract: tables.TableContract
+    state: lake.TableState | None  # None: no builder has produced the table yet
+    version: int | None
+    base_version: int | None = None  # incremental: the version LATEST's batch exported
+
+    @property
+    def unchanged(self) -> bool:
+        return self.base_version is not None and self.base_version == self.version
+
+
+def _finish_retry(spark: SparkSession, settings: LakeSettings, batch_id: str, log: Log) -> dict:
     """The batch's manifest exists (an earlier attempt of this task wrote it): verify it, then (re)write LATEST."""
     manifest = verify_export(settings.export_root, batch_id, spark=spark)
     storage.write_text(f"{settings.export_root.rstrip('/')}/{LATEST_FILE}", batch_id + "\n")
@@ -81,30 +119,207 @@ def _finish_retry(spark: SparkSession, settings: LakeSettings, batch_id: str, lo
     return manifest
 
 
+def _base_manifest(settings: LakeSettings, log: Log) -> dict | None:
+    """LATEST's manifest, or None (with the reason logged) when there is none to build on."""
+    latest = latest_batch_id(settings.export_root)
+    if latest is None:
+        log("  export: no earlier batch (no LATEST): full snapshot")
+        return None
+    try:
+        return read_manifest(settings.export_root, latest)
+    except ManifestError as error:
+        log(f"  export: LATEST's manifest cannot be built on ({error}): full snapshot")
+        return None
+
+
+def _full_plan(spark: SparkSession, settings: LakeSettings, contract: tables.TableContract) -> TablePlan:
+    state = lake.table_state(spark, settings, contract.name)
+    version = None if state is None else lake.latest_version(spark, settings, contract.name)
+    return TablePlan(contract, state, version)
+
+
+def _incremental_plan(
+    spark: SparkSession, settings: LakeSettings, contract: tables.TableContract, exported: dict
+) -> TablePlan:
+    """The table's changes since the version `exported` (its entry in LATEST's manifest); ChangeFeedUnavailable when
+    the change feed cannot say what they are."""
+    state = lake.table_state(spark, settings, contract.name)
+    base_version, base_id = exported.get("gold_version"), exported.get("gold_table_id")
+    if state is None:
+        if base_id is None:
+            return TablePlan(contract, None, None, None)  # still not built: nothing to send, as before
+        raise ChangeFeedUnavailable(f"{contract.name} no longer exists")
+    if base_id is None or base_version is None:
+        raise ChangeFeedUnavailable(f"{contract.name}: the last batch has no Gold version for it")
+    if state.table_id != base_id:
+        raise ChangeFeedUnavailable(f"{contract.name} was re-created (table id {base_id} -> {state.table_id})")
+    if state.last_modified_utc == exported.get("gold_committed_at_utc"):
+        return TablePlan(contract, state, base_version, base_version)
+    if not state.change_data_feed:
+        lake.enable_change_data_feed(spark, settings, contract.name)
+        raise ChangeFeedUnavailable(f"{contract.name} had no change data feed (turned on now)")
+    version = lake.latest_version(spark, settings, contract.name)
+    if version < base_version:
+        raise ChangeFeedUnavailable(f"{contract.name} is at version {version}, behind the exported {base_version}")
+    return TablePlan(contract, state, version, base_version)
+
+
+def plan_export(
+    spark: SparkSession, settings: LakeSettings, base: dict | None, log: Log
+) -> tuple[str, list[TablePlan]]:
+    """(mode, one plan per Gold table): incremental on `base` (LATEST's manifest) when every table's change feed
+    covers the gap, else a full snapshot."""
+    if base is not None:
+        exported = {t["name"]: t for t in base["tables"]}
+        try:
+            plans = []
+            for contract in tables.GOLD_TABLES:
+                if contract.name not in exported:
+                    raise ChangeFeedUnavailable(f"{contract.name} is not in batch {base['batch_id']}")
+                plans.append(_incremental_plan(spark, settings, contract, exported[contract.name]))
+            return INCREMENTAL, plans
+        except ChangeFeedUnavailable as reason:
+            log(f"  export: changes since batch {base['batch_id']} cannot be read ({reason}): full snapshot")
+    return FULL, [_full_plan(spark, settings, contract) for contract in tables.GOLD_TABLES]
+
+
+def _export_table(spark: SparkSession, settings: LakeSettings, root: str, mode: str, plan: TablePlan) -> dict:
+    """Write one table's files (full: the table at plan.version; incremental: its net changes) -> manifest entry."""
+    contract, name = plan.contract, plan.contract.name
+    table = settings.table_name(name)
+    deleted: list[dict] = []
+    if mode == FULL:
+        # Every contract table is in a full batch, one not built yet as an empty file.
+        rows = (
+            spark.read.option("versionAsOf", plan.version).table(table)
+            if plan.version is not None
+            else lake.read_or_empty(spark, settings, contract)
+        )
+        files = _write_files(spark, for_parquet(rows, contract), f"{root}/{name}", empty_file=True)
+    elif plan.unchanged or plan.version is None:
+        files = []
+    else:
+        feed = lake.changes(spark, settings, name, plan.base_version, plan.version)
+        upserts, deletes = net_changes(feed, contract)
+        files = _write_files(spark, for_parquet(upserts, contract), f"{root}/{name}", empty_file=False)
+        keys = list(contract.primary_key)
+        folder = f"{root}/{deleted_keys_folder(name)}"
+        deleted = _write_files(spark, for_parquet(deletes, contract, keys), folder, empty_file=False)
+    return table_entry(
+        contract,
+        files,
+        deleted,
+        gold_table_id=None if plan.state is None else plan.state.table_id,
+        gold_version=plan.version,
+        gold_base_version=plan.base_version if mode == INCREMENTAL else None,
+        gold_committed_at_utc=None if plan.state is None else plan.state.last_modified_utc,
+    )
+
+
 def export_gold(
     spark: SparkSession,
     settings: LakeSettings,
     batch_id: str,
-    log: Callable[[str], None] = print,
-) -> dict:
-    """Writes every table of tables.GOLD_TABLES under {export_root}/{batch_id}/ and returns the manifest."""
+    log: Log = print,
+    full: bool = False,
+) -> dict | None:
+    """Writes the batch under {export_root}/{batch_id}/ and returns its manifest: Gold's changes since LATEST's batch,
+    or every row when `full` (or when the changes cannot be read). None, and nothing written, when no Gold table
+    changed since LATEST's batch."""
     require_utc_session(spark)
     check_batch_id(batch_id)
     root = batch_root(settings.export_root, batch_id)
     if storage.exists(f"{root}/{MANIFEST_FILE}"):
         return _finish_retry(spark, settings, batch_id, log)
-    entries = []
-    for contract in tables.GOLD_TABLES:
-        # A table no builder has produced yet is exported empty, so the loader sees every contract table.
-        df = for_parquet(lake.read_or_empty(spark, settings, contract), contract)
-        entries.append(table_entry(contract, _write_table(spark, df, f"{root}/{contract.name}")))
-        log(f"  export {contract.name}: {entries[-1]['row_count']} rows in {len(entries[-1]['files'])} file(s)")
-    manifest = build_manifest(batch_id, entries)
+    base = None if full else _base_manifest(settings, log)
+    if base is not None and base["batch_id"] == batch_id:
+        return _finish_retry(spark, settings, batch_id, log)
+    mode, plans = plan_export(spark, settings, base, log)
+    if mode == INCREMENTAL and all(p.unchanged or p.version is None for p in plans):
+        log(f"  export: no Gold table changed since batch {base['batch_id']}: no new batch")
+        return None
+    storage.delete(root, recursive=True)  # files of an attempt that died before its manifest
+    try:
+        entries = [_logged(log, _export_table(spark, settings, root, mode, plan)) for plan in plans]
+    except Exception as error:
+        if mode == FULL or not _is_feed_error(error):
+            raise
+        log(f"  export: the change data feed cannot be read ({_first_line(error)}): full snapshot")
+        storage.delete(root, recursive=True)
+        mode, plans = plan_export(spark, settings, None, log)
+        entries = [_logged(log, _export_table(spark, settings, root, mode, plan)) for plan in plans]
+    manifest = build_manifest(
+        batch_id, entries, mode=mode, base_batch_id=base["batch_id"] if mode == INCREMENTAL else None
+    )
     publish(settings.export_root, manifest)
     return manifest
 
 
-def _verify_table(spark: SparkSession, root: str, entry: dict, where: str) -> None:
+def _logged(log: Log, entry: dict) -> dict:
+    deleted = entry["deleted_keys"]["row_count"]
+    log(
+        f"  export {entry['name']}: {entry['row_count']} rows in {len(entry['files'])} file(s)"
+        + (f", {deleted} deleted keys" if deleted else "")
+    )
+    return entry
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+# Delta's errors when a change feed's files or versions are gone (VACUUM, log clean-up).
+FEED_ERRORS = (
+    "DELTA_CHANGE_DATA_FILE_NOT_FOUND",
+    "DELTA_VERSIONS_NOT_CONTIGUOUS",
+    "VersionNotFound",
+    "FileNotFound",
+    "DELTA_MISSING_CHANGE_DATA",
+    "DELTA_CDC_NOT_ALLOWED_IN_THIS_VERSION",
+    "DELTA_FILE_NOT_FOUND",
+)
+
+
+def _is_feed_error(error: Exception) -> bool:
+    text = f"{type(error).__name__}: {error}"
+    return any(marker in text for marker in FEED_ERRORS)
+
+
+def _verify_files(
+    spark: SparkSession, root: str, folder: str, listed: list[dict], types: list[tuple[str, str]], where: str
+) -> None:
+    """The files listed for `folder` (relative to the batch) exist with their sizes, row counts and schema, and no
+    other file there holds rows."""
+    by_name = {f["path"].rsplit("/", 1)[-1]: f for f in listed}
+    for file_name, meta in sorted(by_name.items()):
+        info = storage.file_info(f"{root}/{folder}/{file_name}")
+        if info is None:
+            raise ExportVerificationError(f"{where}: {folder}: file {file_name} is in the manifest but missing")
+        if info.size_bytes != meta["size_bytes"]:
+            raise ExportVerificationError(
+                f"{where}: file {root}/{folder}/{file_name}: {info.size_bytes} bytes, manifest says "
+                f"{meta['size_bytes']}"
+            )
+    if by_name:
+        data = spark.read.parquet(*[f"{root}/{folder}/{file_name}" for file_name in sorted(by_name)])
+        actual_types = [(f.name, f.dataType.simpleString()) for f in data.schema.fields]
+        if actual_types != types:
+            raise ExportVerificationError(f"{where}: {folder}: schema {actual_types} != contract {types}")
+    has_rows = any(meta["row_count"] for meta in by_name.values())
+    seen = committed_files(spark, f"{root}/{folder}") if has_rows else {}
+    with_rows = {file_name for file_name, meta in by_name.items() if meta["row_count"]}
+    for extra in sorted(set(seen) - with_rows):
+        raise ExportVerificationError(f"{where}: {folder}: file {extra} holds rows but is not in the manifest")
+    for file_name in sorted(by_name):
+        rows = seen.get(file_name, (0, 0))[0]
+        if rows != by_name[file_name]["row_count"]:
+            raise ExportVerificationError(
+                f"{where}: file {root}/{folder}/{file_name}: {rows} rows, manifest says "
+                f"{by_name[file_name]['row_count']}"
+            )
+
+
+def _verify_table(spark: SparkSession, root: str, entry: dict, mode: str, where: str) -> None:
     name = entry["name"]
     try:
         contract = tables.contract(name)
@@ -112,32 +327,12 @@ def _verify_table(spark: SparkSession, root: str, entry: dict, where: str) -> No
         raise ExportVerificationError(f"{where}: table {name} has no contract in tables.py") from None
     if entry["columns"] != columns_of(contract) or entry["primary_key"] != list(contract.primary_key):
         raise ExportVerificationError(f"{where}: table {name}: manifest columns or key differ from tables.py")
-    listed = {f["path"].rsplit("/", 1)[-1]: f for f in entry["files"]}
-    for file_name, meta in sorted(listed.items()):
-        info = storage.file_info(f"{root}/{name}/{file_name}")
-        if info is None:
-            raise ExportVerificationError(f"{where}: table {name}: file {file_name} is in the manifest but missing")
-        if info.size_bytes != meta["size_bytes"]:
-            raise ExportVerificationError(
-                f"{where}: file {root}/{name}/{file_name}: {info.size_bytes} bytes, manifest says {meta['size_bytes']}"
-            )
-    if not listed:
+    if mode == FULL and not entry["files"]:
         raise ExportVerificationError(f"{where}: table {name}: no data file listed")
-    data = spark.read.parquet(*[f"{root}/{name}/{file_name}" for file_name in sorted(listed)])
-    expected_types = [(c.name, PARQUET_TYPE.get(c.type, c.type)) for c in contract.columns]
-    actual_types = [(f.name, f.dataType.simpleString()) for f in data.schema.fields]
-    if actual_types != expected_types:
-        raise ExportVerificationError(f"{where}: table {name}: schema {actual_types} != contract {expected_types}")
-    seen = committed_files(spark, f"{root}/{name}") if entry["row_count"] else {}
-    with_rows = {file_name for file_name, meta in listed.items() if meta["row_count"]}
-    for extra in sorted(set(seen) - with_rows):
-        raise ExportVerificationError(f"{where}: table {name}: file {extra} holds rows but is not in the manifest")
-    for file_name in sorted(listed):
-        rows = seen.get(file_name, (0, 0))[0]
-        if rows != listed[file_name]["row_count"]:
-            raise ExportVerificationError(
-                f"{where}: file {root}/{name}/{file_name}: {rows} rows, manifest says {listed[file_name]['row_count']}"
-            )
+    types = [(c.name, PARQUET_TYPE.get(c.type, c.type)) for c in contract.columns]
+    _verify_files(spark, root, name, entry["files"], types, where)
+    key_types = [t for t in types if t[0] in contract.primary_key]
+    _verify_files(spark, root, deleted_keys_folder(name), entry["deleted_keys"]["files"], key_types, where)
 
 
 def verify_export(export_root: str, batch_id: str | None = None, spark: SparkSession | None = None) -> dict:
@@ -148,23 +343,19 @@ def verify_export(export_root: str, batch_id: str | None = None, spark: SparkSes
     spark = spark or get_spark()
     root = export_root.rstrip("/")
     if batch_id is None:
-        if not storage.exists(f"{root}/{LATEST_FILE}"):
+        batch_id = latest_batch_id(root)
+        if batch_id is None:
             raise ExportVerificationError(f"{root}/{LATEST_FILE} does not exist: no complete export batch")
-        batch_id = storage.read_text(f"{root}/{LATEST_FILE}").strip()
     folder = batch_root(root, batch_id)
     where = f"export batch {folder}"
-    if not storage.exists(f"{folder}/{MANIFEST_FILE}"):
-        raise ExportVerificationError(f"{where}: {MANIFEST_FILE} is missing (the batch is incomplete)")
     try:
-        manifest = parse_manifest(storage.read_text(f"{folder}/{MANIFEST_FILE}"), where)
+        manifest = read_manifest(root, batch_id)
     except ManifestError as error:
         raise ExportVerificationError(str(error)) from None
-    if manifest["batch_id"] != batch_id:
-        raise ExportVerificationError(f"{where}: manifest batch id {manifest['batch_id']} != {batch_id}")
     exported = [t["name"] for t in manifest["tables"]]
     expected = [t.name for t in tables.GOLD_TABLES]
     if sorted(exported) != sorted(expected):
         raise ExportVerificationError(f"{where}: tables {sorted(exported)} != contract Gold tables {sorted(expected)}")
     for entry in manifest["tables"]:
-        _verify_table(spark, folder, entry, where)
+        _verify_table(spark, folder, entry, manifest["mode"], where)
     return manifest

@@ -20,3 +20,4 @@ class GoldBuilder:
     build: Callable[[GoldContext], object]  # returns a DataFrame, or None when there is nothing to write
     mode: WriteMode = "upsert"
     inputs: tuple[str, ...] = ()  # Silver tables whose new batches this builder consumes
+    reads: tuple[str, ...] = ()  # other lake tables it reads whole (their changes make it run again)

@@ -74,6 +74,11 @@ def build_quarantine_summary(ctx: GoldContext) -> DataFrame | None:
 
 
 BUILDERS = (
-    GoldBuilder(GOLD_QUALITY_FILE_ACCOUNTING, build_file_accounting, "sync"),
+    GoldBuilder(
+        GOLD_QUALITY_FILE_ACCOUNTING,
+        build_file_accounting,
+        "sync",
+        reads=(BRONZE_INGESTED_FILES.name, SILVER_PROCESSED_FILES.name),
+    ),
     GoldBuilder(GOLD_QUALITY_QUARANTINE_SUMMARY, build_quarantine_summary, "sync", (SILVER_QUARANTINE.name,)),
 )

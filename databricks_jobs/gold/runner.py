@@ -11,6 +11,13 @@ from databricks_jobs import lake
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.builders import gold_builders
 from databricks_jobs.gold.context import GoldContext
+from databricks_jobs.gold.fingerprint import (
+    builder_inputs,
+    fingerprint,
+    record_fingerprints,
+    reference_data,
+    stored_fingerprints,
+)
 from databricks_jobs.gold.writer import write_gold
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.spark_session import require_utc_session
@@ -26,7 +33,8 @@ def build_gold(
 ) -> dict[str, dict]:
     """Builds the Gold tables (all, or the named ones); returns per table the write's operation and row counts.
 
-    Incremental by default: only keys touched by Silver rows from batches Gold has not seen are recomputed.
+    Incremental by default: a builder whose inputs are unchanged since it last built its table is skipped
+    (gold/fingerprint.py), and the others recompute only keys touched by Silver rows from batches Gold has not seen.
     """
     require_utc_session(spark)
     builders: list[GoldBuilder] = list(gold_builders())
@@ -37,12 +45,16 @@ def build_gold(
         builders = [b for b in builders if b.table.name in tables]
     ctx = GoldContext(spark, settings, batch_id, full_refresh)
     results: dict[str, dict] = {}
+    built: list[tuple[str, dict[str, object]]] = []
     try:
-        _run_builders(spark, settings, ctx, builders, full_refresh, results, log)
+        _run_builders(spark, settings, ctx, builders, full_refresh, results, built, log)
     finally:
         ctx.release()
-    if tables is None:
-        # Only a run of every builder may mark Silver batches as reflected in Gold.
+        # What did build is remembered even when a later builder failed: a re-run skips it.
+        record_fingerprints(spark, settings, batch_id, built)
+    if tables is None and any(r["operation"] != "unchanged inputs" for r in results.values()):
+        # Only a run of every builder may mark Silver batches as reflected in Gold; when every builder found its
+        # inputs unchanged there is no Silver batch to mark.
         ctx.record_processed(sorted({name for b in builders for name in b.inputs}))
     return results
 
@@ -54,14 +66,36 @@ def _run_builders(
     builders: list[GoldBuilder],
     full_refresh: bool,
     results: dict[str, dict],
+    built: list[tuple[str, dict[str, object]]],
     log: Callable[[str], None],
 ) -> None:
+    stored = stored_fingerprints(spark, settings)
+    reference = reference_data()
     for builder in builders:
         started = time.monotonic()
-        result = _run_builder(spark, settings, ctx, builder, full_refresh)
+        inputs = builder_inputs(spark, settings, builder, reference)
+        if _unchanged_inputs(spark, settings, builder, stored, inputs, full_refresh):
+            result = {"operation": "unchanged inputs", "rows_written": 0}
+        else:
+            result = _run_builder(spark, settings, ctx, builder, full_refresh)
+            built.append((builder.table.name, inputs))
         result["seconds"] = round(time.monotonic() - started, 2)
         results[builder.table.name] = result
         log(f"  gold {builder.table.name}: {result}")
+
+
+def _unchanged_inputs(
+    spark: SparkSession,
+    settings: LakeSettings,
+    builder: GoldBuilder,
+    stored: dict[str, str],
+    inputs: dict[str, object],
+    full_refresh: bool,
+) -> bool:
+    """The builder last built its table from these very inputs (and the table is still there)."""
+    if full_refresh or stored.get(builder.table.name) != fingerprint(inputs):
+        return False
+    return lake.exists(spark, settings, builder.table.name)
 
 
 def _run_builder(

@@ -52,7 +52,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         help="limit bronze/silver to this source id (repeatable); default: every declared source",
     )
     parser.add_argument(
-        "--full-refresh", action="store_true", help="rebuild Gold from all of Silver instead of only what changed"
+        "--full-refresh",
+        action="store_true",
+        help="rebuild Gold from all of Silver instead of only what changed (the export is then a full snapshot)",
+    )
+    parser.add_argument(
+        "--full-export",
+        action="store_true",
+        help="export every Gold row (manifest mode full) instead of the changes since the last batch",
     )
 
 
@@ -93,5 +100,6 @@ def run_stage(stage: str, argv: list[str] | None = None) -> int:
         stages=(stage,),
         full_refresh=args.full_refresh,
         source_ids=args.sources,
+        full_export=args.full_export,
     )
     return 0 if report.ok else 1

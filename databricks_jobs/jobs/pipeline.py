@@ -19,6 +19,15 @@ DEFAULT_STAGES = ("bronze", "silver", "gold", "export")
 VACUUM_RETAIN_HOURS = 168
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run was asked for besides its stages."""
+
+    full_refresh: bool = False  # Gold rebuilt from all of Silver (the export then sends a full snapshot too)
+    full_export: bool = False  # the export sends every row, not the changes since the last batch
+    source_ids: list[str] | None = None  # Bronze and Silver limited to these sources
+
+
 @dataclass
 class StepResult:
     stage: str
@@ -47,41 +56,46 @@ class PipelineReport:
         return next(s for s in self.steps if s.stage == stage)
 
 
-def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
     from databricks_jobs.bronze.ingest import ingest_bronze
 
-    report = ingest_bronze(spark, settings, batch_id, sources)
+    report = ingest_bronze(spark, settings, batch_id, options.source_ids)
     problems = [f"bronze: {f.source_id} {f.path}: {f.error}" for f in report.failed]
     return report, report.summary(), problems
 
 
-def _silver(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+def _silver(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
     from databricks_jobs.silver.build import build_silver
 
-    report = build_silver(spark, settings, batch_id, sources)
+    report = build_silver(spark, settings, batch_id, options.source_ids)
     summary = report.summary() if hasattr(report, "summary") else str(report)
     return report, summary, []
 
 
-def _gold(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+def _gold(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
     from databricks_jobs.gold.runner import build_gold
 
-    results = build_gold(spark, settings, batch_id, full_refresh=full_refresh, log=log)
+    results = build_gold(spark, settings, batch_id, full_refresh=options.full_refresh, log=log)
     written = sum(r.get("rows_written", 0) for r in results.values())
     return results, f"gold batch {batch_id}: {len(results)} tables, {written} rows written", []
 
 
-def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
     from databricks_jobs.export import export_gold, verify_export
 
-    manifest = export_gold(spark, settings, batch_id, log=log)
+    full = options.full_export or options.full_refresh
+    manifest = export_gold(spark, settings, batch_id, log=log, full=full)
+    if manifest is None:
+        return None, "export: Gold unchanged since the last batch; no new batch", []
     verify_export(settings.export_root, batch_id, spark=spark)
     rows = sum(t["row_count"] for t in manifest["tables"])
+    deleted = sum(t["deleted_keys"]["row_count"] for t in manifest["tables"])
     where = f"{settings.export_root.rstrip('/')}/{batch_id}"
-    return manifest, f"export {where}: {len(manifest['tables'])} tables, {rows} rows, verified", []
+    summary = f"export {where} ({manifest['mode']}): {len(manifest['tables'])} tables, {rows} rows"
+    return manifest, summary + (f", {deleted} deleted keys" if deleted else "") + ", verified", []
 
 
-def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
+def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
     from databricks_jobs import lake, tables
     from databricks_jobs.sources import load_source_definitions
 
@@ -109,6 +123,7 @@ def run_pipeline(
     log: Callable[[str], None] = print,
     source_ids: list[str] | None = None,
     spark: SparkSession | None = None,
+    full_export: bool = False,
 ) -> PipelineReport:
     """Runs the chosen stages in order for one batch. A stage that raises stops the run (report.error says which);
     per-file problems (a bad raw file) are collected in report.problems while the rest of the batch goes on."""
@@ -123,6 +138,7 @@ def run_pipeline(
     # Local times are derived from UTC instants through the session zone (see gold/local_time.py).
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     report = PipelineReport(batch_id, settings)
+    options = RunOptions(full_refresh, full_export, source_ids)
     lake.bind_local_schema(spark, settings)
     where = settings.namespace + (f" (stored in {settings.lake_root})" if settings.is_local_catalog else "")
     log(f"pipeline batch {batch_id}: stages {' -> '.join(stages)}; tables {where}")
@@ -130,7 +146,7 @@ def run_pipeline(
         started = time.monotonic()
         log(f"[{stage}] started")
         try:
-            result, summary, problems = RUNNERS[stage](spark, settings, batch_id, full_refresh, source_ids, log)
+            result, summary, problems = RUNNERS[stage](spark, settings, batch_id, options, log)
         except Exception as error:
             seconds = round(time.monotonic() - started, 1)
             report.steps.append(StepResult(stage, seconds, f"FAILED: {error}"))

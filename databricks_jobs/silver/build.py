@@ -86,17 +86,26 @@ def current_versions(spark: SparkSession, settings: LakeSettings) -> DataFrame:
     )
 
 
+def pending_files_by_source(spark: SparkSession, settings: LakeSettings) -> dict[str, list[PendingFile]]:
+    """Per source, the files whose newest version is not in Silver, in path order: one query for every source, so
+    a run with nothing new costs one small job, not one per source."""
+    current = current_versions(spark, settings)
+    processed = lake.read_or_empty(spark, settings, SILVER_PROCESSED_FILES)
+    done = processed.select("source_id", "source_file", "content_hash")
+    todo = current.join(done, ["source_id", "source_file", "content_hash"], "left_anti")
+    older = processed.select("source_id", "source_file").distinct().withColumn("_older", F.lit(True))
+    rows = todo.join(older, ["source_id", "source_file"], "left").orderBy("source_id", "source_file").collect()
+    pending: dict[str, list[PendingFile]] = {}
+    for r in rows:
+        pending.setdefault(r.source_id, []).append(
+            PendingFile(r.source_file, r.content_hash, bool(r._older), tuple(json.loads(r.header_json or "[]")))
+        )
+    return pending
+
+
 def pending_files(spark: SparkSession, settings: LakeSettings, source_id: str) -> list[PendingFile]:
     """Files of a source whose newest version is not in Silver, in path order."""
-    current = current_versions(spark, settings).where(F.col("source_id") == source_id)
-    processed = lake.read_or_empty(spark, settings, SILVER_PROCESSED_FILES).where(F.col("source_id") == source_id)
-    todo = current.join(processed.select("source_file", "content_hash"), ["source_file", "content_hash"], "left_anti")
-    older = processed.select("source_file").distinct().withColumn("_older", F.lit(True))
-    rows = todo.join(older, "source_file", "left").orderBy("source_file").collect()
-    return [
-        PendingFile(r.source_file, r.content_hash, bool(r._older), tuple(json.loads(r.header_json or "[]")))
-        for r in rows
-    ]
+    return pending_files_by_source(spark, settings).get(source_id, [])
 
 
 def file_headers(files: list[PendingFile]) -> RawFields:
@@ -310,9 +319,15 @@ def with_raw_records(quarantine: DataFrame, bronze: DataFrame, late: int) -> Dat
 
 
 def build_source(
-    spark: SparkSession, settings: LakeSettings, batch_id: str, definition: SourceDefinition
+    spark: SparkSession,
+    settings: LakeSettings,
+    batch_id: str,
+    definition: SourceDefinition,
+    files: list[PendingFile] | None = None,
 ) -> tuple[list[FileAccount], list[str]]:
-    files = pending_files(spark, settings, definition.source_id)
+    """Process a source's pending files (found here unless given)."""
+    if files is None:
+        files = pending_files(spark, settings, definition.source_id)
     if not files:
         return [], []
     handler = handler_for(definition.dataset)
@@ -394,13 +409,16 @@ def build_silver(
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     definitions = definitions if definitions is not None else load_source_definitions()
     report = SilverReport(batch_id)
-    for source_id in source_ids if source_ids is not None else sorted(definitions):
-        if source_id not in definitions:
-            raise KeyError(f"unknown source {source_id!r}; known sources: {sorted(definitions)}")
+    chosen = source_ids if source_ids is not None else sorted(definitions)
+    unknown = [source_id for source_id in chosen if source_id not in definitions]
+    if unknown:
+        raise KeyError(f"unknown source {unknown[0]!r}; known sources: {sorted(definitions)}")
+    pending = pending_files_by_source(spark, settings)
+    for source_id in chosen:
         definition = definitions[source_id]
-        if not lake.exists(spark, settings, definition.bronze_table):
+        if not pending.get(source_id) or not lake.exists(spark, settings, definition.bronze_table):
             continue
-        accounts, superseded = build_source(spark, settings, batch_id, definition)
+        accounts, superseded = build_source(spark, settings, batch_id, definition, pending[source_id])
         report.files += accounts
         report.superseded_files += superseded
     return report

@@ -44,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
         stages=tuple(args.stages or DEFAULT_STAGES),
         full_refresh=args.full_refresh,
         source_ids=args.sources,
+        full_export=args.full_export,
     )
     print(f"batch {report.batch_id}: " + ", ".join(f"{s.stage} {s.seconds} s" for s in report.steps))
     print(f"Gold tables: {settings.namespace}.gold_* (stored in {settings.lake_root})")
-    if any(s.stage == "export" for s in report.steps):
+    if any(s.stage == "export" and s.result is not None for s in report.steps):
         print(f"Export: {settings.export_root.rstrip('/')}/{report.batch_id} (LATEST points to it)")
     if report.problems:
         print(f"{len(report.problems)} problem(s) during the run:")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from databricks_jobs.export.manifest import MANIFEST_FILE, ManifestError, parse_manifest
+from databricks_jobs.export.manifest import MANIFEST_FILE, ManifestError, listed_files, parse_manifest
 from local_platform.s3.client import check_bucket
 from local_platform.s3.settings import S3Settings
 
@@ -94,7 +94,7 @@ def read_verified_manifest(client, settings: S3Settings, batch_id: str) -> dict:
         raise IncompleteExportError(str(exc)) from None
     sizes = _object_sizes(client, settings.curated_bucket, batch_prefix + "/")
     for table in manifest["tables"]:
-        for file in table["files"]:
+        for file in listed_files(table):
             actual = sizes.get(file["path"])
             if actual != file["size_bytes"]:
                 raise IncompleteExportError(
@@ -123,7 +123,7 @@ def download_batch(client, settings: S3Settings, batch_id: str, destination: Pat
     batch_dir = destination / batch_id
     batch_prefix = f"{settings.curated_prefix}/{batch_id}"
     for table in manifest["tables"]:
-        for file in table["files"]:
+        for file in listed_files(table):
             target = batch_dir / file["path"]
             if target.exists() and target.stat().st_size == file["size_bytes"]:
                 continue

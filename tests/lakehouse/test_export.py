@@ -52,7 +52,8 @@ def test_layout_manifest_and_latest(exported):
     root = Path(exported.export_root)
     assert (root / "LATEST").read_text().strip() == BATCH
     manifest = json.loads((root / BATCH / "_manifest.json").read_text())
-    assert manifest["manifest_version"] == 1 and manifest["batch_id"] == BATCH and manifest["format"] == "parquet"
+    assert manifest["manifest_version"] == 2 and manifest["batch_id"] == BATCH and manifest["format"] == "parquet"
+    assert manifest["mode"] == "full" and manifest["base_batch_id"] is None
     assert [t["name"] for t in manifest["tables"]] == [t.name for t in GOLD_TABLES]
     for entry in manifest["tables"]:
         on_disk = sorted(p.name for p in (root / BATCH / entry["name"]).glob("part-*.parquet"))

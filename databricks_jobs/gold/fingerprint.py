@@ -1,0 +1,84 @@
+"""Skip a Gold builder whose inputs are as they were when it last built its table.
+
+A builder's inputs are the lake tables it reads (their id and last commit, from DESCRIBE DETAIL), the reference data
+every builder may use (regions and time zones, customers served) and the code's version. Their fingerprint is kept
+per Gold table in gold__build_inputs once the table is written; a run that finds the same fingerprint skips the
+builder without reading anything else. This is what makes a run with nothing new cheap: sync builders (reliability,
+quality) rebuild their whole table otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from importlib import metadata
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from databricks_jobs import lake
+from databricks_jobs.clock import utc_now
+from databricks_jobs.gold.builder import GoldBuilder
+from databricks_jobs.reference.customers_served import load_customers_served
+from databricks_jobs.reference.regions import load_regions
+from databricks_jobs.settings import LakeSettings
+from databricks_jobs.tables import GOLD_BUILD_INPUTS
+
+
+def _code_version() -> str:
+    try:
+        return metadata.version("energy-reliability-platform")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "source"
+
+
+def reference_data() -> dict[str, str]:
+    """A digest of each reference data set as the builders load it (packaged files with the config root's over them)."""
+    data = {"regions": repr(load_regions()), "customers_served": repr(sorted(load_customers_served().items()))}
+    return {name: hashlib.sha256(text.encode()).hexdigest() for name, text in data.items()}
+
+
+def builder_inputs(
+    spark: SparkSession, settings: LakeSettings, builder: GoldBuilder, reference: dict[str, str]
+) -> dict[str, object]:
+    """What `builder` reads, as fingerprinted: each lake table's id and last commit (None before it exists)."""
+    tables = {}
+    for name in sorted({*builder.inputs, *builder.reads}):
+        state = lake.table_state(spark, settings, name)
+        tables[name] = None if state is None else [state.table_id, state.last_modified_utc]
+    return {"tables": tables, "reference": reference, "code": _code_version()}
+
+
+def fingerprint(inputs: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def stored_fingerprints(spark: SparkSession, settings: LakeSettings) -> dict[str, str]:
+    """Gold table -> the fingerprint of the inputs it was last built from."""
+    frame = lake.read(spark, settings, GOLD_BUILD_INPUTS.name)
+    if frame is None:
+        return {}
+    return {r.table_name: r.inputs_fingerprint for r in frame.select("table_name", "inputs_fingerprint").collect()}
+
+
+def record_fingerprints(
+    spark: SparkSession, settings: LakeSettings, batch_id: str, built: Iterable[tuple[str, dict[str, object]]]
+) -> None:
+    """Replace the rows of the tables just built (table name, inputs) in one commit."""
+    built = list(built)
+    if not built:
+        return
+    now = utc_now()
+    records = [
+        {
+            "table_name": table,
+            "inputs_fingerprint": fingerprint(inputs),
+            "inputs_json": json.dumps(inputs, sort_keys=True),
+            "batch_id": batch_id,
+            "built_at_utc": now,
+        }
+        for table, inputs in built
+    ]
+    rows = lake.records_frame(spark, GOLD_BUILD_INPUTS, records)
+    lake.overwrite(spark, settings, GOLD_BUILD_INPUTS, rows, F.col("table_name").isin([t for t, _ in built]))
