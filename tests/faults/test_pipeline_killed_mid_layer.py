@@ -25,7 +25,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 SOURCES = ("synthetic_interval_load", "synthetic_weather", "synthetic_oms_outages")
 LAYER_PREFIX = {"bronze": "bronze_", "silver": "silver_", "gold": "gold_"}
 # Columns that legitimately differ between two runs of the same data (which batch or when), not what was computed.
-RUN_COLUMNS = {"batch_id", "ingested_at_utc", "_batch_id", "_ingested_at_utc", "processed_at_utc"}
+RUN_COLUMNS = {"batch_id", "ingested_at_utc", "_batch_id", "_ingested_at_utc", "processed_at_utc", "built_at_utc"}
+# gold__build_inputs fingerprints each lake's own table ids and commit times: equal only within one lake.
+LAKE_COLUMNS = {"inputs_fingerprint", "inputs_json"}
 
 
 def _writes(lake: Path, export: Path, layer: str) -> int:
@@ -83,7 +85,7 @@ def _kill_during(layer: str, raw: Path, lake: Path, export: Path, timeout_s: flo
 def _table_rows(spark, path: Path) -> list[tuple]:
     """All rows without the run columns, sorted, as plain tuples: equal lists = same rows, same multiplicities."""
     frame = spark.read.format("delta").load(str(path))
-    kept = [c for c in frame.columns if c not in RUN_COLUMNS]
+    kept = [c for c in frame.columns if c not in RUN_COLUMNS | LAKE_COLUMNS]
     # Sorted on text with doubles at 6 significant digits, so last-bit differences cannot reorder rows.
     return sorted((tuple(row) for row in frame.select(kept).collect()), key=lambda row: repr(_coarse(row)))
 
@@ -126,19 +128,28 @@ def raw(tmp_path_factory) -> Path:
     return root
 
 
-def test_pipeline_killed_in_each_layer_then_rerun_equals_clean_run(spark, raw, tmp_path):
+@pytest.fixture(scope="module")
+def clean_and_killed(spark, raw, tmp_path_factory):
+    """(clean, faulty) lakes over `raw`: one run straight through; the other killed in each layer, then re-run."""
     from databricks_jobs.jobs.pipeline import run_pipeline
     from databricks_jobs.settings import LakeSettings
 
-    clean = LakeSettings(raw_root=str(raw), lake_root=str(tmp_path / "clean_lake"), export_root=str(tmp_path / "ce"))
+    root = tmp_path_factory.mktemp("killed")
+    clean = LakeSettings(raw_root=str(raw), lake_root=str(root / "clean_lake"), export_root=str(root / "ce"))
     run_pipeline(clean, source_ids=list(SOURCES), spark=spark, log=lambda _m: None)
 
-    lake, export = tmp_path / "lake", tmp_path / "export"
+    lake, export = root / "lake", root / "export"
     for layer in ("bronze", "silver", "gold", "export"):
         _kill_during(layer, raw, lake, export)
     faulty = LakeSettings(raw_root=str(raw), lake_root=str(lake), export_root=str(export))
     report = run_pipeline(faulty, source_ids=list(SOURCES), spark=spark, log=lambda _m: None)
     assert report.ok
+    return clean, faulty
+
+
+def test_pipeline_killed_in_each_layer_then_rerun_equals_clean_run(spark, clean_and_killed):
+    clean, faulty = clean_and_killed
+    lake, export = Path(faulty.lake_root), Path(faulty.export_root)
 
     clean_tables = _lake_tables(Path(clean.lake_root))
     assert _lake_tables(lake) == clean_tables
@@ -158,3 +169,39 @@ def test_pipeline_killed_in_each_layer_then_rerun_equals_clean_run(spark, raw, t
     others = [p for p in export.iterdir() if p.is_dir() and p.name != manifest["batch_id"]]
     assert len(others) == 1 and any(others[0].glob("gold_*/*.parquet"))
     assert not (others[0] / "_manifest.json").exists()
+
+
+def _batch_rows(export: Path, manifest: dict) -> dict[str, tuple[list[tuple], list[tuple]]]:
+    """Per table, the batch's rows (run columns aside) and deleted keys, sorted."""
+    import pandas as pd
+
+    def rows(files: list[dict]) -> list[tuple]:
+        frames = [pd.read_parquet(export / manifest["batch_id"] / f["path"]) for f in files]
+        kept = [r for frame in frames for r in frame.drop(columns=list(RUN_COLUMNS & set(frame.columns))).itertuples()]
+        return sorted((tuple(r[1:]) for r in kept), key=lambda row: repr(_coarse(row)))
+
+    return {t["name"]: (rows(t["files"]), rows(t["deleted_keys"]["files"])) for t in manifest["tables"]}
+
+
+def test_export_of_an_incremental_batch_killed_then_rerun_equals_clean_run(spark, raw, clean_and_killed):
+    """One raw file changes after a full export; the incremental export is killed after its first file, then re-run:
+    its batch carries the same changes as a clean run's, on top of the same base."""
+    from databricks_jobs.jobs.pipeline import run_pipeline
+
+    clean, faulty = clean_and_killed
+    lake, export = Path(faulty.lake_root), Path(faulty.export_root)
+    bases = {_latest_manifest(Path(s.export_root))["batch_id"] for s in (clean, faulty)}
+
+    changed = raw / "synthetic_utility" / "interval_load" / "interval_load_SYN_NORTH_2025.csv"
+    header, first, *rest = changed.read_text().splitlines(keepends=True)
+    changed.write_text(header + ",".join([*first.split(",")[:3], "99999.0\n"]) + "".join(rest))
+    run_pipeline(clean, source_ids=list(SOURCES), spark=spark, log=lambda _m: None)
+    _kill_during("export", raw, lake, export)
+    assert run_pipeline(faulty, source_ids=list(SOURCES), spark=spark, log=lambda _m: None).ok
+
+    clean_manifest, manifest = _latest_manifest(Path(clean.export_root)), _latest_manifest(export)
+    assert (manifest["mode"], clean_manifest["mode"]) == ("incremental", "incremental")
+    assert {manifest["base_batch_id"], clean_manifest["base_batch_id"]} <= bases
+    travelled = {t["name"]: t["row_count"] for t in manifest["tables"]}
+    assert 0 < travelled["gold_demand__daily"] < 10, travelled  # the changed hour's local day(s), not the year
+    assert _batch_rows(export, manifest) == _batch_rows(Path(clean.export_root), clean_manifest)
