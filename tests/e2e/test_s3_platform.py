@@ -75,8 +75,10 @@ def test_batch_without_manifest_or_with_short_file_is_not_complete(tmp_path, s3_
         read_verified_manifest(client, s3_settings, batch)
 
     listed_file = {"path": "gold_x/part-00000.parquet", "size_bytes": 9, "row_count": 0}
-    table = {"name": "gold_x", "row_count": 0, "primary_key": ["k"], "files": [listed_file]}
-    manifest = {"manifest_version": 1, "batch_id": batch, "format": "parquet", "tables": [table]}
+    deleted = {"row_count": 0, "files": []}
+    table = {"name": "gold_x", "row_count": 0, "primary_key": ["k"], "files": [listed_file], "deleted_keys": deleted}
+    manifest = {"manifest_version": 2, "batch_id": batch, "format": "parquet", "mode": "full", "tables": [table]}
+    manifest["base_batch_id"] = None
     _put(client, bucket, f"curated/{batch}/_manifest.json", json.dumps(manifest).encode())
     with pytest.raises(IncompleteExportError, match="table gold_x: field columns is missing"):
         read_verified_manifest(client, s3_settings, batch)

@@ -30,10 +30,14 @@ def _gold(spark, flow, name: str) -> pd.DataFrame:
 def test_export_in_the_stage_is_the_loaded_batch(flow):
     config, batch = flow["config"], flow["first"].batch_id
     manifest = json.loads((config.stage_dir / batch / "_manifest.json").read_text())
-    assert manifest == flow["first"].manifest
-    # The flow ran twice: LATEST names the second run's batch, a complete batch of its own.
-    assert (config.stage_dir / "LATEST").read_text().strip() == flow["second"].batch_id
+    assert manifest == flow["first"].manifest and manifest["mode"] == "full"
+    # The flow ran twice; nothing changed in Gold the second time, so no new batch: LATEST still names the first,
+    # and the load found it loaded already.
+    assert (config.stage_dir / "LATEST").read_text().strip() == batch
     assert flow["first"].load["status"] == "LOADED"
+    second = flow["second"]
+    assert not second.exported and not (config.stage_dir / second.batch_id).exists()
+    assert (second.load["status"], second.load["batch_id"]) == ("SKIPPED", batch)
 
 
 def test_s3_holds_the_landed_samples_and_the_complete_export(s3_flow, sample_data):
@@ -47,10 +51,14 @@ def test_s3_holds_the_landed_samples_and_the_complete_export(s3_flow, sample_dat
     assert len(landed) == len(sample_files) == len(s3_flow["first"].landed.uploaded)
     assert sum(o["Size"] for o in landed) == sum(p.stat().st_size for p in sample_files)
     assert s3_flow["second"].landed.uploaded == []
-    # Both runs' batches are complete in the bucket; LATEST names the second.
-    assert read_latest_batch_id(client, s3) == s3_flow["second"].batch_id
-    for run in ("first", "second"):
-        assert read_verified_manifest(client, s3, s3_flow[run].batch_id) == s3_flow[run].manifest
+    # The first run's batch is complete in the bucket; the second run changed nothing, exported nothing.
+    assert read_latest_batch_id(client, s3) == s3_flow["first"].batch_id
+    assert read_verified_manifest(client, s3, s3_flow["first"].batch_id) == s3_flow["first"].manifest
+    assert not s3_flow["second"].exported
+    second_batch = client.list_objects_v2(
+        Bucket=s3.curated_bucket, Prefix=f"{s3.curated_prefix}/{s3_flow['second'].batch_id}/"
+    )
+    assert second_batch.get("KeyCount", 0) == 0
 
 
 def test_row_counts_reconcile_gold_manifest_and_curated(spark, flow):
