@@ -12,6 +12,7 @@ from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.builders import gold_builders
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.writer import write_gold
+from databricks_jobs.progress import gold_table_line
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.spark_session import require_utc_session
 
@@ -61,7 +62,7 @@ def _run_builders(
         result = _run_builder(spark, settings, ctx, builder, full_refresh)
         result["seconds"] = round(time.monotonic() - started, 2)
         results[builder.table.name] = result
-        log(f"  gold {builder.table.name}: {result}")
+        log(gold_table_line(builder.table.name, result))
 
 
 def _run_builder(

@@ -50,7 +50,7 @@ class PipelineReport:
 def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
     from databricks_jobs.bronze.ingest import ingest_bronze
 
-    report = ingest_bronze(spark, settings, batch_id, sources)
+    report = ingest_bronze(spark, settings, batch_id, sources, progress=log)
     problems = [f"bronze: {f.source_id} {f.path}: {f.error}" for f in report.failed]
     return report, report.summary(), problems
 
@@ -58,7 +58,7 @@ def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, full_ref
 def _silver(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
     from databricks_jobs.silver.build import build_silver
 
-    report = build_silver(spark, settings, batch_id, sources)
+    report = build_silver(spark, settings, batch_id, sources, progress=log)
     summary = report.summary() if hasattr(report, "summary") else str(report)
     return report, summary, []
 
@@ -68,7 +68,7 @@ def _gold(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refre
 
     results = build_gold(spark, settings, batch_id, full_refresh=full_refresh, log=log)
     written = sum(r.get("rows_written", 0) for r in results.values())
-    return results, f"gold batch {batch_id}: {len(results)} tables, {written} rows written", []
+    return results, f"gold batch {batch_id}: {len(results)} tables, {written:,} rows written", []
 
 
 def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
@@ -78,7 +78,7 @@ def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, full_ref
     verify_export(settings.export_root, batch_id, spark=spark)
     rows = sum(t["row_count"] for t in manifest["tables"])
     where = f"{settings.export_root.rstrip('/')}/{batch_id}"
-    return manifest, f"export {where}: {len(manifest['tables'])} tables, {rows} rows, verified", []
+    return manifest, f"export {where}: {len(manifest['tables'])} tables, {rows:,} rows, verified", []
 
 
 def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, full_refresh: bool, sources, log):
