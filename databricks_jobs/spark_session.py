@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -73,6 +78,65 @@ def s3a_settings_from_env() -> dict[str, str]:
     )
 
 
+# The local JVM's own output (Ivy's dependency resolution, log4j and JVM warnings) goes to one file per session here;
+# the newest few are kept.
+JVM_LOG_DIR = PROJECT_ROOT / ".local" / "logs"
+JVM_LOGS_KEPT = 20
+JVM_LOG_TAIL_LINES = 40
+# The session's configuration names its log, so whoever holds the session can find it.
+JVM_LOG_CONF = "spark.energy.jvmLog"
+
+
+def new_jvm_log(log_dir: Path | None = None, kept: int = JVM_LOGS_KEPT) -> Path:
+    """A fresh spark-<UTC time>.log path in log_dir, after removing all but the newest `kept` - 1 older logs."""
+    log_dir = log_dir or JVM_LOG_DIR
+    log_dir.mkdir(parents=True, exist_ok=True)
+    older = sorted(log_dir.glob("spark-*.log"))  # the UTC stamp in the name sorts them by age
+    for old in older[: max(0, len(older) - (kept - 1))]:
+        old.unlink(missing_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    return log_dir / f"spark-{stamp}.log"
+
+
+@contextmanager
+def process_output_to(path: Path) -> Iterator[None]:
+    """File descriptors 1 and 2 point at `path` inside the block, and back where they were after it.
+
+    A child process started inside (the JVM that spark-submit launches) inherits them and keeps writing to the file
+    for its whole life, while Python's own output reaches the terminal (or pytest's capture) again afterwards.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(saved[0])
+        os.close(saved[1])
+
+
+def log_tail(path: Path, lines: int = JVM_LOG_TAIL_LINES) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as error:
+        return f"(cannot read {path}: {error})"
+
+
+def _shown(path: Path) -> str:
+    """The path as typed from the current folder when it is below it (shorter in the one line the terminal gets)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def get_spark(app_name: str = "energy-lakehouse") -> SparkSession:
     """Active session if any (Databricks, tests), else a local[*] session with Delta Lake.
 
@@ -119,4 +183,21 @@ def get_spark(app_name: str = "energy-lakehouse") -> SparkSession:
     for key, value in s3a_settings_from_env().items():
         builder = builder.config(f"spark.hadoop.{key}", value)
     extra_packages = [*S3A_PACKAGES, *(p for p in os.environ.get("SPARK_EXTRA_PACKAGES", "").split(",") if p)]
-    return configure_spark_with_delta_pip(builder, extra_packages=extra_packages).getOrCreate()
+    return start_local_session(configure_spark_with_delta_pip(builder, extra_packages=extra_packages))
+
+
+def start_local_session(builder: SparkSession.Builder) -> SparkSession:
+    """Starts the local JVM with its output in a log file; one line on the terminal, or the log's tail on failure."""
+    import pyspark
+
+    log = new_jvm_log()
+    started = time.monotonic()
+    try:
+        with process_output_to(log):
+            spark = builder.config(JVM_LOG_CONF, str(log)).getOrCreate()
+    except Exception:
+        print(f"Spark local session failed to start; the last lines of {log}:\n{log_tail(log)}", file=sys.stderr)
+        raise
+    seconds = time.monotonic() - started
+    print(f"Spark {pyspark.__version__} local session ready in {seconds:.1f} s (JVM log: {_shown(log)})", flush=True)
+    return spark

@@ -169,8 +169,9 @@ def _load_into_warehouse(config: FlowConfig, warehouse: Any, result: FlowResult,
 def prepare_landing_folder(sample_data: Path, landing: Path, synthetic: bool, log: Log = print) -> Path:
     """The raw files of a run in one folder: the bundled real samples plus, if asked, the seeded synthetic utility.
 
-    Copies only files whose bytes differ and regenerates the same synthetic bytes, so an unchanged landing folder
-    makes Bronze skip every file by content hash.
+    Copies only files whose bytes differ, and the generator leaves a synthetic file untouched when its bytes would be
+    the same: an unchanged landing folder keeps every file's size and modification time, which Bronze recognises
+    without reading the file.
     """
     import filecmp
     import shutil
@@ -190,7 +191,8 @@ def prepare_landing_folder(sample_data: Path, landing: Path, synthetic: bool, lo
         summary = generate_synthetic_utility(landing, seed=42, years=6, regions=4, feeders_per_region=5)
         log(
             f"    seeded synthetic utility -> {landing / 'synthetic_utility'}: {summary.interval_rows:,} interval "
-            f"rows, {summary.weather_rows:,} weather rows, {summary.oms_rows:,} outage rows"
+            f"rows, {summary.weather_rows:,} weather rows, {summary.oms_rows:,} outage rows; "
+            f"{len(summary.rewritten)} files written, {len(summary.unchanged)} unchanged"
         )
     return landing
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyspark.sql.functions as F
@@ -21,6 +23,7 @@ from pyspark.sql.types import StructType
 
 from databricks_jobs import lake
 from databricks_jobs.clock import utc_now
+from databricks_jobs.progress import bronze_source_line
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import SourceDefinition, load_source_definitions
 from databricks_jobs.sources.readers import (
@@ -220,8 +223,10 @@ def ingest_bronze(
     *,
     definitions: dict[str, SourceDefinition] | None = None,
     paths: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> BronzeReport:
-    """Ingest every file of the chosen sources (or the explicit `paths`) into Bronze; one bad file fails alone."""
+    """Ingest every file of the chosen sources (or the explicit `paths`) into Bronze; one bad file fails alone.
+    `progress` gets a line per source as it finishes (files, rows, seconds)."""
     definitions = definitions if definitions is not None else load_source_definitions()
     report = BronzeReport(batch_id)
     if paths is not None:
@@ -247,6 +252,7 @@ def ingest_bronze(
     ingested, failed = known.ingested, known.failed
     log: list[dict[str, object]] = []
     for source_id in dict.fromkeys(d.source_id for d, _ in work):
+        started = time.monotonic()
         definition = definitions[source_id]
         parts, pending = [], []
         for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
@@ -270,6 +276,9 @@ def ingest_bronze(
         for file, digest, count, header in pending:
             report.files.append(FileResult(source_id, file.relative_path, digest, INGESTED, count))
             log.append(_log_entry(source_id, file.relative_path, file, digest, INGESTED, count, batch_id, None, header))
+        if progress is not None:
+            done = [f for f in report.files if f.source_id == source_id]
+            progress(bronze_source_line(source_id, done, time.monotonic() - started))
     for result in report.failed:
         key = (result.path, result.content_hash or "", result.error)
         if result.content_hash is None and key not in failed:

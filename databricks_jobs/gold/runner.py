@@ -19,6 +19,7 @@ from databricks_jobs.gold.fingerprint import (
     stored_fingerprints,
 )
 from databricks_jobs.gold.writer import write_gold
+from databricks_jobs.progress import gold_table_line
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.spark_session import require_utc_session
 
@@ -81,7 +82,7 @@ def _run_builders(
             built.append((builder.table.name, inputs))
         result["seconds"] = round(time.monotonic() - started, 2)
         results[builder.table.name] = result
-        log(f"  gold {builder.table.name}: {result}")
+        log(gold_table_line(builder.table.name, result))
 
 
 def _unchanged_inputs(

@@ -59,7 +59,7 @@ class PipelineReport:
 def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
     from databricks_jobs.bronze.ingest import ingest_bronze
 
-    report = ingest_bronze(spark, settings, batch_id, options.source_ids)
+    report = ingest_bronze(spark, settings, batch_id, options.source_ids, progress=log)
     problems = [f"bronze: {f.source_id} {f.path}: {f.error}" for f in report.failed]
     return report, report.summary(), problems
 
@@ -67,7 +67,7 @@ def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, options:
 def _silver(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
     from databricks_jobs.silver.build import build_silver
 
-    report = build_silver(spark, settings, batch_id, options.source_ids)
+    report = build_silver(spark, settings, batch_id, options.source_ids, progress=log)
     summary = report.summary() if hasattr(report, "summary") else str(report)
     return report, summary, []
 
@@ -77,7 +77,7 @@ def _gold(spark: SparkSession, settings: LakeSettings, batch_id: str, options: R
 
     results = build_gold(spark, settings, batch_id, full_refresh=options.full_refresh, log=log)
     written = sum(r.get("rows_written", 0) for r in results.values())
-    return results, f"gold batch {batch_id}: {len(results)} tables, {written} rows written", []
+    return results, f"gold batch {batch_id}: {len(results)} tables, {written:,} rows written", []
 
 
 def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
@@ -91,8 +91,8 @@ def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, options:
     rows = sum(t["row_count"] for t in manifest["tables"])
     deleted = sum(t["deleted_keys"]["row_count"] for t in manifest["tables"])
     where = f"{settings.export_root.rstrip('/')}/{batch_id}"
-    summary = f"export {where} ({manifest['mode']}): {len(manifest['tables'])} tables, {rows} rows"
-    return manifest, summary + (f", {deleted} deleted keys" if deleted else "") + ", verified", []
+    summary = f"export {where} ({manifest['mode']}): {len(manifest['tables'])} tables, {rows:,} rows"
+    return manifest, summary + (f", {deleted:,} deleted keys" if deleted else "") + ", verified", []
 
 
 def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):

@@ -17,6 +17,8 @@ earlier attempt left rows of the same files (then an insert-only MERGE).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -24,6 +26,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs import lake
 from databricks_jobs.clock import utc_now
+from databricks_jobs.progress import silver_source_line
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.silver.dataset import DatasetHandler
 from databricks_jobs.silver.parsing import RawFields
@@ -403,8 +406,10 @@ def build_silver(
     source_ids: list[str] | None = None,
     *,
     definitions: dict[str, SourceDefinition] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SilverReport:
-    """Process every Bronze file not yet in Silver, source by source."""
+    """Process every Bronze file not yet in Silver, source by source; `progress` gets a line per source as it
+    finishes (files, row accounting, seconds)."""
     # Timestamp arithmetic in silver.parsing treats TIMESTAMP values as UTC wall-clock.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     definitions = definitions if definitions is not None else load_source_definitions()
@@ -418,7 +423,10 @@ def build_silver(
         definition = definitions[source_id]
         if not pending.get(source_id) or not lake.exists(spark, settings, definition.bronze_table):
             continue
+        started = time.monotonic()
         accounts, superseded = build_source(spark, settings, batch_id, definition, pending[source_id])
         report.files += accounts
         report.superseded_files += superseded
+        if progress is not None:
+            progress(silver_source_line(source_id, definition.dataset, accounts, time.monotonic() - started))
     return report

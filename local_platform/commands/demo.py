@@ -18,8 +18,11 @@ Run the whole platform locally, one step after another, each printed with its ti
 On the embedded defaults the landing area and the export are folders (.local/raw, .local/export), Spark is local with
 Delta Lake (lake in .local/lake), and Snowflake is a fakesnow server on a DuckDB file (.local/warehouse). --s3 runs
 the landing and the export through a moto S3 API server on 127.0.0.1 instead (boto3 lands, Spark uses s3a://). A
-second run is fast and changes nothing: unchanged raw files are skipped by content hash, Gold recomputes only touched
+second run is fast and changes nothing: the synthetic files are left untouched when their bytes are the same, Bronze
+recognises unchanged raw files by size and modification time without reading them, Gold recomputes only touched
 keys, and the load replaces each table's rows by key.
+The local JVM's output (dependency resolution, warnings) goes to .local/logs/spark-<UTC time>.log; each stage prints
+a line per source or table with rows and seconds, and on a terminal a status line shows the running step's time.
 """
 
 EPILOG = """\
@@ -64,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from databricks_jobs.settings import LakeSettings
     from local_platform.flow import FlowConfig, loaded_tables, prepare_landing_folder, run_flow
+    from local_platform.live_status import live_status
     from local_platform.s3.client import S3UnavailableError
     from local_platform.s3.server import MotoS3Server
     from local_platform.s3.settings import S3Settings
@@ -71,33 +75,35 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     lake = LakeSettings.from_env()
-    print("[0] raw files for this run ...")
-    landing = prepare_landing_folder(
-        args.raw_source, Path(lake.lake_root).parent / "raw", synthetic=not args.no_synthetic
-    )
-    server = MotoS3Server().start() if args.s3 and not args.external_s3 else None
-    try:
-        s3 = S3Settings.from_env() if args.external_s3 else server.settings(S3Settings()) if server else None
-        if server is not None:
-            print(f"S3: moto S3 API server on {server.endpoint_url} (pid {server.pid})")
-        config = FlowConfig(
-            s3=s3,
-            raw_source=landing,
-            lake_root=lake.lake_root,
-            stage_dir=Path(lake.export_root),
-            create_buckets=server is not None,
-            full_refresh=args.full_refresh,
+    warehouse = WarehouseSettings.from_env()
+    # On a terminal a status line under the log shows the running step's time and Spark's tasks.
+    with live_status():
+        print("[0] raw files for this run ...")
+        landing = prepare_landing_folder(
+            args.raw_source, Path(lake.lake_root).parent / "raw", synthetic=not args.no_synthetic
         )
-        warehouse = WarehouseSettings.from_env()
+        server = MotoS3Server().start() if args.s3 and not args.external_s3 else None
         try:
-            result = run_flow(config, warehouse)
-        except S3UnavailableError as exc:
-            print(f"error: {exc}")
-            return 2
-    finally:
-        # The app reads only the warehouse; S3's job is done once the export is staged.
-        if server is not None:
-            server.stop()
+            s3 = S3Settings.from_env() if args.external_s3 else server.settings(S3Settings()) if server else None
+            if server is not None:
+                print(f"S3: moto S3 API server on {server.endpoint_url} (pid {server.pid})")
+            config = FlowConfig(
+                s3=s3,
+                raw_source=landing,
+                lake_root=lake.lake_root,
+                stage_dir=Path(lake.export_root),
+                create_buckets=server is not None,
+                full_refresh=args.full_refresh,
+            )
+            try:
+                result = run_flow(config, warehouse)
+            except S3UnavailableError as exc:
+                print(f"error: {exc}")
+                return 2
+        finally:
+            # The app reads only the warehouse; S3's job is done once the export is staged.
+            if server is not None:
+                server.stop()
 
     print(f"\nLoaded batch {result.batch_id} into {warehouse.database}.CURATED:")
     for table, rows in loaded_tables(result):

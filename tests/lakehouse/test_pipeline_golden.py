@@ -6,6 +6,7 @@ The EIA-930 files are cut to 2021 (+ the first UTC hours of 2022) to keep the su
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -57,6 +58,7 @@ class Runs:
     third: PipelineReport
     after_first: dict
     after_second: dict
+    logs: list[list[str]]  # each run's log lines
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +71,11 @@ def runs(spark, sample_data, tmp_path_factory) -> Runs:
         copy_eia_2021(path, raw / "eia930_hourly_demand" / "cleaned_2020_2024" / path.name)
     settings = LakeSettings(raw_root=str(raw), lake_root=str(root / "lake"), export_root=str(root / "export"))
 
+    logs: list[list[str]] = []
+
     def run(sources: list[str]) -> PipelineReport:
-        return run_pipeline(settings, source_ids=sources, spark=spark, log=lambda _: None)
+        logs.append([])
+        return run_pipeline(settings, source_ids=sources, spark=spark, log=logs[-1].append)
 
     first = run(SOURCES)
     after_first = fingerprint(spark, settings)
@@ -79,7 +84,7 @@ def runs(spark, sample_data, tmp_path_factory) -> Runs:
     original = sample_data / "eia930_hourly_demand" / "original_eia_2020_2024" / "ERCO.csv"
     copy_eia_2021(original, raw / "eia930_hourly_demand" / "original_eia_2020_2024" / "ERCO.csv")
     third = run([*SOURCES, "eia930_original"])
-    return Runs(settings, first, second, third, after_first, after_second)
+    return Runs(settings, first, second, third, after_first, after_second, logs)
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +233,42 @@ def test_one_new_file_processes_only_that_file(spark, runs, gold_daily):
     assert runs.third.step("gold").result["gold_demand__daily"]["rows_written"] == len(new_days) > 365
     untouched = gold_daily[gold_daily["source_id"] != "eia930_original"]
     assert (untouched["batch_id"] == runs.first.batch_id).all()
+
+
+def _progress(log: list[str], layer: str) -> dict[str, str]:
+    """A layer's progress lines by source or table, without the seconds each ends with (checked here)."""
+    lines = [line for line in log if line.startswith(f"  {layer} ")]
+    assert all(re.search(r", \d+\.\d s$", line) for line in lines), lines
+    named = (line.removeprefix(f"  {layer} ").rsplit(", ", 1)[0].split(": ", 1) for line in lines)
+    return {name.split(" (")[0]: facts for name, facts in named}
+
+
+def test_every_source_and_table_logs_a_progress_line_with_its_rows(runs, sample_data):
+    first, second, _ = runs.logs
+    ercot_lines = len((sample_data / ERCOT_CSV).read_text().splitlines()) - 1
+    bronze = _progress(first, "bronze")
+    assert set(bronze) == set(SOURCES)
+    assert bronze["ercot_native_load"] == f"1 file ingested, {ercot_lines:,} rows"
+    silver = _progress(first, "silver")
+    assert set(silver) == set(SOURCES)
+    (ercot,) = [a for a in runs.first.step("silver").result.files if a.source_id == "ercot_native_load"]
+    # A wide ERCOT line is one row per region column: 8 weather zones and the ERCOT total.
+    accounting = f"{ercot_lines * 9:,} rows in -> {ercot.rows_kept:,} kept, {ercot.rows_quarantined:,} quarantined"
+    assert silver["ercot_native_load"] == f"1 file, {accounting}"
+    gold = _progress(first, "gold")
+    assert set(gold) == {t.name for t in GOLD_TABLES}
+    written = runs.first.step("gold").result["gold_demand__daily"]["rows_written"]
+    assert gold["gold_demand__daily"] == f"overwrite, {written:,} rows written" and written > 365
+
+    # Nothing new: each source says so, and no Gold table writes a row.
+    assert _progress(second, "bronze")["ercot_native_load"] == "1 file already in Bronze, 0 rows"
+    assert set(_progress(second, "silver").values()) == {"no new Bronze files"}
+    assert {facts.split(", ")[1] for facts in _progress(second, "gold").values()} == {"0 rows written"}
+    # The source lines come while the stage runs: between its start and its end.
+    stage = [line for line in second if line.startswith("[bronze] ")]
+    between = second[second.index(stage[0]) + 1 : second.index(stage[1])]
+    assert stage[0] == "[bronze] started" and stage[1].startswith("[bronze] done in ")
+    assert [line.split(":")[0] for line in between] == [f"  bronze {s}" for s in SOURCES]
 
 
 def test_latest_export_verifies_and_equals_the_gold_tables(spark, runs):

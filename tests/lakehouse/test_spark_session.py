@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import pytest
 
 from databricks_jobs.settings import PROJECT_ROOT
+from databricks_jobs.spark_session import JVM_LOG_CONF, JVM_LOG_DIR
 
 pytestmark = pytest.mark.spark
 
@@ -20,3 +21,18 @@ def test_local_session_binds_to_loopback_logs_errors_only_and_keeps_its_warehous
     # The level log4j actually runs with (read through the JVM here, in a test, not in the jobs).
     root_logger = spark.sparkContext._jvm.org.apache.logging.log4j.LogManager.getRootLogger()
     assert root_logger.getLevel().toString() == "ERROR"
+
+
+def test_the_jvm_writes_to_its_log_file_not_to_the_terminal(spark, capfd):
+    log = Path(spark.conf.get(JVM_LOG_CONF))
+    assert log.parent == JVM_LOG_DIR
+    # Written by the running JVM (read through the JVM here, in a test, not in the jobs) long after the launch.
+    system = spark.sparkContext._jvm.java.lang.System
+    system.err.println("marker from the JVM's stderr")
+    system.out.println("marker from the JVM's stdout")
+    system.out.flush()
+    out, err = capfd.readouterr()
+    assert "marker from the JVM" not in out + err
+    text = log.read_text()
+    assert "marker from the JVM's stderr" in text and "marker from the JVM's stdout" in text
+    assert ":: resolving dependencies" in text  # Ivy's resolution of Delta's and s3a's jars, at launch

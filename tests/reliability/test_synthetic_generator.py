@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pandas as pd
 
@@ -68,3 +69,36 @@ def test_cli_writes_the_same_utility_as_the_api(tmp_path, capsys):
     assert "interval load rows: 210,432" in capsys.readouterr().out  # 2 regions x 4 feeders x 26,304 hours
     generate_synthetic_utility(tmp_path / "api", seed=3, **SMALL)
     assert _digest(tmp_path / "cli" / "synthetic_utility") == _digest(tmp_path / "api" / "synthetic_utility")
+
+
+def _mtimes(root) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def _age(root, seconds: int = 3600) -> None:
+    """Moves every file's modification time back, so a rewrite shows even on a file system with coarse timestamps."""
+    for path in root.rglob("*.csv"):
+        stamp = path.stat().st_mtime_ns - seconds * 1_000_000_000
+        os.utime(path, ns=(stamp, stamp))
+
+
+def test_regenerating_leaves_identical_files_untouched_and_rewrites_changed_ones(tmp_path):
+    root = tmp_path / "synthetic_utility"
+    first = generate_synthetic_utility(tmp_path, seed=3, **SMALL)
+    assert first.unchanged == [] and len(first.rewritten) == 2 * 3 * 2 + 3 + 2
+    _age(root)
+    before, digests = _mtimes(root), _digest(root)
+
+    again = generate_synthetic_utility(tmp_path, seed=3, **SMALL)
+    assert _mtimes(root) == before  # same files, no temporary left behind, no modification time moved
+    assert again.rewritten == [] and len(again.unchanged) == len(before)
+    assert again.interval_rows == first.interval_rows and again.oms_rows == first.oms_rows
+
+    # Without the injected bad rows only the last year's OMS export differs: it alone is written again.
+    changed = generate_synthetic_utility(tmp_path, seed=3, inject_bad_rows=False, **SMALL)
+    after = _mtimes(root)
+    moved = sorted(name for name in before if after[name] != before[name])
+    assert moved == ["oms_outages/oms_outages_2025.csv"]
+    assert changed.rewritten == [root / "oms_outages" / "oms_outages_2025.csv"]
+    assert _digest(root)[moved[0]] != digests[moved[0]]
+    assert set(after) == set(before)
