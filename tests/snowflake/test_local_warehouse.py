@@ -20,6 +20,7 @@ from contract_export import (
     write_export,
     write_incremental_export,
 )
+from recording_session import RecordingSession
 
 from databricks_jobs import tables
 from local_platform.warehouse import runner
@@ -238,20 +239,6 @@ def test_data_freshness_separates_last_checked_from_last_changed(warehouse, wh_s
     for before, after in zip(changed, checked, strict=True):
         assert after[:3] == before[:3]  # same batch, same last change
         assert after[3] > before[3]  # checked again since
-
-
-class RecordingSession:
-    """The warehouse session, keeping the text of every statement the procedure sends."""
-
-    def __init__(self, session) -> None:
-        self._session, self.statements = session, []
-
-    def sql(self, query: str, params=None):
-        self.statements.append(query)
-        return self._session.sql(query, params=params)
-
-    def __getattr__(self, name: str):
-        return getattr(self._session, name)
 
 
 def test_every_statement_parses_with_only_the_intended_literals(warehouse, wh_session, export_root):
