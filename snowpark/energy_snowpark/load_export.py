@@ -396,6 +396,7 @@ def _apply_staged(session: Any, database: str, manifest: Manifest, loads: list[T
     tables = {t.name: t for t in manifest.tables}
     session.sql("BEGIN TRANSACTION").collect()
     try:
+        _recheck_base(session, database, manifest)
         for load in loads:
             _apply_table(session, database, load_id, manifest.mode, tables[load.table_name], load)
             _record(session, database, load_id, manifest, load, "LOADED")
@@ -403,6 +404,15 @@ def _apply_staged(session: Any, database: str, manifest: Manifest, loads: list[T
     except Exception:
         session.sql("ROLLBACK").collect()
         raise
+
+
+def _recheck_base(session: Any, database: str, manifest: Manifest) -> None:
+    """An incremental batch was checked against the last loaded batch before staging; a load that committed since
+    (a manual CALL during the scheduled TASK) would make it apply on top of the wrong state."""
+    if manifest.mode == INCREMENTAL:
+        last = _loaded_state(session, database).last
+        if last != manifest.base_batch_id:
+            raise LoadError(f"{_base_mismatch(manifest, last)} (another load committed while this one ran)")
 
 
 def _apply_table(session: Any, database: str, load_id: str, mode: str, table: ManifestTable, load: TableLoad) -> None:

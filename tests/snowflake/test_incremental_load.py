@@ -292,3 +292,36 @@ def test_a_version_1_manifest_is_refused_asking_for_a_re_export(database):
     with pytest.raises(LoadError, match="manifest_version 1 .* re-export the batch"):
         runner.load(settings)
     assert all(frame.empty for frame in curated(settings).values())
+
+
+class AnotherLoadCommitsFirst(RecordingSession):
+    """Just before this load's transaction, another load (a manual CALL during the TASK's) commits batch `other`."""
+
+    def __init__(self, wrapped, database: str, other: str) -> None:
+        super().__init__(wrapped)
+        self._database, self._other = database, other
+
+    def sql(self, query: str, params=None):
+        if query == "BEGIN TRANSACTION" and self._other:
+            self._session.sql(
+                f"INSERT INTO {self._database}.CURATED.LOAD_HISTORY (LOAD_ID, BATCH_ID, TABLE_NAME, STATUS, "
+                "FILES_LOADED, ROWS_IN_MANIFEST, ROWS_LOADED, ROWS_REJECTED, ROWS_REPLACED, LOADED_AT_UTC) "
+                "VALUES ('other', ?, 'gold_demand__daily', 'LOADED', 0, 0, 0, 0, 0, ?)",
+                params=[self._other, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+            ).collect()
+            self._other = ""
+        return super().sql(query, params)
+
+
+def test_an_incremental_batch_is_refused_when_another_load_committed_while_it_ran(database):
+    settings, export = database
+    full_a_loaded_then_b(settings, export)
+    before = curated(settings)
+    with session(settings) as s:
+        racing = AnotherLoadCommitsFirst(s, settings.database, C)
+        reader = runner.local_stage_reader(s, settings.database)
+        message = f"batch {B} applies on top of batch {A}, but CURATED last loaded batch {C}.*another load committed"
+        with pytest.raises(LoadError, match=message):
+            load_export(racing, runner.stage_name(settings), B, settings.database, reader)
+    assert_same_tables(curated(settings), before)
+    assert any(s.startswith("ROLLBACK") for s in racing.statements)
