@@ -228,11 +228,13 @@ def test_a_chain_of_incremental_batches_is_loaded_in_order_from_latest(database)
         assert len(rows) == len(tables.GOLD_TABLES) and {r[1:3] for r in rows} == {("LOADED", "incremental")}
     assert runner.load(settings)["status"] == "SKIPPED"
 
-    # DATA_FRESHNESS still answers, each table at batch C.
+    # DATA_FRESHNESS: each table at batch C, with the rows it holds now (not the rows C upserted).
     runner.build(settings)
+    query = f"SELECT TABLE_NAME, BATCH_ID, ROW_COUNT FROM {settings.database}.REPORTING.DATA_FRESHNESS"
     with session(settings) as s:
-        freshness = s.sql(f"SELECT TABLE_NAME, BATCH_ID FROM {settings.database}.REPORTING.DATA_FRESHNESS").collect()
-    assert sorted(tuple(r) for r in freshness) == sorted((t.name, C) for t in tables.GOLD_TABLES)
+        freshness = sorted(tuple(r) for r in s.sql(query).collect())
+    assert freshness == sorted((name, C, len(frame)) for name, frame in actual.items())
+    assert (DAILY.name, C, 4) in freshness  # 5 days - 03-07 + 03-16 - 03-01; C itself upserted 1
 
 
 def test_a_chain_from_latest_may_start_at_a_full_batch(database):
