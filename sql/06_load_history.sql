@@ -1,16 +1,25 @@
 -- One row per table per load (status LOADED, or SKIPPED when the batch was loaded already), or one FAILED row
 -- naming the table and the error. REPORTING.DATA_FRESHNESS: last changed (LOADED) and last checked (LOADED or SKIPPED).
+-- The last LOADED batch is the state CURATED is in: an incremental batch loads only on top of it.
 CREATE TABLE IF NOT EXISTS <% database %>.CURATED.LOAD_HISTORY (
-    LOAD_ID VARCHAR NOT NULL COMMENT 'one id per CALL of the load procedure',
+    LOAD_ID VARCHAR NOT NULL COMMENT 'one id per CALL of the load procedure (a chain of batches shares it)',
     BATCH_ID VARCHAR NOT NULL,
     TABLE_NAME VARCHAR COMMENT 'null when the load failed before reaching a table (e.g. unreadable manifest)',
     STATUS VARCHAR NOT NULL COMMENT 'LOADED | SKIPPED | FAILED',
-    FILES_LOADED NUMBER(10, 0) NOT NULL,
+    FILES_LOADED NUMBER(10, 0) NOT NULL COMMENT 'row files and deleted-key files',
     ROWS_IN_MANIFEST NUMBER(19, 0) NOT NULL,
     ROWS_LOADED NUMBER(19, 0) NOT NULL,
     ROWS_REJECTED NUMBER(19, 0) NOT NULL,
     ROWS_REPLACED NUMBER(19, 0) NOT NULL COMMENT 'existing rows with the same primary key, replaced by the load',
     LOADED_AT_UTC TIMESTAMP_NTZ NOT NULL,
-    ERROR_MESSAGE VARCHAR
+    ERROR_MESSAGE VARCHAR,
+    MODE VARCHAR COMMENT 'full | incremental (export manifest version 2); null before it or when the manifest was unread',
+    ROWS_DELETED NUMBER(19, 0) COMMENT 'existing rows deleted: absent from a full batch, or deleted keys of an incremental one'
 )
 COMMENT = 'Audit of every load of the Gold export';
+
+-- Deployments made before manifest version 2: the same columns, added once (no-ops on a table created above).
+ALTER TABLE <% database %>.CURATED.LOAD_HISTORY ADD COLUMN IF NOT EXISTS MODE VARCHAR
+    COMMENT 'full | incremental (export manifest version 2); null before it or when the manifest was unread';
+ALTER TABLE <% database %>.CURATED.LOAD_HISTORY ADD COLUMN IF NOT EXISTS ROWS_DELETED NUMBER(19, 0)
+    COMMENT 'existing rows deleted: absent from a full batch, or deleted keys of an incremental one';

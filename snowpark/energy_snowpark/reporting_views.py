@@ -11,9 +11,11 @@ from typing import Any
 
 from snowflake.snowpark import Session
 
+from .export_contract import TABLES
 from .identifiers import quote_identifier
 
-# {c} = curated schema, {r} = reporting schema, {f} = the schema prefix of the project's UDFs (see build_views)
+# {c} = curated schema, {r} = reporting schema, {f} = the schema prefix of the project's UDFs (see build_views),
+# {row_counts} = (table_name, row_count) of every curated table now (an incremental load changes only some rows)
 VIEWS: dict[str, str] = {
     "REGIONS": """
         SELECT region_code, region_name, parent_region_code, is_aggregate, time_zone
@@ -79,7 +81,7 @@ VIEWS: dict[str, str] = {
         LEFT JOIN {c}.GOLD_REFERENCE__REGIONS r ON r.region_code = t.region_code""",
     "DATA_FRESHNESS": """
         SELECT changed.table_name, changed.batch_id, changed.loaded_at_utc AS last_changed_at_utc,
-               checked.last_checked_at_utc, changed.rows_loaded AS row_count
+               checked.last_checked_at_utc, counted.row_count
         FROM (
             SELECT table_name, batch_id, loaded_at_utc, rows_loaded
             FROM {c}.LOAD_HISTORY
@@ -91,7 +93,8 @@ VIEWS: dict[str, str] = {
             FROM {c}.LOAD_HISTORY
             WHERE status IN ('LOADED', 'SKIPPED')
             GROUP BY table_name
-        ) checked ON checked.table_name = changed.table_name""",
+        ) checked ON checked.table_name = changed.table_name
+        LEFT JOIN ({row_counts}) counted ON counted.table_name = changed.table_name""",
     "FILE_ACCOUNTING": """
         SELECT * FROM {c}.GOLD_QUALITY__FILE_ACCOUNTING""",
     "QUARANTINE_SUMMARY": """
@@ -107,13 +110,27 @@ def view_statements(database_name: str, qualify_functions: bool = True) -> dict[
     """
     database = quote_identifier(database_name, "database name")
     reporting = f'{database}."REPORTING"'
-    names = {"c": f'{database}."CURATED"', "r": reporting, "f": f"{reporting}." if qualify_functions else ""}
+    curated = f'{database}."CURATED"'
+    names = {
+        "c": curated,
+        "r": reporting,
+        "f": f"{reporting}." if qualify_functions else "",
+        "row_counts": _row_counts(curated),
+    }
     # COPY GRANTS: replacing a view keeps the SELECT that analysts and the app's references were granted on it.
     return {
         name: f"CREATE OR REPLACE VIEW {reporting}.{quote_identifier(name)} COPY GRANTS AS "
         f"{body.format(**names).strip()}"
         for name, body in VIEWS.items()
     }
+
+
+def _row_counts(curated: str) -> str:
+    """One row per table of the export contract (names from the contract, never from an argument)."""
+    return " UNION ALL ".join(
+        f"SELECT '{name}' AS table_name, COUNT(*) AS row_count FROM {curated}.{quote_identifier(name)}"
+        for name in sorted(TABLES)
+    )
 
 
 def build_views(session: Any, database_name: str = "ENERGY", qualify_functions: bool = True) -> dict[str, Any]:

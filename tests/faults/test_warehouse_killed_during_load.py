@@ -1,5 +1,6 @@
 """Kill the local warehouse server in the middle of a load, restart it, load again: the curated tables must equal a
-clean load, and the Parquet files themselves (read by DuckDB, not by the loader)."""
+clean load, and the Parquet files themselves (read by DuckDB, not by the loader). Then the same for an incremental
+batch on top of the full one (rows restated, keys deleted): killed and re-run, it must equal the uninterrupted load."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from bench.gold_fixture import write_export
+from databricks_jobs.export.manifest import INCREMENTAL, build_manifest, publish, table_entry
 from databricks_jobs.tables import GOLD_TABLES
 from local_platform.s3.server import free_port
 from local_platform.warehouse import apply_sql, control, runner
@@ -92,14 +94,20 @@ def _wait_for_login(settings: control.WarehouseSettings, before: int, loader: su
     return time.monotonic()
 
 
-def _forget_loads(settings: control.WarehouseSettings) -> None:
+def _forget_load(settings: control.WarehouseSettings, batch_id: str) -> None:
     """A load that finished makes its batch the loaded state, and the next load of it would be SKIPPED in no time;
-    forgetting it makes the next attempt copy and upsert everything again (same rows, same result)."""
+    forgetting it makes the next attempt copy and apply everything again (same rows, same result). An incremental
+    batch forgotten leaves its base as the loaded state, on top of which it is applied again."""
     with _session(settings) as session:
-        session.sql(f"DELETE FROM {settings.database}.CURATED.LOAD_HISTORY WHERE STATUS = 'LOADED'").collect()
+        session.sql(
+            f"DELETE FROM {settings.database}.CURATED.LOAD_HISTORY WHERE STATUS = 'LOADED' AND BATCH_ID = ?",
+            params=[batch_id],
+        ).collect()
 
 
-def _kill_warehouse_during_load(settings: control.WarehouseSettings, export: Path, after_s: float) -> bool:
+def _kill_warehouse_during_load(
+    settings: control.WarehouseSettings, export: Path, batch_id: str, after_s: float
+) -> bool:
     """Start a load, SIGKILL the warehouse `after_s` seconds into it, restart it; True if the kill cut the load."""
     before = _logins(settings)
     loader = _load_in_subprocess(settings)
@@ -108,7 +116,7 @@ def _kill_warehouse_during_load(settings: control.WarehouseSettings, export: Pat
     if loader.poll() is not None:
         loader.communicate()
         assert loader.returncode == 0, "a load failed with its warehouse still running"
-        _forget_loads(settings)
+        _forget_load(settings, batch_id)
         return False
     kill_pid(control.running_pid(settings))
     try:
@@ -118,7 +126,9 @@ def _kill_warehouse_during_load(settings: control.WarehouseSettings, export: Pat
     # A restarted server keeps its tables (DuckDB file) but not its stages: `warehouse start` re-applies sql/.
     control.start(settings)
     _apply(settings, export)
-    # Exit code 0: the kill came after the load's last statement, so it cut nothing.
+    # Exit code 0: the kill came after the load's last statement, so it cut nothing (and the next try starts over).
+    if loader.returncode == 0:
+        _forget_load(settings, batch_id)
     return loader.returncode != 0
 
 
@@ -149,6 +159,76 @@ def _expect_25_hour_days(export: Path, manifest: dict) -> None:
     pq.write_table(fixed, part, compression="snappy")
 
 
+INCREMENTAL_BATCH = "20260102T000000Z-00be7c41"
+# In every table but these, every 3rd row (in key order) is restated by the incremental batch and the next one
+# deleted (a batch large enough to be cut mid-load); these are unchanged (no file at all).
+UNCHANGED_TABLES = ("gold_reference__regions", "gold_quality__file_accounting")
+
+
+def _copy_part(con: duckdb.DuckDBPyConnection, query: str, folder: Path) -> dict:
+    folder.mkdir(parents=True)
+    part = folder / "part-00000.snappy.parquet"
+    con.execute(f"COPY ({query}) TO '{part}' (FORMAT parquet, COMPRESSION snappy)")
+    rows = con.execute(f"SELECT count(*) FROM '{part}'").fetchone()[0]
+    return {"name": part.name, "row_count": rows, "size_bytes": part.stat().st_size}
+
+
+def _write_incremental(export: Path, base: dict) -> dict:
+    """An incremental batch on top of the full one, as the exporter lays it out: upserts (rows restated with the new
+    batch id) and deleted keys, no file at all for UNCHANGED_TABLES; published as LATEST."""
+    con = duckdb.connect()
+    entries = []
+    for table, contract in zip(base["tables"], GOLD_TABLES, strict=True):
+        files, keys = [], []
+        if contract.name not in UNCHANGED_TABLES:
+            source = [str(export / base["batch_id"] / f["path"]) for f in table["files"]]
+            key = ", ".join(contract.primary_key)
+            numbered = f"SELECT *, row_number() OVER (ORDER BY {key}) % 3 AS n__ FROM read_parquet({source})"
+            folder = export / INCREMENTAL_BATCH / contract.name
+            restated = (
+                f"SELECT * EXCLUDE (n__) REPLACE ('{INCREMENTAL_BATCH}' AS batch_id) FROM ({numbered}) WHERE n__ = 0"
+            )
+            files = [_copy_part(con, restated, folder)]
+            keys = [_copy_part(con, f"SELECT {key} FROM ({numbered}) WHERE n__ = 1", folder / "deleted_keys")]
+        entries.append(table_entry(contract, files, keys))
+    con.close()
+    manifest = build_manifest(INCREMENTAL_BATCH, entries, mode=INCREMENTAL, base_batch_id=base["batch_id"])
+    publish(str(export), manifest)
+    return manifest
+
+
+def _clean_then_killed(
+    clean: control.WarehouseSettings, faulty: control.WarehouseSettings, export: Path, batch_id: str
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], dict]:
+    """Load LATEST uninterrupted on `clean`, then on `faulty` with the warehouse killed mid-load (early and late),
+    then once more to the end; (clean tables, faulty tables, the last load's report)."""
+    # The clean load runs the same way as the killed ones; its time from login to exit places the kill points.
+    logins = _logins(clean)
+    clean_loader = _load_in_subprocess(clean)
+    logged_in = _wait_for_login(clean, logins, clean_loader)
+    clean_output = clean_loader.communicate(timeout=600)[0].decode(errors="replace")
+    load_seconds = time.monotonic() - logged_in
+    assert clean_loader.returncode == 0, clean_output[-3000:]
+
+    # Kill points inside the load: while tables are being staged, and late (apply + commit). On a busy machine
+    # a load can outrun the planned point; then it is tried again earlier, until a kill lands mid-load.
+    for fraction in (0.4, 0.85):
+        for attempt in range(4):
+            if _kill_warehouse_during_load(faulty, export, batch_id, fraction * load_seconds * 0.6**attempt):
+                break
+        else:
+            pytest.fail(f"four loads finished before the kill at {fraction:.0%} of the load; nothing was tested")
+    report = _load(faulty)
+    return _curated(clean), _curated(faulty), report
+
+
+def _assert_same(actual: dict[str, pd.DataFrame], expected: dict[str, pd.DataFrame]) -> None:
+    for contract in GOLD_TABLES:
+        pd.testing.assert_frame_equal(
+            actual[contract.name], expected[contract.name], check_dtype=False, obj=contract.name
+        )
+
+
 def test_load_after_warehouse_killed_mid_load_equals_clean_load(tmp_path):
     export = tmp_path / "export"
     manifest = write_export(export, regions=8, years=1)
@@ -158,38 +238,30 @@ def test_load_after_warehouse_killed_mid_load_equals_clean_load(tmp_path):
     clean = _start(tmp_path, "clean", export)
     faulty = _start(tmp_path, "faulty", export)
     try:
-        # The clean load runs the same way as the killed ones; its time from login to exit places the kill points.
-        logins = _logins(clean)
-        clean_loader = _load_in_subprocess(clean)
-        logged_in = _wait_for_login(clean, logins, clean_loader)
-        clean_output = clean_loader.communicate(timeout=600)[0].decode(errors="replace")
-        load_seconds = time.monotonic() - logged_in
-        assert clean_loader.returncode == 0, clean_output[-3000:]
-        expected = _curated(clean)
-
-        # Kill points inside the load: while tables are being staged, and late (upsert + commit). On a busy machine
-        # a load can outrun the planned point; then it is tried again earlier, until a kill lands mid-load.
-        for fraction in (0.4, 0.85):
-            for attempt in range(4):
-                if _kill_warehouse_during_load(faulty, export, fraction * load_seconds * 0.6**attempt):
-                    break
-            else:
-                pytest.fail(f"four loads finished before the kill at {fraction:.0%} of the load; nothing was tested")
-
-        report = _load(faulty)
-        actual = _curated(faulty)
+        expected, actual, report = _clean_then_killed(clean, faulty, export, manifest["batch_id"])
+        incremental = _write_incremental(export, manifest)
+        expected_after, actual_after, report_after = _clean_then_killed(clean, faulty, export, INCREMENTAL_BATCH)
     finally:
         control.stop(clean)
         control.stop(faulty)
 
     # SKIPPED when the last kill landed after the commit: the batch was loaded, and the curated tables say so below.
     assert report["status"] in ("LOADED", "SKIPPED")
+    _assert_same(actual, expected)
     parquet = _parquet_counts_and_sums(export, manifest)
     for contract in GOLD_TABLES:
         name = contract.name
-        pd.testing.assert_frame_equal(actual[name], expected[name], check_dtype=False, obj=name)
         rows, total = parquet[name]
         assert len(actual[name]) == rows, f"{name}: {len(actual[name])} rows loaded, {rows} in the Parquet files"
         double = next((c.name for c in contract.columns if c.type == "double"), None)
         if double:
             assert actual[name][double].fillna(0).sum() == pytest.approx(total, rel=1e-9), name
+
+    # The incremental batch, killed and re-run, equals the uninterrupted one; and it did change what it says.
+    assert report_after["status"] in ("LOADED", "SKIPPED") and report_after["batch_id"] == INCREMENTAL_BATCH
+    _assert_same(actual_after, expected_after)
+    for table, contract in zip(incremental["tables"], GOLD_TABLES, strict=True):
+        name = contract.name
+        assert len(actual_after[name]) == len(actual[name]) - table["deleted_keys"]["row_count"], name
+        restated = int((actual_after[name]["batch_id"] == INCREMENTAL_BATCH).sum())
+        assert restated == table["row_count"] and (restated > 0) == (name not in UNCHANGED_TABLES), name

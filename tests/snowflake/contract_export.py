@@ -12,7 +12,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from databricks_jobs import tables
-from databricks_jobs.export.manifest import MANIFEST_FILE, build_manifest, publish, table_entry
+from databricks_jobs.export.manifest import (
+    DELETED_KEYS_FOLDER,
+    FULL,
+    INCREMENTAL,
+    MANIFEST_FILE,
+    build_manifest,
+    publish,
+    table_entry,
+)
 
 BATCH_1 = "20261125T201500Z-3f9a1c2b"
 BATCH_2 = "20261126T201500Z-0badc0de"
@@ -101,23 +109,63 @@ def export_tables(batch_id: str, days=DAYS_BATCH_1) -> dict[str, list[dict[str, 
     return rows
 
 
-def write_export(root: Path, batch_id: str, rows_by_table: dict[str, list[dict]], latest: bool = True) -> Path:
-    """Write {root}/{batch}/{table}/part-*.parquet, then _manifest.json, then LATEST, per the export contract."""
+def key_columns(table: tables.TableContract) -> list[tables.Column]:
+    """The primary key's columns, in key order: the schema of a deleted-keys file."""
+    by_name = {c.name: c for c in table.columns}
+    return [by_name[name] for name in table.primary_key]
+
+
+def key_of(table: tables.TableContract, row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in table.primary_key}
+
+
+def _write_part(folder: Path, batch_id: str, columns: list[tables.Column], rows: list[dict]) -> dict[str, Any]:
+    """One Parquet part file in `folder`, typed per the contract; its manifest listing."""
+    schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type], c.nullable) for c in columns])
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f"part-00000-{batch_id[-8:]}.snappy.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), part, compression="snappy")
+    return {"name": part.name, "row_count": len(rows), "size_bytes": part.stat().st_size}
+
+
+def write_export(
+    root: Path,
+    batch_id: str,
+    rows_by_table: dict[str, list[dict]],
+    latest: bool = True,
+    mode: str = FULL,
+    base_batch_id: str | None = None,
+    deleted_keys: dict[str, list[dict]] | None = None,
+) -> Path:
+    """Write {root}/{batch}/{table}/part-*.parquet (and {table}/deleted_keys/part-*.parquet), then _manifest.json,
+    then LATEST, per the export contract. Full: one file per table, empty tables too (the whole table). Incremental:
+    `rows_by_table` are the upserts and `deleted_keys` the primary keys deleted since `base_batch_id`; a table with
+    neither lists no file at all, as the exporter writes it."""
     batch = root / batch_id
+    deleted_keys = deleted_keys or {}
     entries = []
     for table in tables.GOLD_TABLES:
-        rows = rows_by_table.get(table.name, [])
-        schema = pa.schema([pa.field(c.name, ARROW_TYPES[c.type], c.nullable) for c in table.columns])
+        rows, keys = rows_by_table.get(table.name, []), deleted_keys.get(table.name, [])
         folder = batch / table.name
-        folder.mkdir(parents=True, exist_ok=True)
-        part = folder / f"part-00000-{batch_id[-8:]}.snappy.parquet"
-        pq.write_table(pa.Table.from_pylist(rows, schema=schema), part, compression="snappy")
-        entries.append(
-            table_entry(table, [{"name": part.name, "row_count": len(rows), "size_bytes": part.stat().st_size}])
-        )
-    manifest = build_manifest(batch_id, entries)
+        files = [] if mode == INCREMENTAL and not rows else [_write_part(folder, batch_id, table.columns, rows)]
+        key_files = [_write_part(folder / DELETED_KEYS_FOLDER, batch_id, key_columns(table), keys)] if keys else []
+        entries.append(table_entry(table, files, key_files))
+    manifest = build_manifest(batch_id, entries, mode=mode, base_batch_id=base_batch_id)
     if latest:
         publish(str(root), manifest)
     else:
+        batch.mkdir(parents=True, exist_ok=True)
         (batch / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return batch
+
+
+def write_incremental_export(
+    root: Path,
+    batch_id: str,
+    base_batch_id: str,
+    upserts: dict[str, list[dict]],
+    deleted_keys: dict[str, list[dict]] | None = None,
+    latest: bool = True,
+) -> Path:
+    """An incremental batch on top of `base_batch_id`: rows to upsert and keys to delete, per table."""
+    return write_export(root, batch_id, upserts, latest, INCREMENTAL, base_batch_id, deleted_keys)

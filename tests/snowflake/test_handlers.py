@@ -119,8 +119,9 @@ def test_each_procedure_refuses_object_name_injection_in_local_testing(lt_sessio
             handler(lt_session, "ENERGY.CURATED.EXPORT_STAGE", "LATEST", bad)
 
 
-def _manifest(**table_changes) -> dict:
-    """A one-table manifest of gold_demand__daily exactly per the contract; keyword arguments replace its fields."""
+def _manifest(mode: str = "full", base: str | None = None, **table_changes) -> dict:
+    """A one-table version 2 manifest of gold_demand__daily exactly per the contract; keyword arguments replace
+    the table entry's fields."""
     table = tables.GOLD_DEMAND_DAILY
     entry = {
         "name": table.name,
@@ -128,9 +129,20 @@ def _manifest(**table_changes) -> dict:
         "primary_key": list(table.primary_key),
         "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in table.columns],
         "files": [{"path": f"{table.name}/part-00000-3f9a1c2b-c000.snappy.parquet", "row_count": 3}],
+        "deleted_keys": {"row_count": 0, "files": []},
+        "gold_table_id": None,
+        "gold_version": None,
+        "gold_base_version": None,
     }
     entry.update(table_changes)
-    return {"manifest_version": 1, "batch_id": BATCH, "format": "parquet", "tables": [entry]}
+    return {
+        "manifest_version": 2,
+        "batch_id": BATCH,
+        "format": "parquet",
+        "mode": mode,
+        "base_batch_id": base,
+        "tables": [entry],
+    }
 
 
 BATCH = "20261125T201500Z-3f9a1c2b"
@@ -187,6 +199,81 @@ def test_manifest_outside_the_contract_is_refused_naming_table_and_field(changes
 def test_file_names_outside_the_strict_pattern_are_refused(path):
     with pytest.raises(load_export.LoadError, match=r"gold_demand__daily: field files: path .* refused: expected"):
         load_export.parse_manifest(json.dumps(_manifest(files=[{"path": path, "row_count": 3}])), BATCH)
+
+
+BASE = "20261124T201500Z-00000b0e"
+KEYS_PATH = "gold_demand__daily/deleted_keys/part-00000-3f9a1c2b.snappy.parquet"
+
+
+def _deleted(row_count: int = 2, path: str = KEYS_PATH, file_rows: int | None = None) -> dict:
+    rows = row_count if file_rows is None else file_rows
+    return {"row_count": row_count, "files": [{"path": path, "row_count": rows}]}
+
+
+def test_incremental_manifest_with_deleted_keys_is_accepted():
+    parsed = load_export.parse_manifest(json.dumps(_manifest("incremental", BASE, deleted_keys=_deleted())), BATCH)
+    assert (parsed.mode, parsed.base_batch_id) == ("incremental", BASE)
+    (table,) = parsed.tables
+    assert (table.deleted_key_count, [f.path for f in table.deleted_key_files]) == (2, [KEYS_PATH])
+    assert table.deleted_key_files[0].folder == "gold_demand__daily/deleted_keys"
+    unchanged = _manifest("incremental", BASE, row_count=0, files=[])
+    assert load_export.parse_manifest(json.dumps(unchanged), BATCH).tables[0].unchanged
+
+
+def test_a_version_1_manifest_is_refused_asking_for_a_re_export():
+    manifest = _manifest()
+    manifest["manifest_version"] = 1
+    with pytest.raises(load_export.LoadError, match=r"of batch 2026.*manifest_version 1 .* re-export the batch"):
+        load_export.parse_manifest(json.dumps(manifest), BATCH)
+
+
+@pytest.mark.parametrize(
+    ("mode", "base", "changes", "message"),
+    [
+        ("delta", None, {}, r"field mode 'delta' is not one of \['full', 'incremental'\]"),
+        (None, None, {}, r"field mode None is not one of"),
+        ("full", BASE, {}, r"field base_batch_id '20261124T201500Z-00000b0e': a full batch has no base batch"),
+        ("incremental", None, {}, r"field base_batch_id None is not a batch id"),
+        ("incremental", "LATEST", {}, r"field base_batch_id 'LATEST' is not a batch id"),
+        ("incremental", "20261124T201500Z-0'; drop", {}, r"is not a batch id"),
+        ("incremental", BATCH, {}, r"field base_batch_id 20261125T201500Z-3f9a1c2b is not older than the batch"),
+        ("incremental", "20261126T000000Z-00000000", {}, r"is not older than the batch itself"),
+        ("full", None, {"deleted_keys": _deleted()}, r"gold_demand__daily: field deleted_keys: a full batch deletes"),
+        ("incremental", BASE, {"deleted_keys": None}, r"gold_demand__daily: field deleted_keys None is not an object"),
+        ("incremental", BASE, {"deleted_keys": {"row_count": 0}}, r"field deleted_keys.files None is not a list"),
+        (
+            "incremental",
+            BASE,
+            {"deleted_keys": _deleted(3, file_rows=2)},
+            r"gold_demand__daily: deleted_keys.row_count 3 != sum of its files' row_count 2",
+        ),
+        ("incremental", BASE, {"deleted_keys": _deleted(-1)}, r"field deleted_keys.files: .*row_count -1 is not a"),
+        ("incremental", BASE, {"deleted_keys": _deleted(True)}, r"row_count True is not a count"),
+        ("incremental", BASE, {"row_count": "3"}, r"gold_demand__daily: field row_count '3' is not a count"),
+        ("incremental", BASE, {"files": [KEYS_PATH]}, r"field files: entry .* is not an object"),
+    ],
+)
+def test_mode_base_and_deleted_keys_are_checked_strictly(mode, base, changes, message):
+    with pytest.raises(load_export.LoadError, match=message):
+        load_export.parse_manifest(json.dumps(_manifest(mode, base, **changes)), BATCH)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "gold_demand__daily/part-0.parquet",
+        "gold_demand__daily/deleted_keys/part-0'.parquet",
+        "gold_demand__daily/deleted_keys/../part-0.parquet",
+        "gold_demand__daily/deleted_keys/sub/part-0.parquet",
+        "gold_outages__events/deleted_keys/part-0.parquet",
+        "gold_demand__daily/deleted_rows/part-0.parquet",
+        "gold_demand__daily/deleted_keys/part-0.parquet\n",
+    ],
+)
+def test_deleted_key_paths_outside_the_strict_pattern_are_refused(path):
+    manifest = _manifest("incremental", BASE, deleted_keys=_deleted(path=path))
+    with pytest.raises(load_export.LoadError, match=r"field deleted_keys.files: path .* refused: expected gold_demand"):
+        load_export.parse_manifest(json.dumps(manifest), BATCH)
 
 
 def test_a_table_listed_twice_is_refused():

@@ -10,7 +10,17 @@ import json
 
 import pandas as pd
 import pytest
-from contract_export import BATCH_1, BATCH_2, DAYS_BATCH_1, export_tables, write_export
+from contract_export import (
+    BATCH_1,
+    BATCH_2,
+    DAYS_BATCH_1,
+    daily_rows,
+    export_tables,
+    key_of,
+    write_export,
+    write_incremental_export,
+)
+from recording_session import RecordingSession
 
 from databricks_jobs import tables
 from local_platform.warehouse import runner
@@ -80,10 +90,13 @@ def test_load_twice_then_newer_export_never_duplicates(warehouse, wh_session, ex
     assert counts(wh_session) == expected
     assert history(wh_session, "SKIPPED") == [(BATCH_1, len(tables.GOLD_TABLES))]
 
-    # A newer export of overlapping days: 2021-03-01 restated, 2021-03-16 new.
+    # A newer, incremental export of overlapping days: 2021-03-01 restated, 2021-03-16 new; one row of every other
+    # table restated with the same key.
     newer_days = [(dt.date(2021, 3, 1), 250_000.0, 12_100.0, 24), (dt.date(2021, 3, 16), 230_000.0, 12_600.0, 24)]
-    write_export(export_root, BATCH_2, export_tables(BATCH_2, newer_days))
-    runner.load(warehouse)  # LATEST now names BATCH_2
+    write_incremental_export(export_root, BATCH_2, BATCH_1, export_tables(BATCH_2, newer_days))
+    second = runner.load(warehouse)  # LATEST now names BATCH_2
+    assert (second["mode"], second["base_batch_id"], second["rows_deleted"]) == ("incremental", BATCH_1, 0)
+    assert [b["batch_id"] for b in second["batches"]] == [BATCH_2]
     got = daily(wh_session)
     union = {d[0]: d for d in DAYS_BATCH_1} | {d[0]: d for d in newer_days}
     assert got["DATE_LOCAL"].tolist() == sorted(union)
@@ -228,33 +241,29 @@ def test_data_freshness_separates_last_checked_from_last_changed(warehouse, wh_s
         assert after[3] > before[3]  # checked again since
 
 
-class RecordingSession:
-    """The warehouse session, keeping the text of every statement the procedure sends."""
-
-    def __init__(self, session) -> None:
-        self._session, self.statements = session, []
-
-    def sql(self, query: str, params=None):
-        self.statements.append(query)
-        return self._session.sql(query, params=params)
-
-    def __getattr__(self, name: str):
-        return getattr(self._session, name)
-
-
 def test_every_statement_parses_with_only_the_intended_literals(warehouse, wh_session, export_root):
     """sqlglot's Snowflake dialect reads backslash escapes as Snowflake does: if a manifest value could end or
-    extend a quoted literal, the parsed literals would differ from the manifest's file names."""
+    extend a quoted literal, the parsed literals would differ from the manifest's file names. A full batch, then an
+    incremental one with deleted keys on top of it: every statement of both paths."""
     import sqlglot
     from sqlglot import exp
 
-    batch = "20261128T000000Z-0000a11e"
-    write_export(export_root, batch, export_tables(batch), latest=False)
-    manifest = json.loads((export_root / batch / "_manifest.json").read_text())
-    file_names = [f["path"].split("/", 1)[1] for t in manifest["tables"] for f in t["files"]]
+    full, incremental = "20261128T000000Z-0000a11e", "20261128T000100Z-0000a11f"
+    write_export(export_root, full, export_tables(full), latest=False)
+    daily = tables.GOLD_DEMAND_DAILY
+    upserts = {"gold_demand__daily": daily_rows(incremental, DAYS_BATCH_1[:1])}
+    deleted = {"gold_demand__daily": [key_of(daily, row) for row in daily_rows(full, DAYS_BATCH_1[1:3])]}
+    write_incremental_export(export_root, incremental, full, upserts, deleted, latest=False)
     recording = RecordingSession(wh_session)
     reader = runner.local_stage_reader(wh_session, "ENERGY")
-    assert load_export(recording, "ENERGY.CURATED.EXPORT_STAGE", batch, "ENERGY", reader)["status"] == "LOADED"
+    assert load_export(recording, "ENERGY.CURATED.EXPORT_STAGE", full, "ENERGY", reader)["status"] == "LOADED"
+    report = load_export(recording, "ENERGY.CURATED.EXPORT_STAGE", incremental, "ENERGY", reader)
+    assert (report["status"], report["rows_loaded"], report["rows_deleted"]) == ("LOADED", 1, 2)
+    file_names = []
+    for batch in (full, incremental):
+        manifest = json.loads((export_root / batch / "_manifest.json").read_text())
+        for table in manifest["tables"]:
+            file_names += [f["path"].rsplit("/", 1)[1] for f in table["files"] + table["deleted_keys"]["files"]]
     copied = []
     for statement in recording.statements:
         tree = sqlglot.parse_one(statement, read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
@@ -264,7 +273,8 @@ def test_every_statement_parses_with_only_the_intended_literals(warehouse, wh_se
             copied.append(literals[0])
         else:  # everything else passes values as bind parameters; only the status names are written in the SQL
             assert set(literals) <= {"LOADED", "SKIPPED", "LOAD_STAGING__%"}, statement
-    assert sorted(copied) == sorted(file_names) and len(file_names) == len(tables.GOLD_TABLES)
+    assert sorted(copied) == sorted(file_names) and len(file_names) == len(tables.GOLD_TABLES) + 2
+    assert any(" AS SELECT " in s and "WHERE 1 = 0" in s for s in recording.statements)  # the deleted keys' CTAS
 
 
 def test_staging_tables_are_private_to_a_load_and_abandoned_ones_are_dropped(warehouse, wh_session):

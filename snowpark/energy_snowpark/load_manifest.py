@@ -1,0 +1,212 @@
+"""The load's reading of an export manifest (version 2): checked against the export contract, never trusted.
+
+The layout is defined once on the lakehouse side (databricks_jobs/export/manifest.py); this package is deployed to
+Snowflake on its own, so it reads the JSON itself and applies its own, stricter rules:
+- manifest_version 2 only (a version 1 manifest must be exported again), format parquet, the folder's batch id;
+- mode "full" (each table's files are the whole table) with no base batch and no deleted keys, or "incremental"
+  (rows changed since base_batch_id, a batch id older than this one, plus the primary keys deleted since then);
+- every table a table of the export contract, with the contract's primary key and columns (the load then uses the
+  contract's, never the manifest's); no table twice; the audit table never;
+- row files `<table>/part-….parquet`, deleted-key files `<table>/deleted_keys/part-….parquet`, file names without
+  quotes, backslashes, brackets, spaces or `..`; every count a non-negative integer; files' counts add up.
+Messages name the batch, the table and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .export_contract import TABLES
+from .identifiers import BATCH_ID
+
+MANIFEST_FILE = "_manifest.json"
+MANIFEST_VERSION = 2
+FULL, INCREMENTAL = "full", "incremental"
+DELETED_KEYS_FOLDER = "deleted_keys"
+AUDIT_TABLE = "LOAD_HISTORY"
+# Spark's part files: part-00000-<uuid>-c000.snappy.parquet. No quote, backslash, bracket, space, slash or '..'.
+PART_FILE = re.compile(r"part-[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.parquet")
+
+
+class LoadError(RuntimeError):
+    """The export cannot be loaded as it is; the message names the batch / table / file and the problem."""
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    path: str
+    row_count: int
+
+    @property
+    def folder(self) -> str:
+        return self.path.rsplit("/", 1)[0]
+
+    @property
+    def file_name(self) -> str:
+        return self.path.rsplit("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class ManifestTable:
+    name: str
+    row_count: int
+    primary_key: tuple[str, ...]
+    columns: tuple[str, ...]
+    files: tuple[ManifestFile, ...]
+    deleted_key_count: int = 0
+    deleted_key_files: tuple[ManifestFile, ...] = ()
+
+    @property
+    def unchanged(self) -> bool:
+        """No row to upsert and no key to delete (an incremental batch's table with no change lists no file)."""
+        return not self.files and not self.deleted_key_files
+
+
+@dataclass(frozen=True)
+class Manifest:
+    batch_id: str
+    tables: tuple[ManifestTable, ...]
+    mode: str = FULL
+    base_batch_id: str | None = None
+
+
+def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
+    """The manifest of batch `expected_batch_id`, checked as the module docstring says; LoadError otherwise."""
+    where = f"{MANIFEST_FILE} of batch {expected_batch_id}"
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise LoadError(f"{where} is not JSON: {error}") from error
+    if not isinstance(raw, dict):
+        raise LoadError(f"{where} is not a JSON object")
+    _check_header(raw, expected_batch_id, where)
+    mode, base = _mode_and_base(raw, expected_batch_id, where)
+    entries = raw.get("tables")
+    if not isinstance(entries, list) or not entries:
+        raise LoadError(f"{where} lists no tables")
+    tables = tuple(_parse_table(entry, mode, where) for entry in entries)
+    names = [table.name for table in tables]
+    if len(set(names)) != len(names):
+        raise LoadError(f"{where}: a table is listed twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
+    return Manifest(expected_batch_id, tables, mode, base)
+
+
+def _check_header(raw: dict[str, Any], expected_batch_id: str, where: str) -> None:
+    version = raw.get("manifest_version")
+    if version == 1:
+        raise LoadError(
+            f"{where}: manifest_version 1 (whole-table upserts, no mode) is no longer loaded: re-export the batch "
+            f"with the current exporter (manifest_version {MANIFEST_VERSION})"
+        )
+    if version != MANIFEST_VERSION:
+        raise LoadError(f"{where}: unsupported manifest_version {version!r} (expected {MANIFEST_VERSION})")
+    if raw.get("batch_id") != expected_batch_id:
+        raise LoadError(f"{where}: batch_id {raw.get('batch_id')!r} != folder {expected_batch_id!r}")
+    if raw.get("format") != "parquet":
+        raise LoadError(f"{where}: format {raw.get('format')!r} is not parquet")
+
+
+def _mode_and_base(raw: dict[str, Any], batch_id: str, where: str) -> tuple[str, str | None]:
+    mode, base = raw.get("mode"), raw.get("base_batch_id")
+    if mode == FULL:
+        if base is not None:
+            raise LoadError(f"{where}: field base_batch_id {base!r}: a full batch has no base batch")
+        return mode, None
+    if mode != INCREMENTAL:
+        raise LoadError(f"{where}: field mode {mode!r} is not one of {[FULL, INCREMENTAL]}")
+    if not isinstance(base, str) or not BATCH_ID.fullmatch(base):
+        raise LoadError(f"{where}: field base_batch_id {base!r} is not a batch id (an incremental batch names one)")
+    if base >= batch_id:
+        raise LoadError(f"{where}: field base_batch_id {base} is not older than the batch itself")
+    return mode, base
+
+
+def _parse_table(entry: Any, mode: str, where: str) -> ManifestTable:
+    """One manifest entry, checked against the contract; the result carries the contract's key and columns."""
+    if not isinstance(entry, dict):
+        raise LoadError(f"{where}: a table entry is not an object: {entry!r}")
+    name = entry.get("name", "")
+    contract_columns, contract_key = _contract_table(name)
+    key = tuple(entry.get("primary_key") or [])
+    if key != contract_key:
+        raise LoadError(f"manifest table {name}: field primary_key {list(key)} != the contract's {list(contract_key)}")
+    _check_columns(name, entry.get("columns") or [], contract_columns)
+    files, row_count = _parse_files(name, entry.get("files"), entry.get("row_count"), name, "files")
+    deleted = entry.get("deleted_keys")
+    if not isinstance(deleted, dict):
+        raise LoadError(f"manifest table {name}: field deleted_keys {deleted!r} is not an object")
+    deleted_folder = f"{name}/{DELETED_KEYS_FOLDER}"
+    key_files, key_count = _parse_files(
+        name, deleted.get("files"), deleted.get("row_count"), deleted_folder, "deleted_keys.files"
+    )
+    if mode == FULL and (key_files or key_count):
+        raise LoadError(f"manifest table {name}: field deleted_keys: a full batch deletes by omission, not by keys")
+    columns = tuple(c[0] for c in contract_columns)
+    return ManifestTable(name, row_count, contract_key, columns, files, key_count, key_files)
+
+
+def _contract_table(name: Any) -> tuple[tuple[tuple[str, str, bool], ...], tuple[str, ...]]:
+    if isinstance(name, str) and name.upper() == AUDIT_TABLE:
+        raise LoadError(f"manifest table {name}: {AUDIT_TABLE} is the load's audit table, never a load target")
+    if not isinstance(name, str) or name not in TABLES:
+        raise LoadError(f"manifest table {name!r}: field name is not a table of the export contract ({sorted(TABLES)})")
+    return TABLES[name]
+
+
+def _check_columns(name: str, columns: list[dict[str, Any]], contract: tuple[tuple[str, str, bool], ...]) -> None:
+    """Same column names and types as the contract: a missing, extra or retyped column is refused."""
+    declared = {str(c.get("name")): c.get("type") for c in columns}
+    expected = {column: spark_type for column, spark_type, _ in contract}
+    missing = sorted(set(expected) - set(declared))
+    extra = sorted(set(declared) - set(expected))
+    if missing or extra or len(declared) != len(columns):
+        raise LoadError(
+            f"manifest table {name}: field columns differs from the contract: missing {missing}, not in the "
+            f"contract {extra}{', duplicated names' if len(declared) != len(columns) else ''}"
+        )
+    for column, spark_type in expected.items():
+        if declared[column] != spark_type:
+            raise LoadError(
+                f"manifest table {name}: column {column}: field type {declared[column]!r} != the contract's "
+                f"{spark_type!r}"
+            )
+
+
+def _count(value: Any, name: str, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise LoadError(f"manifest table {name}: field {field} {value!r} is not a count")
+    return value
+
+
+def _parse_files(
+    name: str, files: Any, row_count: Any, folder: str, field: str
+) -> tuple[tuple[ManifestFile, ...], int]:
+    """The files of one folder (`field` of the entry), each `{folder}/part-….parquet` with a count; their counts add
+    up to `row_count` (the field beside `field`)."""
+    count_field = field.replace("files", "row_count")
+    if not isinstance(files, list):
+        raise LoadError(f"manifest table {name}: field {field} {files!r} is not a list")
+    parsed = []
+    for file in files:
+        if not isinstance(file, dict):
+            raise LoadError(f"manifest table {name}: field {field}: entry {file!r} is not an object")
+        path = file.get("path")
+        _check_file_path(name, path, folder, field)
+        parsed.append(ManifestFile(path, _count(file.get("row_count"), name, f"{field}: {path}: row_count")))
+    total = _count(row_count, name, count_field)
+    listed = sum(f.row_count for f in parsed)
+    if listed != total:
+        raise LoadError(f"manifest table {name}: {count_field} {total} != sum of its files' row_count {listed}")
+    return tuple(parsed), total
+
+
+def _check_file_path(name: str, path: Any, folder: str, field: str) -> None:
+    parent, _, file_name = str(path).rpartition("/")
+    if not isinstance(path, str) or parent != folder or not PART_FILE.fullmatch(file_name):
+        raise LoadError(
+            f"manifest table {name}: field {field}: path {path!r} refused: expected {folder}/part-<letters, digits, "
+            "'-', '_', '.'>.parquet"
+        )
