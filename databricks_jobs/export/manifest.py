@@ -166,6 +166,8 @@ def validate_manifest(manifest: object, where: str) -> dict:
         _require(base is None, where, f"a full batch has no base batch (base_batch_id {base!r})")
     else:
         _require(isinstance(base, str) and bool(base), where, "an incremental batch names its base_batch_id")
+        # Batch ids start with their UTC creation time: a base is always an older batch.
+        _require(base < manifest["batch_id"], where, f"base_batch_id {base} is not older than the batch")
     names = [t.get("name") if isinstance(t, dict) else None for t in manifest["tables"]]
     _require(len(set(names)) == len(names), where, f"a table is listed twice: {names}")
     for entry in manifest["tables"]:
