@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 
-from bench import pipeline, warehouse
+from bench import noop, pipeline, warehouse
 from bench.common import Report, machine
 
-BENCHMARKS = ("pipeline", "incremental", "warehouse")
+BENCHMARKS = ("pipeline", "incremental", "warehouse", "noop")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,11 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     if "warehouse" in chosen:
         report.add("warehouse: load procedure and app queries", warehouse.run(args.regions, args.years, args.runs))
     spark = None
-    if "pipeline" in chosen or "incremental" in chosen:
+    if {"pipeline", "incremental", "noop"} & set(chosen):
         from databricks_jobs.spark_session import get_spark
 
         spark = get_spark("energy-bench")
         pipeline.warm_up(spark)
+    if "noop" in chosen:
+        report.add("no-op run on the demo data (nothing new)", noop.run(spark))
     if "incremental" in chosen:
         for size in (float(s) for s in args.incremental_sizes.split(",") if s):
             report.add(
