@@ -79,7 +79,8 @@ def _run_builders(
             result = {"operation": "unchanged inputs", "rows_written": 0}
         else:
             result = _run_builder(spark, settings, ctx, builder, full_refresh)
-            built.append((builder.table.name, inputs))
+            if result["operation"] != "no input":  # a table not written has no inputs to remember
+                built.append((builder.table.name, inputs))
         result["seconds"] = round(time.monotonic() - started, 2)
         results[builder.table.name] = result
         log(gold_table_line(builder.table.name, result))
