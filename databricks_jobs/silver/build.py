@@ -421,10 +421,11 @@ def build_silver(
     pending = pending_files_by_source(spark, settings)
     for source_id in chosen:
         definition = definitions[source_id]
-        if not pending.get(source_id) or not lake.exists(spark, settings, definition.bronze_table):
+        if not lake.exists(spark, settings, definition.bronze_table):
             continue
         started = time.monotonic()
-        accounts, superseded = build_source(spark, settings, batch_id, definition, pending[source_id])
+        files = pending.get(source_id, [])
+        accounts, superseded = build_source(spark, settings, batch_id, definition, files) if files else ([], [])
         report.files += accounts
         report.superseded_files += superseded
         if progress is not None:
