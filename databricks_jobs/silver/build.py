@@ -424,8 +424,7 @@ def build_silver(
         if not lake.exists(spark, settings, definition.bronze_table):
             continue
         started = time.monotonic()
-        files = pending.get(source_id, [])
-        accounts, superseded = build_source(spark, settings, batch_id, definition, files) if files else ([], [])
+        accounts, superseded = build_source(spark, settings, batch_id, definition, pending.get(source_id, []))
         report.files += accounts
         report.superseded_files += superseded
         if progress is not None:
