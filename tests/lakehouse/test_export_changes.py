@@ -3,7 +3,6 @@ batch; a feed that cannot cover the gap gives a full snapshot; applying the batc
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from databricks_jobs.export.changes import net_changes
 from databricks_jobs.gold.runner import build_gold
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import GOLD_TABLES, SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
+from tests.lakehouse.export_batches import applied, batch_frames, canonical
 
 pytestmark = pytest.mark.spark
 
@@ -80,38 +80,6 @@ def silver_rows(spark, settings: LakeSettings) -> None:
     weather = [("noaa", "HOUSTON", "COAST", START + timedelta(hours=i), 10.0, "w.csv", i, SILVER_1) for i in range(72)]
     for rows, contract in ((demand, SILVER_DEMAND_HOURLY), (weather, SILVER_WEATHER_HOURLY)):
         lake.append(spark, settings, contract, spark.createDataFrame(rows, contract.spark_schema()))
-
-
-def batch_frames(export_root: Path, batch_id: str, contract) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(rows, deleted keys) of one table in a batch, as pandas frames (empty ones with the right columns)."""
-    manifest = json.loads((export_root / batch_id / "_manifest.json").read_text())
-    entry = next(t for t in manifest["tables"] if t["name"] == contract.name)
-
-    def read(files: list[dict], columns: list[str]) -> pd.DataFrame:
-        frames = [pd.read_parquet(export_root / batch_id / f["path"]) for f in files]
-        frames = [f for f in frames if len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-
-    return read(entry["files"], contract.column_names), read(entry["deleted_keys"]["files"], list(contract.primary_key))
-
-
-def applied(state: pd.DataFrame, rows: pd.DataFrame, deleted: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    """What a loader does with an incremental batch: drop upserted and deleted keys, then add the rows."""
-    parts = [f[key] for f in (rows, deleted) if len(f)]
-    gone = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=key)
-    if len(gone) and len(state):
-        marker = state[key].merge(gone.drop_duplicates(), on=key, how="left", indicator=True)["_merge"]
-        state = state[(marker == "left_only").to_numpy()]
-    frames = [f for f in (state, rows) if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else state
-
-
-def canonical(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    frame = frame.copy()
-    for column in frame.columns:
-        if pd.api.types.is_datetime64_any_dtype(frame[column]):
-            frame[column] = frame[column].astype("datetime64[us]")
-    return frame.sort_values(key).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")
