@@ -2,7 +2,8 @@
 
 `bronze_{source_id}__raw_rows`: source_id, source_file (relative to raw_root), content_hash, source_row_number
 (csv: physical line number, 1-based, the header is line 1; xls: 1-based spreadsheet row), raw_line (csv; xls: the
-row's cells as a JSON array), raw_fields (header name -> raw string), field_count, batch_id, ingested_at_utc.
+row's cells as a JSON array), field_count, batch_id, ingested_at_utc. Each line is stored once: its file's header is
+logged once in bronze__ingested_files.header_json, and Silver splits the line by it.
 
 `bronze__ingested_files`: one row per (source_file, content_hash) ingested, and per failure. A file whose content hash
 is already logged as ingested is skipped; a changed file (same path, new hash) is ingested again and Bronze keeps
@@ -141,7 +142,7 @@ def _log_entry(
 
 
 # Columns of a file's data rows before the source-wide lineage (source_id, batch_id, ingested_at_utc).
-FILE_ROW_COLUMNS = ("source_file", "content_hash", "source_row_number", "raw_line", "raw_fields", "field_count")
+FILE_ROW_COLUMNS = ("source_file", "content_hash", "source_row_number", "raw_line", "field_count")
 
 
 @dataclass
@@ -213,7 +214,6 @@ def with_lineage(rows: DataFrame, source_id: str, batch_id: str) -> DataFrame:
         "content_hash",
         "source_row_number",
         "raw_line",
-        "raw_fields",
         F.col("field_count").cast("int").alias("field_count"),
         F.lit(batch_id).alias("batch_id"),
         F.lit(utc_now()).cast("timestamp").alias("ingested_at_utc"),

@@ -212,23 +212,6 @@ def field_count(line: Column, delimiter: str) -> Column:
     return F.when(line == "", F.lit(0)).otherwise(counted)
 
 
-def fields_by_layout(fields: Column, layout: Column, headers: list[tuple[str, ...]]) -> Column:
-    """header name -> raw field, for rows whose file has header `headers[layout]` (try_element_at: a short line
-    leaves the last names null, an extra field has no name)."""
-
-    def as_map(header: tuple[str, ...]) -> Column:
-        return F.create_map(
-            *[x for i, name in enumerate(header) for x in (F.lit(name), F.try_element_at(fields, F.lit(i + 1)))]
-        )
-
-    if len(headers) == 1:
-        return as_map(headers[0])
-    mapped = F.when(layout == 0, as_map(headers[0]))
-    for index, header in enumerate(headers[1:], start=1):
-        mapped = mapped.when(layout == index, as_map(header))
-    return mapped
-
-
 @dataclass(frozen=True)
 class BlockLines:
     """What one aggregation over a batched read says about one file split (`_metadata.file_block_start`)."""
@@ -299,7 +282,7 @@ def match_paths(spark_paths: list[str], files: list[CsvFile]) -> dict[str, CsvFi
 class CsvBatch:
     """The Bronze rows of a source's new CSV files, read together, and the outcome per file (relative path)."""
 
-    rows: DataFrame | None  # source_file, content_hash, source_row_number, raw_line, raw_fields, field_count
+    rows: DataFrame | None  # source_file, content_hash, source_row_number, raw_line, field_count
     row_counts: dict[str, int]  # accepted files -> data rows
     errors: dict[str, RawFileError]  # refused files -> why
 
@@ -346,19 +329,16 @@ def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: Source
     )
     if not accepted:
         return batch
-    layouts = list(dict.fromkeys(f.header for f in accepted))
-    layout_of = {header: index for index, header in enumerate(layouts)}
     records = []
     for f in files:
         name = f.file.relative_path
         path, file_lines = by_name.get(name, ("", FileLines(0, None, {})))
-        layout = layout_of.get(f.header) if name in batch.row_counts else None
         for block, offset in file_lines.offsets.items():
-            records.append((path, block, offset, name, f.content_hash, f.header_lines, layout, layout is not None))
+            records.append((path, block, offset, name, f.content_hash, f.header_lines, name in batch.row_counts))
     offsets = spark.createDataFrame(
         records,
         "_path string, _block long, _offset long, source_file string, content_hash string, _header_lines int, "
-        "_layout int, _accepted boolean",
+        "_accepted boolean",
     )
     # A left join: a split the aggregation did not see (a file changed under the read) keeps its rows with a null
     # line number, which the table's NOT NULL refuses, instead of losing them.
@@ -368,18 +348,15 @@ def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: Source
         (F.col("_id") + F.col("_offset")).alias("source_row_number"),
         "raw_line",
         "_header_lines",
-        "_layout",
         "_accepted",
     )
     is_header = F.coalesce(F.col("source_row_number") <= F.col("_header_lines"), F.lit(False))
     data = numbered.where(F.coalesce(F.col("_accepted"), F.lit(True)) & ~is_header)
-    fields = split_fields(F.col("raw_line"), definition.delimiter)
     batch.rows = data.select(
         "source_file",
         "content_hash",
         "source_row_number",
         "raw_line",
-        fields_by_layout(fields, F.col("_layout"), layouts).alias("raw_fields"),
         field_count(F.col("raw_line"), definition.delimiter).alias("field_count"),
     )
     return batch
@@ -401,7 +378,7 @@ def _cell_text(value: object) -> str | None:
 
 
 def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> tuple[list[str], list[tuple]]:
-    """Header and data rows (row number, raw JSON, fields, field count) of a legacy .xls sheet.
+    """Header and data rows (row number, the cells as a JSON array, field count) of a legacy .xls sheet.
 
     The header is the first row within `xls.header_search_rows` that holds every required column (by alias).
     """
@@ -443,5 +420,5 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
         values = cells[index]
         if all(v is None for v in values):
             continue  # an empty spreadsheet row holds nothing to lose
-        rows.append((index + 1, json.dumps(values), dict(zip(header, values, strict=True)), len(header)))
+        rows.append((index + 1, json.dumps(values), len(header)))
     return header, rows
