@@ -278,6 +278,24 @@ def match_paths(spark_paths: list[str], files: list[CsvFile]) -> dict[str, CsvFi
     return matched
 
 
+# Lines per Bronze output file when a read packs many small files into few partitions.
+LINES_PER_WRITE_PARTITION = 100_000
+
+
+def write_partitions(blocks: list[BlockLines], files: int) -> int | None:
+    """How many partitions to spread a read's lines over before the write, or None to keep the read's.
+
+    Spark packs small files into few partitions (two here for 24 files of 2 MB); written as they are, Bronze gets as
+    few data files and Silver, which reads them, as few tasks: a straggler then idles the other cores. Per-file reads
+    gave at least one partition per file, so spread up to that many (one per LINES_PER_WRITE_PARTITION lines); a read
+    of big files already has its splits.
+    """
+    read = len({b.first_id >> 33 for b in blocks})  # monotonically_increasing_id holds the partition id from bit 33
+    lines = sum(b.lines for b in blocks)
+    wanted = min(files, -(-lines // LINES_PER_WRITE_PARTITION))
+    return wanted if wanted > read else None
+
+
 @dataclass
 class CsvBatch:
     """The Bronze rows of a source's new CSV files, read together, and the outcome per file (relative path)."""
@@ -352,6 +370,9 @@ def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: Source
     )
     is_header = F.coalesce(F.col("source_row_number") <= F.col("_header_lines"), F.lit(False))
     data = numbered.where(F.coalesce(F.col("_accepted"), F.lit(True)) & ~is_header)
+    spread = write_partitions(blocks, len(files))
+    if spread:
+        data = data.repartition(spread)
     batch.rows = data.select(
         "source_file",
         "content_hash",

@@ -6,8 +6,16 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from databricks_jobs.sources import load_source_definitions
-from databricks_jobs.sources.readers import BlockLines, CsvFile, line_offsets, path_key, raw_file, read_csv_files
+from databricks_jobs.sources import load_source_definitions, readers
+from databricks_jobs.sources.readers import (
+    BlockLines,
+    CsvFile,
+    line_offsets,
+    path_key,
+    raw_file,
+    read_csv_files,
+    write_partitions,
+)
 
 
 def test_line_offsets_by_hand():
@@ -26,6 +34,17 @@ def test_line_offsets_by_hand():
     assert (got["b"].lines, got["b"].first_bad_line, got["b"].offsets) == (2, 2, {0: -2})
 
 
+def test_write_partitions_spread_packed_small_files_only():
+    partition = 1 << 33
+    # 24 files of 50,000 lines packed into 2 partitions: 12 partitions of 100,000 lines.
+    packed = [BlockLines(f"f{i}", 0, 50_000, (i % 2) * partition + i, None) for i in range(24)]
+    assert write_partitions(packed, 24) == 12
+    # 2 big files in 8 splits (8 partitions): kept as read; as few lines as partitions: kept.
+    split = [BlockLines(f"f{i // 4}", i, 2_000_000, i * partition, None) for i in range(8)]
+    assert write_partitions(split, 2) is None
+    assert write_partitions([BlockLines("f", 0, 10, 0, None)], 1) is None
+
+
 def test_path_key_matches_spark_names_to_listed_files():
     assert path_key("file:/data/raw/x%20y.csv") == path_key("/data/raw/x y.csv") == "/data/raw/x y.csv"
     assert path_key("file:///data/raw/a.csv") == "/data/raw/a.csv"
@@ -34,7 +53,8 @@ def test_path_key_matches_spark_names_to_listed_files():
 
 
 @pytest.mark.spark
-def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, tmp_path):
+def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "LINES_PER_WRITE_PARTITION", 100)  # the numbered lines are also spread out
     big = sample_data / "ercot_native_load_2021/ercot_native_load_2021.csv"
     header = big.read_text().splitlines()[0]
     (tmp_path / "big.csv").write_bytes(big.read_bytes())
@@ -51,6 +71,7 @@ def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, t
     try:
         batch = read_csv_files(spark, files, definition)
         rows = batch.rows.collect()  # in the settings the read was planned with: line numbers depend on its splits
+        spread = batch.rows.rdd.getNumPartitions()
         layout = spark.read.text([f.file.uri for f in files]).select(
             "_metadata.file_name", "_metadata.file_block_start", F.spark_partition_id().alias("pid")
         )
@@ -61,6 +82,7 @@ def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, t
             spark.conf.set(key, value)
     assert max(r["count"] for r in splits if r.file_name == "big.csv") > 8
     assert small_partitions < 40  # several small files share a partition
+    assert spread == len(names)  # ~9,600 lines / 100 per partition, at most one per file
     expected = {
         (name, n): line
         for name in names
