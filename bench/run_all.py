@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 
-from bench import noop, pipeline, warehouse
+from bench import many_files, noop, pipeline, warehouse
 from bench.common import Report, machine
 
-BENCHMARKS = ("pipeline", "incremental", "warehouse", "noop")
+BENCHMARKS = ("pipeline", "incremental", "many_files", "warehouse", "noop")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -19,6 +19,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--incremental-sizes", default="5,20", help="millions of rows in the year of data (one run per size)"
     )
+    parser.add_argument("--many-files-sizes", default="1", help="many small files: millions of rows (one run per size)")
+    parser.add_argument("--many-files-count", type=int, default=2000, help="many small files: files to cut into")
     parser.add_argument("--regions", type=int, default=50, help="warehouse benchmark: regions")
     parser.add_argument("--years", type=int, default=5, help="warehouse benchmark: years of hourly data")
     parser.add_argument("--runs", type=int, default=20, help="warehouse benchmark: timed runs per query")
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if "warehouse" in chosen:
         report.add("warehouse: load procedure and app queries", warehouse.run(args.regions, args.years, args.runs))
     spark = None
-    if {"pipeline", "incremental", "noop"} & set(chosen):
+    if {"pipeline", "incremental", "many_files", "noop"} & set(chosen):
         from databricks_jobs.spark_session import get_spark
 
         spark = get_spark("energy-bench")
@@ -45,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         for size in (float(s) for s in args.incremental_sizes.split(",") if s):
             report.add(
                 f"incremental: one new day on a year of {size:g}M rows", pipeline.incremental(spark, int(size * 1e6))
+            )
+    if "many_files" in chosen:
+        for size in (float(s) for s in args.many_files_sizes.split(",") if s):
+            report.add(
+                f"many small files: {size:g}M rows in {args.many_files_count} files vs a few",
+                many_files.run(spark, int(size * 1e6), args.many_files_count),
             )
     if "pipeline" in chosen:
         sizes = [float(s) for s in args.sizes.split(",") if s]

@@ -187,11 +187,18 @@ def changes(spark: SparkSession, settings: LakeSettings, table: str, after_versi
 
 
 def of_file_versions(versions: Iterable[tuple[str, str]]) -> Column:
-    """Rows whose lineage is one of these (source_file, content_hash) file versions (Bronze, Silver, quarantine)."""
-    condition = F.lit(False)
-    for source_file, content_hash in versions:
-        condition = condition | ((F.col("source_file") == source_file) & (F.col("content_hash") == content_hash))
-    return condition
+    """Rows whose lineage is one of these (source_file, content_hash) file versions (Bronze, Silver, quarantine).
+
+    One (file AND hash) term per version, OR-ed as a balanced tree: thousands of small files in one batch would
+    make a left-deep chain thousands of levels deep for the optimiser. Only =, AND and OR, so Delta's overwrite can
+    translate it to a source filter (a concatenated-key IN list cannot be) and skip data files by each term.
+    """
+    terms = [(F.col("source_file") == f) & (F.col("content_hash") == h) for f, h in versions]
+    if not terms:
+        return F.lit(False)
+    while len(terms) > 1:
+        terms = [terms[i] | terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+    return terms[0]
 
 
 def records_frame(spark: SparkSession, contract: TableContract, records: Iterable[Mapping[str, object]]) -> DataFrame:

@@ -2,7 +2,8 @@
 
 `bronze_{source_id}__raw_rows`: source_id, source_file (relative to raw_root), content_hash, source_row_number
 (csv: physical line number, 1-based, the header is line 1; xls: 1-based spreadsheet row), raw_line (csv; xls: the
-row's cells as a JSON array), raw_fields (header name -> raw string), field_count, batch_id, ingested_at_utc.
+row's cells as a JSON array), field_count, batch_id, ingested_at_utc. Each line is stored once: its file's header is
+logged once in bronze__ingested_files.header_json, and Silver splits the line by it.
 
 `bronze__ingested_files`: one row per (source_file, content_hash) ingested, and per failure. A file whose content hash
 is already logged as ingested is skipped; a changed file (same path, new hash) is ingested again and Bronze keeps
@@ -29,12 +30,11 @@ from databricks_jobs.sources import SourceDefinition, load_source_definitions
 from databricks_jobs.sources.readers import (
     RawFile,
     RawFileError,
-    check_header,
     content_hash,
     list_files,
+    probe_csv,
     raw_file,
-    read_csv_header,
-    read_csv_rows,
+    read_csv_files,
     read_xls_rows,
 )
 from databricks_jobs.tables import BRONZE_INGESTED_FILES, FILE_FAILED, FILE_INGESTED, TableContract, bronze_raw_rows
@@ -144,33 +144,79 @@ def _log_entry(
     }
 
 
-def _raw_rows(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> tuple[list[str], DataFrame, int]:
-    """(header, data rows, row count) of one file; RawFileError when the file cannot be ingested."""
-    if definition.format == "xls":
-        header, rows = read_xls_rows(spark, file, definition)
-        columns = bronze_raw_rows(definition.source_id).spark_schema()
-        df = spark.createDataFrame(rows, StructType([f for f in columns.fields if f.name in XLS_ROW_COLUMNS]))
-        count = len(rows)
-    else:
-        header = read_csv_header(spark, file, definition)
-        check_header(definition, header, file.relative_path)
-        df, count = read_csv_rows(spark, file, header, definition)
-    if count == 0:
+# Columns of a file's data rows before the source-wide lineage (source_id, batch_id, ingested_at_utc).
+FILE_ROW_COLUMNS = ("source_file", "content_hash", "source_row_number", "raw_line", "field_count")
+
+
+@dataclass
+class SourceRead:
+    """A source's new files read: their rows (frames of FILE_ROW_COLUMNS) and the outcome of each file."""
+
+    rows: list[DataFrame] = field(default_factory=list)
+    ingested: list[tuple[RawFile, str, int, list[str]]] = field(default_factory=list)  # file, hash, rows, header
+    failed: list[tuple[RawFile, str, str]] = field(default_factory=list)  # file, hash, error
+
+
+def _xls_rows(
+    spark: SparkSession, file: RawFile, digest: str, definition: SourceDefinition
+) -> tuple[list[str], DataFrame, int]:
+    """(header, rows, row count) of one .xls file (xlrd, in Python: files of a few thousand rows)."""
+    header, rows = read_xls_rows(spark, file, definition)
+    if not rows:
         raise RawFileError(f"{file.relative_path}: empty file (header only, no data rows)")
-    return header, df, count
+    schema = bronze_raw_rows(definition.source_id).spark_schema()
+    columns = StructType([schema[name] for name in FILE_ROW_COLUMNS])
+    frame = spark.createDataFrame([(file.relative_path, digest, *row) for row in rows], columns)
+    return header, frame, len(rows)
 
 
-XLS_ROW_COLUMNS = ("source_row_number", "raw_line", "raw_fields", "field_count")
+def read_new_files(spark: SparkSession, definition: SourceDefinition, new: list[tuple[RawFile, str]]) -> SourceRead:
+    """Rows of a source's new (file, content hash) versions: every CSV file in one Spark read (thousands of small
+    files are not thousands of Spark jobs), each .xls through xlrd. A file that cannot be ingested fails alone."""
+    read = SourceRead()
+    probed, headers = [], {}
+    for file, digest in new:
+        try:
+            if definition.format == "xls":
+                header, rows, count = _xls_rows(spark, file, digest, definition)
+                read.rows.append(rows)
+                read.ingested.append((file, digest, count, header))
+            else:
+                probed.append(probe_csv(file, digest, definition))
+                headers[file.relative_path] = list(probed[-1].header)
+        except RawFileError as error:
+            read.failed.append((file, digest, str(error)))
+    batch = read_csv_files(spark, probed, definition)
+    for csv_file in probed:
+        name = csv_file.file.relative_path
+        if name in batch.errors:
+            read.failed.append((csv_file.file, csv_file.content_hash, str(batch.errors[name])))
+        else:
+            read.ingested.append((csv_file.file, csv_file.content_hash, batch.row_counts[name], headers[name]))
+    if batch.rows is not None:
+        read.rows.append(batch.rows)
+    return read
 
 
-def with_lineage(rows: DataFrame, definition: SourceDefinition, file: RawFile, digest: str, batch_id: str) -> DataFrame:
+def read_file_rows(
+    spark: SparkSession, definition: SourceDefinition, file: RawFile, digest: str
+) -> tuple[list[str], DataFrame, int]:
+    """(header, rows with lineage, row count) of one file, as Bronze would ingest it; RawFileError when refused."""
+    read = read_new_files(spark, definition, [(file, digest)])
+    if read.failed:
+        raise RawFileError(read.failed[0][2])
+    _, _, count, header = read.ingested[0]
+    return header, with_lineage(read.rows[0], definition.source_id, digest), count
+
+
+def with_lineage(rows: DataFrame, source_id: str, batch_id: str) -> DataFrame:
+    """A file's rows (FILE_ROW_COLUMNS) as rows of bronze_<source>__raw_rows."""
     return rows.select(
-        F.lit(definition.source_id).alias("source_id"),
-        F.lit(file.relative_path).alias("source_file"),
-        F.lit(digest).alias("content_hash"),
+        F.lit(source_id).alias("source_id"),
+        "source_file",
+        "content_hash",
         "source_row_number",
         "raw_line",
-        "raw_fields",
         F.col("field_count").cast("int").alias("field_count"),
         F.lit(batch_id).alias("batch_id"),
         F.lit(utc_now()).cast("timestamp").alias("ingested_at_utc"),
@@ -178,16 +224,20 @@ def with_lineage(rows: DataFrame, definition: SourceDefinition, file: RawFile, d
 
 
 def write_raw_rows(
-    spark: SparkSession, settings: LakeSettings, table: TableContract, parts: list[tuple[str, str, DataFrame]]
+    spark: SparkSession,
+    settings: LakeSettings,
+    table: TableContract,
+    rows: list[DataFrame],
+    versions: list[tuple[str, str]],
 ) -> None:
     """One Delta commit for a source's new files. Overwriting the rows of exactly these (file, hash) pairs makes a
     retry after a crash between this write and the file log idempotent."""
-    if not parts:
+    if not rows:
         return
-    df = parts[0][2]
-    for _, _, other in parts[1:]:
+    df = rows[0]
+    for other in rows[1:]:
         df = df.unionByName(other)
-    lake.overwrite(spark, settings, table, df, lake.of_file_versions((f, h) for f, h, _ in parts))
+    lake.overwrite(spark, settings, table, df, lake.of_file_versions(versions))
 
 
 def _assign_files(
@@ -254,7 +304,7 @@ def ingest_bronze(
     for source_id in dict.fromkeys(d.source_id for d, _ in work):
         started = time.monotonic()
         definition = definitions[source_id]
-        parts, pending = [], []
+        new = []
         for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
             # Like rsync's quick check: an unchanged listing is not read again (a rewrite that keeps both size and
             # modification time goes unseen; touching the file makes Bronze hash it).
@@ -262,18 +312,17 @@ def ingest_bronze(
             if (file.relative_path, digest) in ingested:
                 report.files.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
                 continue
-            try:
-                header, rows, count = _raw_rows(spark, file, definition)
-            except RawFileError as error:
-                report.files.append(FileResult(source_id, file.relative_path, digest, FAILED, 0, str(error)))
-                if (file.relative_path, digest, str(error)) not in failed:
-                    log.append(_log_entry(source_id, file.relative_path, file, digest, FAILED, 0, batch_id, str(error)))
-                continue
-            parts.append((file.relative_path, digest, with_lineage(rows, definition, file, digest, batch_id)))
-            pending.append((file, digest, count, header))
+            new.append((file, digest))
             ingested.add((file.relative_path, digest))
-        write_raw_rows(spark, settings, bronze_raw_rows(source_id), parts)
-        for file, digest, count, header in pending:
+        read = read_new_files(spark, definition, new)
+        for file, digest, error in read.failed:
+            report.files.append(FileResult(source_id, file.relative_path, digest, FAILED, 0, error))
+            if (file.relative_path, digest, error) not in failed:
+                log.append(_log_entry(source_id, file.relative_path, file, digest, FAILED, 0, batch_id, error))
+        rows = [with_lineage(frame, source_id, batch_id) for frame in read.rows]
+        versions = [(file.relative_path, digest) for file, digest, _, _ in read.ingested]
+        write_raw_rows(spark, settings, bronze_raw_rows(source_id), rows, versions)
+        for file, digest, count, header in sorted(read.ingested, key=lambda i: i[0].relative_path):
             report.files.append(FileResult(source_id, file.relative_path, digest, INGESTED, count))
             log.append(_log_entry(source_id, file.relative_path, file, digest, INGESTED, count, batch_id, None, header))
         if progress is not None:

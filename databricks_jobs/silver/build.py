@@ -112,8 +112,15 @@ def pending_files(spark: SparkSession, settings: LakeSettings, source_id: str) -
 
 
 def file_headers(files: list[PendingFile]) -> RawFields:
-    """RawFields over the headers Bronze logged for these file versions (the keys of their raw_fields)."""
-    return RawFields(tuple(dict.fromkeys(h for f in files for h in f.header)))
+    """RawFields over the headers Bronze logged for these file versions: how their raw lines split into fields."""
+    return RawFields.of({f.source_file: f.header for f in files})
+
+
+def logged_fields(spark: SparkSession, settings: LakeSettings, source_id: str) -> RawFields:
+    """RawFields of every file of a source as Bronze holds it now (its newest version's logged header)."""
+    current = current_versions(spark, settings).where(F.col("source_id") == source_id)
+    rows = current.select("source_file", "header_json").collect()
+    return RawFields.of({r.source_file: json.loads(r.header_json or "[]") for r in rows})
 
 
 def fate_key(handler: DatasetHandler, sub_key: bool) -> list[str]:
@@ -309,14 +316,16 @@ def count_per_file(staged: DataFrame, fates: DataFrame) -> dict[tuple[str, str],
     return counts
 
 
-def with_raw_records(quarantine: DataFrame, bronze: DataFrame, late: int) -> DataFrame:
+def with_raw_records(
+    quarantine: DataFrame, bronze: DataFrame, late: int, definition: SourceDefinition, fields: RawFields
+) -> DataFrame:
     """raw_record from Bronze for quarantined rows whose transform left it null (usable then, quarantined later as
-    conflicting duplicates): `late` of them at most, broadcast when few (as usual)."""
+    conflicting duplicates): `late` of them at most, broadcast when few (as usual); only their lines are split."""
     missing = quarantine.where(F.col("raw_record").isNull()).drop("raw_record")
     missing = F.broadcast(missing) if late <= BROADCAST_DUPLICATE_KEYS else missing
-    lines = bronze.select("source_file", "source_row_number", "raw_fields")
-    found = lines.join(missing, ["source_file", "source_row_number"]).select(
-        *[F.to_json("raw_fields").alias(c) if c == "raw_record" else c for c in quarantine.columns]
+    lines = bronze.select("source_file", "source_row_number", "raw_line")
+    found = fields.split(lines.join(missing, ["source_file", "source_row_number"]), definition).select(
+        *[F.to_json(fields.record()).alias(c) if c == "raw_record" else c for c in quarantine.columns]
     )
     return quarantine.where(F.col("raw_record").isNotNull()).unionByName(found)
 
@@ -341,7 +350,8 @@ def build_source(
     bronze = lake.read(spark, settings, definition.bronze_table).where(
         lake.of_file_versions((f.source_file, f.content_hash) for f in files)
     )
-    candidates = handler.transform(bronze, definition, file_headers(files)).withColumn(
+    fields = file_headers(files)
+    candidates = handler.transform(bronze, definition, fields).withColumn(
         "source_column", F.coalesce(F.col("source_column"), F.lit(""))
     )
     if "_sub_id" not in candidates.columns:
@@ -364,7 +374,7 @@ def build_source(
     quarantine = fates.where(F.col("_fate") == QUARANTINED)
     late = total[QUARANTINED] - sum(n for (_, f), n in counts.items() if f == REJECTED)
     if late:
-        quarantine = with_raw_records(quarantine, bronze, late)
+        quarantine = with_raw_records(quarantine, bronze, late, definition, fields)
     quarantine = quarantine.select(
         *[c for c in SILVER_QUARANTINE.column_names if c != "batch_id"], F.lit(batch_id).alias("batch_id")
     )

@@ -1,6 +1,6 @@
 """Silver transform for `dataset: outage_events` (OE-417, utility OMS exports, the synthetic utility).
 
-Bronze rows (raw_fields: header -> raw string) -> candidate rows of silver_outages__events plus a quarantine reason.
+Bronze rows (raw_line, split by the file's header) -> candidate rows of silver_outages__events plus a quarantine reason.
 Reasons: unparseable_timestamp (start missing or unreadable, or a restoration / duration with digits that no pattern
 reads), restoration_before_start, negative_customers, absurd_customers (above `options.max_customers_affected`),
 unknown_region. Unknown customer counts (null tokens) are kept and flagged.
@@ -159,7 +159,7 @@ def transform_outages(bronze: DataFrame, definition: SourceDefinition, fields: R
     customers_raw = _field(definition, fields, "customers_affected")
     customers = parse_double(F.regexp_replace(customers_raw, ",", ""))
 
-    rows = bronze.select(
+    rows = fields.split(bronze, definition).select(
         "*",
         region_code.alias("region_code"),
         raw_region.alias("region_reported"),
@@ -181,7 +181,7 @@ def transform_outages(bronze: DataFrame, definition: SourceDefinition, fields: R
     duration = (F.unix_micros("restored_at_utc") - F.unix_micros("started_at_utc")) / 60e6
     # Without a source event id, the row's raw values (sorted, so renamed or reordered columns give the same id)
     # identify it: the same event in two overlapping exports gets one id and merges once.
-    identity = F.to_json(F.array_sort(F.map_values("raw_fields")))
+    identity = F.to_json(F.array_sort(fields.values()))
     missing_means = options.get("missing_restoration", "open")
     if missing_means not in ("open", "unknown"):
         raise ValueError(f"{definition.definition_path}: options.missing_restoration must be open or unknown")
@@ -214,7 +214,7 @@ def transform_outages(bronze: DataFrame, definition: SourceDefinition, fields: R
         reason.alias("reason"),
         detail.alias("detail"),
         F.lit("").alias("source_column"),  # long rows: no value column (silver__quarantine contract)
-        F.to_json("raw_fields").alias("raw_record"),
+        F.to_json(fields.record()).alias("raw_record"),
     )
 
 

@@ -7,14 +7,15 @@ arithmetic relies on the session time zone being UTC (spark_session.get_spark se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from databricks_jobs.reference.regions import alias_map, load_regions
 from databricks_jobs.sources.model import UNIT_CONVERSIONS, FieldSpec, KeySpec, SourceDefinition, TimestampSpec
-from databricks_jobs.sources.readers import normalise_header
+from databricks_jobs.sources.readers import normalise_header, split_fields
 
 
 def hours_interval(n: int) -> Column:
@@ -24,32 +25,103 @@ def hours_interval(n: int) -> Column:
 
 @dataclass(frozen=True)
 class RawFields:
-    """Field lookups by alias in Bronze's `raw_fields`, whose keys are the header names as each file wrote them.
+    """Fields of Bronze's `raw_line` by alias: `split` adds each row's fields (`_fields`, the line split as Bronze
+    counted it, or an .xls row's JSON array) and its file's header layout (`_layout`); a field is then read by its
+    position in that header. Bronze logs each file's header once (bronze__ingested_files.header_json) instead of
+    storing a header -> value map on every row.
 
-    `headers`: every header name of the files at hand (the Bronze file log's header_json). Aliases are matched to
-    spellings once, here, like readers.normalise_header does (case, spaces, BOM); re-keying every row's map instead
-    was 40 % of Silver's time on the benchmark.
+    `layouts`: the distinct headers of the files at hand; `layout_of`: file -> index in `layouts` (needed only when
+    there are several). Aliases are matched to positions once, here, as readers.find_column does (case, spaces, BOM:
+    the first alias the header has).
     """
 
-    headers: tuple[str, ...]
+    layouts: tuple[tuple[str, ...], ...]
+    layout_of: Mapping[str, int] = field(default_factory=dict)
 
-    def spellings(self, aliases: tuple[str, ...]) -> list[str]:
-        """The header names matching the aliases, in alias order (one per file layout at most)."""
-        by_alias = [normalise_header(a) for a in aliases]
-        return list(dict.fromkeys(h for a in by_alias for h in self.headers if normalise_header(h) == a))
+    @classmethod
+    def of(cls, headers: Mapping[str, Sequence[str]]) -> RawFields:
+        """From each file's header (source_file -> header names)."""
+        layouts = tuple(dict.fromkeys(tuple(h) for h in headers.values()))
+        layout_of = {name: layouts.index(tuple(h)) for name, h in headers.items()} if len(layouts) > 1 else {}
+        return cls(layouts or ((),), layout_of)
+
+    def header_of(self, source_file: str) -> tuple[str, ...]:
+        return self.layouts[self.layout_of.get(source_file, 0)]
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """Every header name of the files at hand, in header order."""
+        return tuple(dict.fromkeys(h for layout in self.layouts for h in layout))
+
+    def split(self, bronze: DataFrame, definition: SourceDefinition) -> DataFrame:
+        """Bronze rows with `_fields` and `_layout` (a broadcast join on the file when files differ in header)."""
+        if definition.format == "xls":
+            fields = F.from_json("raw_line", "array<string>")
+        else:
+            fields = split_fields(F.col("raw_line"), definition.delimiter)
+        rows = bronze.withColumn("_fields", fields)
+        if len(self.layouts) == 1:
+            return rows.withColumn("_layout", F.lit(0))
+        files = bronze.sparkSession.createDataFrame(sorted(self.layout_of.items()), "source_file string, _layout int")
+        return rows.join(F.broadcast(files), "source_file", "left")
+
+    def _per_layout(self, values: list[Column]) -> Column:
+        """One expression per layout -> the row's (a single layout needs no choice)."""
+        if len(values) == 1:
+            return values[0]
+        result = F.when(F.col("_layout") == 0, values[0])
+        for index, value in enumerate(values[1:], start=1):
+            result = result.when(F.col("_layout") == index, value)
+        return result
+
+    def _position(self, aliases: tuple[str, ...]) -> Column | None:
+        """1-based position of the first alias the row's header has; None when no header has one."""
+        wanted = [normalise_header(a) for a in aliases]
+        positions = []
+        for layout in self.layouts:
+            names = [normalise_header(h) for h in layout]
+            positions.append(next((names.index(a) + 1 for a in wanted if a in names), None))
+        if all(p is None for p in positions):
+            return None
+        if len(set(positions)) == 1:
+            return F.lit(positions[0])
+        return self._per_layout([F.lit(p) if p is not None else F.lit(None).cast("int") for p in positions])
 
     def value(self, aliases: tuple[str, ...]) -> Column:
-        """The raw text of the first alias present in the row's file; null when no header matches."""
-        values = [F.element_at(F.col("raw_fields"), F.lit(h)) for h in self.spellings(aliases)]
-        if not values:
+        """The raw text of the first alias present in the row's file; null when no header matches or the line is
+        short."""
+        position = self._position(aliases)
+        if position is None:
             return F.lit(None).cast("string")
-        return F.coalesce(*values) if len(values) > 1 else values[0]
+        return F.try_element_at(F.col("_fields"), position)
 
+    def header_size(self) -> Column:
+        """How many names the row's header has."""
+        return self._per_layout([F.lit(len(layout)) for layout in self.layouts])
 
-def bronze_headers(bronze: DataFrame) -> RawFields:
-    """RawFields from the keys of the Bronze rows themselves: a scan, for callers without the file log's headers."""
-    keys = bronze.select(F.explode(F.map_keys("raw_fields")).alias("k")).distinct().collect()
-    return RawFields(tuple(sorted(r.k for r in keys)))
+    def _named(self, layout: tuple[str, ...], names: Sequence[str]) -> list[tuple[str, Column]]:
+        """(name, raw text) of the header's names among `names`, in header order."""
+        return [(h, F.try_element_at(F.col("_fields"), F.lit(i + 1))) for i, h in enumerate(layout) if h in names]
+
+    def values(self) -> Column:
+        """The row's fields, one per header name (a short line's missing ones null, extra ones dropped)."""
+        return self._per_layout([F.array(*[v for _, v in self._named(lay, lay)]) for lay in self.layouts])
+
+    def record(self) -> Column:
+        """The row as a map header name -> raw text: what silver__quarantine.raw_record shows (as JSON)."""
+        pairs = [self._named(lay, lay) for lay in self.layouts]
+        return self._per_layout([F.create_map(*[x for k, v in kv for x in (F.lit(k), v)]) for kv in pairs])
+
+    def cells(self, names: Sequence[str]) -> Column:
+        """The row's (key = header name, value = raw text) for these names, in header order: a wide line's cells."""
+
+        def entries(layout: tuple[str, ...]) -> Column:
+            pairs = self._named(layout, names)
+            if not pairs:
+                return F.array().cast("array<struct<key:string,value:string>>")
+            return F.array(*[F.struct(F.lit(k).alias("key"), v.alias("value")) for k, v in pairs])
+
+        return self._per_layout([entries(layout) for layout in self.layouts])
 
 
 def null_tokens_to_null(text: Column, tokens: tuple[str, ...]) -> Column:

@@ -37,7 +37,8 @@ def first_failure(checks: list[tuple[Column, str, Column]]) -> tuple[Column, Col
 
 
 def _cells(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
-    """One row per Silver value: `source_column` and `_value_text`."""
+    """One row per Silver value: `source_column` and `_value_text` (Bronze rows split by their file's header)."""
+    bronze = fields.split(bronze, definition)
     if definition.shape == "long":
         value = fields.value(_value_field(definition).columns)
         return bronze.select("*", F.lit("").alias("source_column"), value.alias("_value_text"))
@@ -46,11 +47,7 @@ def _cells(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -
     wanted = {normalise_header(c) for c in definition.wide_value_columns}
     names = {h: normalise_header(h) for h in fields.headers}
     value_headers = [h for h, n in names.items() if n not in excluded and (not wanted or n in wanted)]
-
-    def is_value_column(entry: Column) -> Column:
-        return entry["key"].isin(*value_headers) if value_headers else F.lit(False)
-
-    cells = F.explode(F.filter(F.map_entries("raw_fields"), is_value_column)).alias("_cell")
+    cells = F.explode(fields.cells(value_headers)).alias("_cell")
     return bronze.select("*", cells).select(
         "*", F.col("_cell.key").alias("source_column"), F.col("_cell.value").alias("_value_text")
     )
@@ -132,7 +129,7 @@ def _common(
         value_text.alias("_value_clean"),
         value.alias("_value"),
     )
-    header_size = F.size("raw_fields")
+    header_size = fields.header_size()
     # A CSV line with an odd number of quotes holds part of a quoted field that spans lines (a line break inside
     # quotes): Bronze keeps one physical line per row, so neither part is a whole record, whatever its field count.
     # `contains` first: splitting every line would cost the benchmark's tens of millions of quote-free lines.
@@ -234,13 +231,13 @@ def _region_checks(region_text: Column, region_code: Column, what: str) -> tuple
     )
 
 
-def rejected_record(reason: Column) -> Column:
+def rejected_record(reason: Column, fields: RawFields) -> Column:
     """raw_record for a row the transform rejects; usable rows skip the JSON (build.py fills it for later
     quarantines from Bronze), which was a quarter of Silver's time on the benchmark."""
-    return F.when(reason.isNotNull(), F.to_json("raw_fields"))
+    return F.when(reason.isNotNull(), F.to_json(fields.record()))
 
 
-def lineage_columns(reason: Column, detail: Column) -> list[Column | str]:
+def lineage_columns(reason: Column, detail: Column, fields: RawFields) -> list[Column | str]:
     """The columns every candidate ends with: where it came from, its fate so far and, when rejected, its raw row."""
     return [
         "source_file",
@@ -248,7 +245,7 @@ def lineage_columns(reason: Column, detail: Column) -> list[Column | str]:
         reason.alias("reason"),
         detail.alias("detail"),
         "source_column",
-        rejected_record(reason).alias("raw_record"),
+        rejected_record(reason, fields).alias("raw_record"),
     ]
 
 
@@ -293,7 +290,7 @@ def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: Ra
         reported_value.alias("reported_demand_mw"),
         category.alias("imputation_category"),
         F.coalesce(is_imputed, F.lit(False)).alias("is_imputed"),
-        *lineage_columns(reason, detail),
+        *lineage_columns(reason, detail, fields),
         sub_id.alias("_sub_id"),
     )
 
@@ -326,7 +323,7 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
         "region_code",
         "interval_start_utc",
         F.col("_value").alias("temperature_c"),
-        *lineage_columns(reason, detail),
+        *lineage_columns(reason, detail, fields),
         F.lit(None).cast("string").alias("_sub_id"),
         "_observed_at_utc",
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from databricks_jobs.bronze.ingest import _raw_rows, with_lineage
+from databricks_jobs.bronze.ingest import read_file_rows
 from databricks_jobs.reference.regions import load_regions
 from databricks_jobs.silver.build import EXACT_DUPLICATE, KEPT, QUARANTINED, assign_fates
 from databricks_jobs.silver.parsing import RawFields
@@ -63,10 +63,9 @@ def header_match(definition: SourceDefinition, header: list[str]) -> list[str]:
 
 
 def _candidates(spark: SparkSession, definition: SourceDefinition, file: RawFile) -> tuple[list[str], DataFrame]:
-    header, rows, _ = _raw_rows(spark, file, definition)
-    bronze = with_lineage(rows, definition, file, "check", "check")
+    header, bronze, _ = read_file_rows(spark, definition, file, "check")
     handler = handler_for(definition.dataset)
-    candidates = handler.transform(bronze, definition, RawFields(tuple(header)))
+    candidates = handler.transform(bronze, definition, RawFields.of({file.relative_path: header}))
     if "_sub_id" not in candidates.columns:
         candidates = candidates.withColumn("_sub_id", F.lit(None).cast("string"))
     existing = spark.createDataFrame([], handler.target.spark_schema())

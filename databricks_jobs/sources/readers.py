@@ -1,7 +1,8 @@
 """Readers: list a source's files, fingerprint them, and turn each into Bronze rows (raw strings + line numbers).
 
-CSV goes through Spark only (the benchmark pushes tens of millions of rows); legacy .xls goes through xlrd/pandas,
-which is fine for files of a few thousand rows. Listing, fingerprinting and header probes go through
+CSV goes through Spark only (the benchmark pushes tens of millions of rows), all new files of a source in one read so
+that thousands of small files are not thousands of Spark jobs; legacy .xls goes through xlrd/pandas, which is fine for
+files of a few thousand rows. Listing, fingerprinting and header probes go through
 databricks_jobs.storage (Python only, no JVM: serverless and standard access mode run this through Spark Connect), so
 the same code reads a local folder, a Unity Catalog Volume or s3a://.
 """
@@ -14,13 +15,15 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import pyspark.sql.functions as F
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 
 from databricks_jobs import storage
 from databricks_jobs.sources.model import SourceDefinition
@@ -130,7 +133,7 @@ def check_header(definition: SourceDefinition, header: list[str], file: str) -> 
         raise RawFileError(f"{file}: wrong header: duplicate column names in {header}")
 
 
-def _probe_text(spark: SparkSession, file: RawFile) -> str:
+def _probe_text(file: RawFile) -> str:
     """The file's first 64 KiB as text (decompressed when gzip); RawFileError for binary or non-UTF-8 content."""
     if file.size_bytes == 0:
         raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
@@ -155,9 +158,9 @@ def _probe_text(spark: SparkSession, file: RawFile) -> str:
         return probe[: error.start].decode("utf-8")
 
 
-def _header_record(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> tuple[list[str], int]:
+def _header_record(file: RawFile, definition: SourceDefinition) -> tuple[list[str], int]:
     """(header fields, physical lines the header takes): a quoted column name may hold a line break."""
-    text = _probe_text(spark, file).lstrip("\ufeff")
+    text = _probe_text(file).lstrip("\ufeff")
     if not text.strip() or not text.splitlines()[0].strip():
         raise RawFileError(f"{file.relative_path}: empty file (no header line)")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=definition.delimiter)
@@ -166,13 +169,30 @@ def _header_record(spark: SparkSession, file: RawFile, definition: SourceDefinit
     return number_duplicates(names, definition), reader.line_num
 
 
-def read_csv_header(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> list[str]:
+def read_csv_header(file: RawFile, definition: SourceDefinition) -> list[str]:
     """The header fields of a CSV file (line breaks inside a name read as spaces); RawFileError for empty, binary or
     non-UTF-8 content."""
-    return _header_record(spark, file, definition)[0]
+    return _header_record(file, definition)[0]
 
 
-def _split_fields(line: F.Column, delimiter: str) -> F.Column:
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file whose header was probed and checked: what the batched read needs to turn it into Bronze rows."""
+
+    file: RawFile
+    content_hash: str
+    header: tuple[str, ...]
+    header_lines: int  # physical lines the header takes (more than 1 when a quoted name holds a line break)
+
+
+def probe_csv(file: RawFile, content_hash: str, definition: SourceDefinition) -> CsvFile:
+    """Header probe and check of one CSV file (Python, first 64 KiB only); RawFileError for a file to refuse."""
+    header, header_lines = _header_record(file, definition)
+    check_header(definition, header, file.relative_path)
+    return CsvFile(file, content_hash, tuple(header), header_lines)
+
+
+def split_fields(line: Column, delimiter: str) -> Column:
     """Split one CSV line into raw field strings; quote-aware only where the line has a quote (the rare case)."""
     delim = re.escape(delimiter)
     quote_aware = f'{delim}(?=(?:[^"]*"[^"]*")*[^"]*$)'
@@ -183,71 +203,184 @@ def _split_fields(line: F.Column, delimiter: str) -> F.Column:
     return F.when(line.contains('"'), unquoted).otherwise(F.split(line, delim, -1))
 
 
-def number_lines(lines: DataFrame) -> tuple[DataFrame, int]:
-    """Physical line numbers (1-based) for the lines of ONE text file, exactly, without a Python round trip.
+def field_count(line: Column, delimiter: str) -> Column:
+    """size(split_fields(line)) without building the array where the line has no quote: delimiters + 1 (0 for an
+    empty line)."""
+    delimiters = (F.length(line) - F.length(F.replace(line, F.lit(delimiter), F.lit("")))) / len(delimiter)
+    plain = (delimiters + 1).cast("int")
+    counted = F.when(line.contains('"'), F.size(split_fields(line, delimiter))).otherwise(plain)
+    return F.when(line == "", F.lit(0)).otherwise(counted)
 
-    Spark reads one file's splits into partitions in file order and monotonically_increasing_id counts up within a
-    partition, so line number = lines in earlier partitions + position in the partition + 1.
-    Returns the numbered lines and the number of lines.
+
+@dataclass(frozen=True)
+class BlockLines:
+    """What one aggregation over a batched read says about one file split (`_metadata.file_block_start`)."""
+
+    path: str  # _metadata.file_path, as Spark names the file
+    block_start: int
+    lines: int
+    first_id: int  # monotonically_increasing_id of the split's first line
+    first_bad_id: int | None  # ... of its first line that is not valid UTF-8
+
+
+@dataclass(frozen=True)
+class FileLines:
+    lines: int  # physical lines of the file
+    first_bad_line: int | None  # 1-based number of the first line that is not valid UTF-8
+    offsets: dict[int, int]  # block start -> what to add to a line's id to get its 1-based line number
+
+
+def line_offsets(blocks: list[BlockLines]) -> dict[str, FileLines]:
+    """Per file, exact line numbers from per-split counts.
+
+    Spark reads each split of a file in one partition, in file order, and a partition reads its splits one after
+    another, so a split's lines have consecutive monotonically_increasing_id values from `first_id`; a file's lines
+    are its splits' lines in block order. Several small files in one partition, or one big file over several, alike.
     """
-    numbered, total, _ = _number_lines(lines)
-    return numbered, total
+    by_path: dict[str, list[BlockLines]] = {}
+    for block in blocks:
+        by_path.setdefault(block.path, []).append(block)
+    result = {}
+    for path, splits in by_path.items():
+        before, offsets, first_bad = 0, {}, None
+        for block in sorted(splits, key=lambda b: b.block_start):
+            offsets[block.block_start] = before - block.first_id + 1
+            if first_bad is None and block.first_bad_id is not None:
+                first_bad = before + block.first_bad_id - block.first_id + 1
+            before += block.lines
+        result[path] = FileLines(before, first_bad, offsets)
+    return result
 
 
-def _number_lines(lines: DataFrame) -> tuple[DataFrame, int, int | None]:
-    """number_lines, plus the number of the first line that is not valid UTF-8 (Spark's text reader keeps the bytes
-    as they are), found in the same pass that counts the lines."""
-    tagged = lines.select(
-        F.col("value").alias("raw_line"),
-        F.spark_partition_id().alias("_pid"),
-        F.monotonically_increasing_id().alias("_mid"),
-    )
-    position = F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)
-    stats = tagged.groupBy("_pid").agg(
-        F.count(F.lit(1)).alias("count"),
-        F.min(F.when(~F.is_valid_utf8("raw_line"), position)).alias("first_bad"),
-    )
-    counts = {r["_pid"]: (r["count"], r["first_bad"]) for r in stats.collect()}
-    offsets, total, first_bad = {}, 0, None
-    for pid in sorted(counts):
-        offsets[pid] = total
-        count, bad = counts[pid]
-        if first_bad is None and bad is not None:
-            first_bad = total + bad + 1
-        total += count
-    offset = F.create_map(*[x for pid, off in offsets.items() for x in (F.lit(pid), F.lit(off))]) if offsets else None
-    start = F.element_at(offset, F.col("_pid")) if offset is not None else F.lit(0)
-    numbered = tagged.select("raw_line", (start + position + 1).cast("long").alias("source_row_number"))
-    return numbered, total, first_bad
+def path_key(uri: str) -> str:
+    """A file's URI as comparable text: Spark's `_metadata.file_path` (file:/a/x%20y.csv, dbfs:/Volumes/...) and the
+    listing's URI (/a/x y.csv, file:///a/..., s3a://...) of one file give the same key."""
+    text = unquote(uri)
+    for scheme in ("file:", "dbfs:"):
+        if text.startswith(scheme):
+            return "/" + text[len(scheme) :].lstrip("/")
+    return text if "://" in text else os.path.abspath(text)
 
 
-def read_csv_rows(
-    spark: SparkSession, file: RawFile, header: list[str], definition: SourceDefinition
-) -> tuple[DataFrame, int]:
-    """Data rows of one CSV file and their count; RawFileError naming the line when bytes anywhere in the file are
-    not UTF-8 (the header probe sees only the first 64 KiB).
+def match_paths(spark_paths: list[str], files: list[CsvFile]) -> dict[str, CsvFile]:
+    """Spark's name of each file read -> the file; by exact key, else by the one relative path it ends with."""
+    by_key = {path_key(f.file.uri): f for f in files}
+    matched = {}
+    for path in spark_paths:
+        key = path_key(path)
+        found = by_key.get(key)
+        if found is None:
+            ends = [f for f in files if key.endswith("/" + f.file.relative_path.lstrip("/"))]
+            if len(ends) != 1:
+                raise RuntimeError(f"Spark read {path}, which is none of the files asked for")
+            found = ends[0]
+        matched[path] = found
+    return matched
 
-    Columns: source_row_number (physical line, the header's lines first), raw_line, raw_fields, field_count.
+
+# Lines per Bronze output file when a read packs many small files into few partitions.
+LINES_PER_WRITE_PARTITION = 100_000
+
+
+def write_partitions(blocks: list[BlockLines], files: int) -> int | None:
+    """How many partitions to spread a read's lines over before the write, or None to keep the read's.
+
+    Spark packs small files into few partitions (two here for 24 files of 2 MB); written as they are, Bronze gets as
+    few data files and Silver, which reads them, as few tasks: a straggler then idles the other cores. Per-file reads
+    gave at least one partition per file, so spread up to that many (one per LINES_PER_WRITE_PARTITION lines); a read
+    of big files already has its splits.
     """
-    header_lines = _header_record(spark, file, definition)[1]
-    lines, line_count, first_bad = _number_lines(spark.read.text(file.uri))
-    if first_bad is not None:
-        raise RawFileError(
-            f"{file.relative_path}: not UTF-8 text (line {first_bad} holds bytes that are not UTF-8); "
+    read = len({b.first_id >> 33 for b in blocks})  # monotonically_increasing_id holds the partition id from bit 33
+    lines = sum(b.lines for b in blocks)
+    wanted = min(files, -(-lines // LINES_PER_WRITE_PARTITION))
+    return wanted if wanted > read else None
+
+
+@dataclass
+class CsvBatch:
+    """The Bronze rows of a source's new CSV files, read together, and the outcome per file (relative path)."""
+
+    rows: DataFrame | None  # source_file, content_hash, source_row_number, raw_line, field_count
+    row_counts: dict[str, int]  # accepted files -> data rows
+    errors: dict[str, RawFileError]  # refused files -> why
+
+
+def _outcome(csv_file: CsvFile, lines: FileLines | None) -> int | RawFileError:
+    """Data rows of a file, or why it is refused (bytes that are not UTF-8 anywhere, no data line)."""
+    name = csv_file.file.relative_path
+    if lines is not None and lines.first_bad_line is not None:
+        return RawFileError(
+            f"{name}: not UTF-8 text (line {lines.first_bad_line} holds bytes that are not UTF-8); "
             "re-encode the file as UTF-8"
         )
-    df = lines.where(F.col("source_row_number") > header_lines)
-    fields = _split_fields(F.col("raw_line"), definition.delimiter)
-    raw_fields = F.create_map(
-        *[item for i, name in enumerate(header) for item in (F.lit(name), F.try_element_at(fields, F.lit(i + 1)))]
+    rows = (lines.lines if lines else 0) - csv_file.header_lines
+    return rows if rows > 0 else RawFileError(f"{name}: empty file (header only, no data rows)")
+
+
+def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: SourceDefinition) -> CsvBatch:
+    """Data rows of many CSV files in one Spark read: one aggregation gives every file's line count, the offsets
+    that number its lines exactly and its first line that is not UTF-8 (the header probe sees only 64 KiB); the rows
+    then come from the same read, joined to those offsets. A refused file fails alone, naming its line."""
+    if not files:
+        return CsvBatch(None, {}, {})
+    lines = spark.read.text([f.file.uri for f in files]).select(
+        F.col("value").alias("raw_line"),
+        F.col("_metadata.file_path").alias("_path"),
+        F.col("_metadata.file_block_start").alias("_block"),
+        F.monotonically_increasing_id().alias("_id"),
     )
-    rows = df.select(
+    stats = lines.groupBy("_path", "_block").agg(
+        F.count(F.lit(1)).alias("lines"),
+        F.min("_id").alias("first_id"),
+        F.min(F.when(~F.is_valid_utf8("raw_line"), F.col("_id"))).alias("first_bad_id"),
+    )
+    blocks = [BlockLines(r._path, r._block, r.lines, r.first_id, r.first_bad_id) for r in stats.collect()]
+    per_path = line_offsets(blocks)
+    by_path = match_paths(list(per_path), files)
+    by_name = {f.file.relative_path: (path, per_path[path]) for path, f in by_path.items()}
+    outcomes = {f.file.relative_path: _outcome(f, by_name.get(f.file.relative_path, ("", None))[1]) for f in files}
+    accepted = [f for f in files if isinstance(outcomes[f.file.relative_path], int)]
+    batch = CsvBatch(
+        None,
+        {name: n for name, n in outcomes.items() if isinstance(n, int)},
+        {name: e for name, e in outcomes.items() if isinstance(e, RawFileError)},
+    )
+    if not accepted:
+        return batch
+    records = []
+    for f in files:
+        name = f.file.relative_path
+        path, file_lines = by_name.get(name, ("", FileLines(0, None, {})))
+        for block, offset in file_lines.offsets.items():
+            records.append((path, block, offset, name, f.content_hash, f.header_lines, name in batch.row_counts))
+    offsets = spark.createDataFrame(
+        records,
+        "_path string, _block long, _offset long, source_file string, content_hash string, _header_lines int, "
+        "_accepted boolean",
+    )
+    # A left join: a split the aggregation did not see (a file changed under the read) keeps its rows with a null
+    # line number, which the table's NOT NULL refuses, instead of losing them.
+    numbered = lines.join(F.broadcast(offsets), ["_path", "_block"], "left").select(
+        "source_file",
+        "content_hash",
+        (F.col("_id") + F.col("_offset")).alias("source_row_number"),
+        "raw_line",
+        "_header_lines",
+        "_accepted",
+    )
+    is_header = F.coalesce(F.col("source_row_number") <= F.col("_header_lines"), F.lit(False))
+    data = numbered.where(F.coalesce(F.col("_accepted"), F.lit(True)) & ~is_header)
+    spread = write_partitions(blocks, len(files))
+    if spread:
+        data = data.repartition(spread)
+    batch.rows = data.select(
+        "source_file",
+        "content_hash",
         "source_row_number",
         "raw_line",
-        raw_fields.alias("raw_fields"),
-        F.when(F.col("raw_line") == "", F.lit(0)).otherwise(F.size(fields)).alias("field_count"),
+        field_count(F.col("raw_line"), definition.delimiter).alias("field_count"),
     )
-    return rows, line_count - header_lines
+    return batch
 
 
 def _cell_text(value: object) -> str | None:
@@ -266,7 +399,7 @@ def _cell_text(value: object) -> str | None:
 
 
 def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> tuple[list[str], list[tuple]]:
-    """Header and data rows (row number, raw JSON, fields, field count) of a legacy .xls sheet.
+    """Header and data rows (row number, the cells as a JSON array, field count) of a legacy .xls sheet.
 
     The header is the first row within `xls.header_search_rows` that holds every required column (by alias).
     """
@@ -308,5 +441,5 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
         values = cells[index]
         if all(v is None for v in values):
             continue  # an empty spreadsheet row holds nothing to lose
-        rows.append((index + 1, json.dumps(values), dict(zip(header, values, strict=True)), len(header)))
+        rows.append((index + 1, json.dumps(values), len(header)))
     return header, rows

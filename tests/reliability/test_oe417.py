@@ -20,12 +20,11 @@ from databricks_jobs.sources import load_source_definitions
 pytestmark = pytest.mark.spark
 
 
-def transform_outages(bronze, definition):
+def transform_outages(bronze, definition, fields):
     """Imported on use: silver.parsing builds Spark expressions at import, which needs the session to exist."""
     from databricks_jobs.silver.outages import transform_outages as transform
-    from databricks_jobs.silver.parsing import bronze_headers
 
-    return transform(bronze, definition, bronze_headers(bronze))
+    return transform(bronze, definition, fields)
 
 
 FILES = {2021: "doe_oe417/2021_Annual_Summary.xls", 2022: "doe_oe417/2022_Annual_Summary.xls"}
@@ -38,19 +37,32 @@ def _sheet(sample_data, year: int) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def bronze(spark, sample_data, tmp_path_factory):
+def bronze_lake(spark, sample_data, tmp_path_factory):
     lake_root = tmp_path_factory.mktemp("oe417-lake")
     settings = LakeSettings(raw_root=str(sample_data), lake_root=str(lake_root), export_root=str(lake_root / "export"))
     report = ingest_bronze(spark, settings, "b-oe417", source_ids=["doe_oe417"])
     assert not report.failed, report.summary()
     definition = load_source_definitions()["doe_oe417"]
-    return lake.read(spark, settings, definition.bronze_table).cache()
+    return lake.read(spark, settings, definition.bronze_table).cache(), settings
 
 
 @pytest.fixture(scope="module")
-def candidates(bronze) -> pd.DataFrame:
+def bronze(bronze_lake):
+    return bronze_lake[0]
+
+
+@pytest.fixture(scope="module")
+def fields(spark, bronze_lake):
+    """How the files' lines split: the headers Bronze logged for them."""
+    from databricks_jobs.silver.build import logged_fields
+
+    return logged_fields(spark, bronze_lake[1], "doe_oe417")
+
+
+@pytest.fixture(scope="module")
+def candidates(bronze, fields) -> pd.DataFrame:
     definition = load_source_definitions()["doe_oe417"]
-    return transform_outages(bronze, definition).toPandas()
+    return transform_outages(bronze, definition, fields).toPandas()
 
 
 def test_every_event_row_is_read(bronze, sample_data):
@@ -125,7 +137,7 @@ def test_exact_duplicate_rows_share_one_event_id(candidates, sample_data):
         assert rows["event_id"].nunique() == expected_distinct
 
 
-def test_renamed_and_reordered_columns_read_the_same(spark, bronze, candidates):
+def test_renamed_and_reordered_columns_read_the_same(spark, bronze, fields, candidates):
     """A later year's layout: columns renamed to other known spellings and in another order."""
     renames = {
         "Date Event Began": "Event Date",
@@ -137,13 +149,17 @@ def test_renamed_and_reordered_columns_read_the_same(spark, bronze, candidates):
         "Event Type": "Event Category",
         "Area Affected": "Geographic Area",
     }
+    from databricks_jobs.silver.parsing import RawFields
+
     rows = bronze.where("source_file like '%2021%'").toPandas()
-    rows["raw_fields"] = [
-        dict(reversed([(renames.get(k, k), v) for k, v in fields.items()])) for fields in rows["raw_fields"]
-    ]
+    header = [renames.get(h, h) for h in fields.header_of(FILES[2021])]
+    rows["raw_line"] = [json.dumps(list(reversed(json.loads(line)))) for line in rows["raw_line"]]
     renamed = spark.createDataFrame(rows, bronze.schema)
     definition = load_source_definitions()["doe_oe417"]
-    again = transform_outages(renamed, definition).toPandas().sort_values("source_row_number", ignore_index=True)
+    reordered = RawFields.of({FILES[2021]: list(reversed(header))})
+    again = (
+        transform_outages(renamed, definition, reordered).toPandas().sort_values("source_row_number", ignore_index=True)
+    )
     original = candidates[candidates["source_file"] == FILES[2021]].sort_values("source_row_number", ignore_index=True)
     columns = ["event_id", "region_code", "started_at_utc", "restored_at_utc", "customers_affected", "is_open", "cause"]
     pd.testing.assert_frame_equal(again[columns], original[columns])
@@ -166,6 +182,8 @@ LATER_YEAR = [
 
 @pytest.fixture(scope="module")
 def later_year(spark, bronze) -> dict[int, object]:
+    from databricks_jobs.silver.parsing import RawFields
+
     template = bronze.limit(1).toPandas()
     rows = []
     for row, region, date, time, restored_date, restored_time in LATER_YEAR:
@@ -178,10 +196,12 @@ def later_year(spark, bronze) -> dict[int, object]:
             "Customers Affected": "100",
             "Event Category": "Severe Weather",
         }
-        rows.append(template.iloc[0].to_dict() | {"source_row_number": row, "raw_fields": fields})
+        line = {"source_row_number": row, "raw_line": json.dumps(list(fields.values())), "field_count": len(fields)}
+        rows.append(template.iloc[0].to_dict() | line)
     frame = spark.createDataFrame(pd.DataFrame(rows), bronze.schema)
     definition = load_source_definitions()["doe_oe417"]
-    return {r.source_row_number: r for r in transform_outages(frame, definition).collect()}
+    layout = RawFields.of({template.source_file.iloc[0]: list(fields)})
+    return {r.source_row_number: r for r in transform_outages(frame, definition, layout).collect()}
 
 
 def test_later_year_regions_and_times(later_year):

@@ -14,12 +14,12 @@ from databricks_jobs.sources import load_source_definitions
 pytestmark = pytest.mark.spark
 
 
-def transform_outages(bronze, definition):
+def transform_outages(spark, settings, bronze, definition):
     """Imported on use: silver.parsing builds Spark expressions at import, which needs the session to exist."""
+    from databricks_jobs.silver.build import logged_fields
     from databricks_jobs.silver.outages import transform_outages as transform
-    from databricks_jobs.silver.parsing import bronze_headers
 
-    return transform(bronze, definition, bronze_headers(bronze))
+    return transform(bronze, definition, logged_fields(spark, settings, definition.source_id))
 
 
 RESTORATION_VARIANT = """event_id,region,feeder_id,outage_start,restoration_time,customers_affected,cause,device
@@ -56,7 +56,7 @@ def rows(spark, tmp_path_factory):
     assert not report.failed, report.summary()
     definition = load_source_definitions()["oms_outage_events"]
     bronze = lake.read(spark, settings, definition.bronze_table)
-    return {r.event_id: r for r in transform_outages(bronze, definition).collect()}
+    return {r.event_id: r for r in transform_outages(spark, settings, bronze, definition).collect()}
 
 
 def test_every_row_becomes_one_candidate(rows):
