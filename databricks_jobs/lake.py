@@ -49,11 +49,12 @@ def bind_local_schema(spark: SparkSession, settings: LakeSettings) -> None:
         return
     folder = _local_folder(settings)
     bound = _BOUND.setdefault(spark, {})
-    if bound.get(settings.schema) == folder:
-        return
+    if bound.get(settings.schema) == folder and Path(folder).is_dir():
+        return  # bound already (a lake folder deleted since is bound afresh: its registrations point nowhere)
     if spark.catalog.databaseExists(settings.namespace):
         for table in spark.catalog.listTables(settings.namespace):
-            if (table.tableType or "").upper() != "EXTERNAL":
+            # tableType None: the catalog cannot load the table because its folder was deleted; only the name is left.
+            if (table.tableType or "EXTERNAL").upper() != "EXTERNAL":
                 raise RuntimeError(f"{settings.namespace}.{table.name} is {table.tableType}; refusing to unregister it")
             spark.sql(f"DROP TABLE {settings.namespace}.{table.name}")
     else:

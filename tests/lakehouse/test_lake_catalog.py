@@ -114,3 +114,25 @@ def test_records_frame_names_a_missing_column(spark):
     contract = TableContract("t", "d", SILVER_DEMAND_HOURLY.columns[:2], ("source_id",))
     with pytest.raises(KeyError, match="t: record lacks columns \\['region_code'\\]"):
         lake.records_frame(spark, contract, [{"source_id": "s"}])
+
+
+def test_a_deleted_lake_made_again_or_left_for_another_is_bound_afresh(spark, tmp_path):
+    """A lake folder removed while its tables are registered (a benchmark or a user starting over): the same path
+    made again starts empty, and another lake can be bound after it."""
+    import shutil
+
+    from databricks_jobs.tables import GOLD_BUILD_INPUTS
+
+    record = {
+        "table_name": "t",
+        "inputs_fingerprint": "f",
+        "inputs_json": "{}",
+        "batch_id": "b",
+        "built_at_utc": datetime(2026, 1, 1),
+    }
+    first, second = (LakeSettings(lake_root=str(tmp_path / name)) for name in ("first", "second"))
+    for settings in (first, first, second):
+        lake.append(spark, settings, GOLD_BUILD_INPUTS, lake.records_frame(spark, GOLD_BUILD_INPUTS, [record]))
+        assert lake.read(spark, settings, GOLD_BUILD_INPUTS.name).count() == 1  # not the deleted lake's rows
+        shutil.rmtree(settings.lake_root)
+        assert not lake.exists(spark, settings, GOLD_BUILD_INPUTS.name)
