@@ -105,9 +105,14 @@ def run(args: argparse.Namespace) -> int:
             if server is not None:
                 server.stop()
 
-    print(f"\nLoaded batch {result.batch_id} into {warehouse.database}.CURATED:")
-    for table, rows in loaded_tables(result):
-        print(f"  {table:<45} {rows:>10,} rows")
+    load = result.load
+    if load["status"] == "SKIPPED":
+        print(f"\nNothing new: batch {load['batch_id']} (LATEST) is loaded in {warehouse.database}.CURATED already.")
+    else:
+        mode = load.get("mode", "full")
+        print(f"\nLoaded batch {load['batch_id']} ({mode}) into {warehouse.database}.CURATED, rows in the batch:")
+        for table, rows in loaded_tables(result):
+            print(f"  {table:<45} {rows:>10,} rows")
     print(f"Views rebuilt in {warehouse.database}.REPORTING. Whole flow: {time.monotonic() - started:.1f} s")
     if args.no_app:
         return 0
