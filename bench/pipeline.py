@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -41,16 +40,11 @@ def interval_glob(raw: Path) -> str:
     return str(raw / "synthetic_utility" / "interval_load" / "*.csv")
 
 
-def run_spark_layers(
-    spark, raw: Path, lake: Path, full_refresh: bool = False, schema: str | None = None
-) -> dict[str, float]:
-    """Bronze, Silver, Gold for the interval-load source; seconds per layer. `schema`: a schema of its own, so a run
-    after one whose lake folder was deleted does not rebind a schema whose tables have lost their files."""
+def run_spark_layers(spark, raw: Path, lake: Path, full_refresh: bool = False) -> dict[str, float]:
+    """Bronze, Silver, Gold for the interval-load source; seconds per layer."""
     from databricks_jobs.jobs.pipeline import run_pipeline
 
     settings = LakeSettings(raw_root=str(raw), lake_root=str(lake), export_root=str(lake.parent / "export"))
-    if schema:
-        settings = replace(settings, schema=schema)
     report = run_pipeline(
         settings,
         stages=("bronze", "silver", "gold"),

@@ -37,13 +37,17 @@ class FlowConfig:
 @dataclass
 class FlowResult:
     batch_id: str = ""  # the pipeline run's batch; the export's folder when it wrote one
-    exported: bool = False  # False: Gold had not changed, no new export batch (the load then checks LATEST)
     seconds: dict[str, float] = field(default_factory=dict)
     landed: Any = None
     pipeline: Any = None
     manifest: dict = field(default_factory=dict)
     load: dict = field(default_factory=dict)
     views: Any = None
+
+    @property
+    def exported(self) -> bool:
+        """False: Gold had not changed, no new export batch (the load then checks LATEST)."""
+        return self.pipeline is not None and self.pipeline.exported
 
 
 @contextmanager
@@ -145,7 +149,6 @@ def _run_lakehouse(config: FlowConfig, spark: Any, result: FlowResult, log: Log)
             lake_settings(config), full_refresh=config.full_refresh, log=lambda m: log(f"    {m}"), spark=spark
         )
         result.batch_id = result.pipeline.batch_id
-        result.exported = result.pipeline.step("export").result is not None
 
 
 def _load_into_warehouse(config: FlowConfig, warehouse: Any, result: FlowResult, log: Log) -> None:

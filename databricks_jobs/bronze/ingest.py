@@ -199,14 +199,15 @@ def read_new_files(spark: SparkSession, definition: SourceDefinition, new: list[
 
 
 def read_file_rows(
-    spark: SparkSession, definition: SourceDefinition, file: RawFile, digest: str
+    spark: SparkSession, definition: SourceDefinition, file: RawFile, digest: str, batch_id: str
 ) -> tuple[list[str], DataFrame, int]:
-    """(header, rows with lineage, row count) of one file, as Bronze would ingest it; RawFileError when refused."""
+    """(header, rows with lineage, row count) of one file, as Bronze would ingest it in `batch_id`; RawFileError when
+    refused."""
     read = read_new_files(spark, definition, [(file, digest)])
     if read.failed:
         raise RawFileError(read.failed[0][2])
     _, _, count, header = read.ingested[0]
-    return header, with_lineage(read.rows[0], definition.source_id, digest), count
+    return header, with_lineage(read.rows[0], definition.source_id, batch_id), count
 
 
 def with_lineage(rows: DataFrame, source_id: str, batch_id: str) -> DataFrame:
@@ -304,16 +305,17 @@ def ingest_bronze(
     for source_id in dict.fromkeys(d.source_id for d, _ in work):
         started = time.monotonic()
         definition = definitions[source_id]
-        new = []
+        new, queued = [], set()
         for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
             # Like rsync's quick check: an unchanged listing is not read again (a rewrite that keeps both size and
             # modification time goes unseen; touching the file makes Bronze hash it).
             digest = known.hash_if_unchanged(file) or content_hash(file.uri)
-            if (file.relative_path, digest) in ingested:
+            version = (file.relative_path, digest)
+            if version in ingested or version in queued:
                 report.files.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
                 continue
             new.append((file, digest))
-            ingested.add((file.relative_path, digest))
+            queued.add(version)
         read = read_new_files(spark, definition, new)
         for file, digest, error in read.failed:
             report.files.append(FileResult(source_id, file.relative_path, digest, FAILED, 0, error))
@@ -321,6 +323,7 @@ def ingest_bronze(
                 log.append(_log_entry(source_id, file.relative_path, file, digest, FAILED, 0, batch_id, error))
         rows = [with_lineage(frame, source_id, batch_id) for frame in read.rows]
         versions = [(file.relative_path, digest) for file, digest, _, _ in read.ingested]
+        ingested.update(versions)
         write_raw_rows(spark, settings, bronze_raw_rows(source_id), rows, versions)
         for file, digest, count, header in sorted(read.ingested, key=lambda i: i[0].relative_path):
             report.files.append(FileResult(source_id, file.relative_path, digest, INGESTED, count))

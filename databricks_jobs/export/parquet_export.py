@@ -107,8 +107,9 @@ class TablePlan:
     base_version: int | None = None  # incremental: the version LATEST's batch exported
 
     @property
-    def unchanged(self) -> bool:
-        return self.base_version is not None and self.base_version == self.version
+    def carries_nothing(self) -> bool:
+        """Incremental and nothing to send: the table is at the exported version, or still not built."""
+        return self.version is None or (self.base_version is not None and self.base_version == self.version)
 
 
 def _finish_retry(spark: SparkSession, settings: LakeSettings, batch_id: str, log: Log) -> dict:
@@ -196,7 +197,7 @@ def _export_table(spark: SparkSession, settings: LakeSettings, root: str, mode: 
             else lake.read_or_empty(spark, settings, contract)
         )
         files = _write_files(spark, for_parquet(rows, contract), f"{root}/{name}", empty_file=True)
-    elif plan.unchanged or plan.version is None:
+    elif plan.carries_nothing:
         files = []
     else:
         feed = lake.changes(spark, settings, name, plan.base_version, plan.version)
@@ -232,10 +233,8 @@ def export_gold(
     if storage.exists(f"{root}/{MANIFEST_FILE}"):
         return _finish_retry(spark, settings, batch_id, log)
     base = None if full else _base_manifest(settings, log)
-    if base is not None and base["batch_id"] == batch_id:
-        return _finish_retry(spark, settings, batch_id, log)
     mode, plans = plan_export(spark, settings, base, log)
-    if mode == INCREMENTAL and all(p.unchanged or p.version is None for p in plans):
+    if mode == INCREMENTAL and all(p.carries_nothing for p in plans):
         log(f"  export: no Gold table changed since batch {base['batch_id']}: no new batch")
         return None
     storage.delete(root, recursive=True)  # files of an attempt that died before its manifest

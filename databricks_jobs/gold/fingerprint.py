@@ -39,14 +39,19 @@ def reference_data() -> dict[str, str]:
     return {name: hashlib.sha256(text.encode()).hexdigest() for name, text in data.items()}
 
 
-def builder_inputs(
-    spark: SparkSession, settings: LakeSettings, builder: GoldBuilder, reference: dict[str, str]
-) -> dict[str, object]:
-    """What `builder` reads, as fingerprinted: each lake table's id and last commit (None before it exists)."""
-    tables = {}
-    for name in sorted({*builder.inputs, *builder.reads}):
+def input_states(spark: SparkSession, settings: LakeSettings, builders: Iterable[GoldBuilder]) -> dict[str, object]:
+    """Each lake table any of `builders` reads -> [table id, last commit] (None before it exists): one DESCRIBE
+    DETAIL per table and run, however many builders read it (Gold writes none of them)."""
+    states: dict[str, object] = {}
+    for name in sorted({name for builder in builders for name in (*builder.inputs, *builder.reads)}):
         state = lake.table_state(spark, settings, name)
-        tables[name] = None if state is None else [state.table_id, state.last_modified_utc]
+        states[name] = None if state is None else [state.table_id, state.last_modified_utc]
+    return states
+
+
+def builder_inputs(builder: GoldBuilder, states: dict[str, object], reference: dict[str, str]) -> dict[str, object]:
+    """What `builder` reads, as fingerprinted: its lake tables' states, the reference data, the code version."""
+    tables = {name: states[name] for name in sorted({*builder.inputs, *builder.reads})}
     return {"tables": tables, "reference": reference, "code": _code_version()}
 
 

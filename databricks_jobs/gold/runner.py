@@ -14,6 +14,7 @@ from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.fingerprint import (
     builder_inputs,
     fingerprint,
+    input_states,
     record_fingerprints,
     reference_data,
     stored_fingerprints,
@@ -71,10 +72,10 @@ def _run_builders(
     log: Callable[[str], None],
 ) -> None:
     stored = stored_fingerprints(spark, settings)
-    reference = reference_data()
+    reference, states = reference_data(), input_states(spark, settings, builders)
     for builder in builders:
         started = time.monotonic()
-        inputs = builder_inputs(spark, settings, builder, reference)
+        inputs = builder_inputs(builder, states, reference)
         if _unchanged_inputs(spark, settings, builder, stored, inputs, full_refresh):
             result = {"operation": "unchanged inputs", "rows_written": 0}
         else:

@@ -55,6 +55,11 @@ class PipelineReport:
     def step(self, stage: str) -> StepResult:
         return next(s for s in self.steps if s.stage == stage)
 
+    @property
+    def exported(self) -> bool:
+        """Whether the run's export wrote a batch (none when it did not run, or when Gold had not changed)."""
+        return any(s.stage == "export" and s.result is not None for s in self.steps)
+
 
 def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
     from databricks_jobs.bronze.ingest import ingest_bronze

@@ -106,11 +106,6 @@ def pending_files_by_source(spark: SparkSession, settings: LakeSettings) -> dict
     return pending
 
 
-def pending_files(spark: SparkSession, settings: LakeSettings, source_id: str) -> list[PendingFile]:
-    """Files of a source whose newest version is not in Silver, in path order."""
-    return pending_files_by_source(spark, settings).get(source_id, [])
-
-
 def file_headers(files: list[PendingFile]) -> RawFields:
     """RawFields over the headers Bronze logged for these file versions: how their raw lines split into fields."""
     return RawFields.of({f.source_file: f.header for f in files})
@@ -335,11 +330,9 @@ def build_source(
     settings: LakeSettings,
     batch_id: str,
     definition: SourceDefinition,
-    files: list[PendingFile] | None = None,
+    files: list[PendingFile],
 ) -> tuple[list[FileAccount], list[str]]:
-    """Process a source's pending files (found here unless given)."""
-    if files is None:
-        files = pending_files(spark, settings, definition.source_id)
+    """Process a source's pending files (pending_files_by_source)."""
     if not files:
         return [], []
     handler = handler_for(definition.dataset)

@@ -63,7 +63,7 @@ def header_match(definition: SourceDefinition, header: list[str]) -> list[str]:
 
 
 def _candidates(spark: SparkSession, definition: SourceDefinition, file: RawFile) -> tuple[list[str], DataFrame]:
-    header, bronze, _ = read_file_rows(spark, definition, file, "check")
+    header, bronze, _ = read_file_rows(spark, definition, file, "check", batch_id="check")
     handler = handler_for(definition.dataset)
     candidates = handler.transform(bronze, definition, RawFields.of({file.relative_path: header}))
     if "_sub_id" not in candidates.columns:

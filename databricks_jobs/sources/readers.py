@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 import pyspark.sql.functions as F
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 
 from databricks_jobs import storage
 from databricks_jobs.sources.model import SourceDefinition
@@ -169,12 +169,6 @@ def _header_record(file: RawFile, definition: SourceDefinition) -> tuple[list[st
     return number_duplicates(names, definition), reader.line_num
 
 
-def read_csv_header(file: RawFile, definition: SourceDefinition) -> list[str]:
-    """The header fields of a CSV file (line breaks inside a name read as spaces); RawFileError for empty, binary or
-    non-UTF-8 content."""
-    return _header_record(file, definition)[0]
-
-
 @dataclass(frozen=True)
 class CsvFile:
     """A CSV file whose header was probed and checked: what the batched read needs to turn it into Bronze rows."""
@@ -227,11 +221,10 @@ class BlockLines:
 class FileLines:
     lines: int  # physical lines of the file
     first_bad_line: int | None  # 1-based number of the first line that is not valid UTF-8
-    offsets: dict[int, int]  # block start -> what to add to a line's id to get its 1-based line number
 
 
-def line_offsets(blocks: list[BlockLines]) -> dict[str, FileLines]:
-    """Per file, exact line numbers from per-split counts.
+def file_lines(blocks: list[BlockLines]) -> dict[str, FileLines]:
+    """Per file, its line count and the number of its first line that is not UTF-8, from per-split counts.
 
     Spark reads each split of a file in one partition, in file order, and a partition reads its splits one after
     another, so a split's lines have consecutive monotonically_increasing_id values from `first_id`; a file's lines
@@ -242,13 +235,12 @@ def line_offsets(blocks: list[BlockLines]) -> dict[str, FileLines]:
         by_path.setdefault(block.path, []).append(block)
     result = {}
     for path, splits in by_path.items():
-        before, offsets, first_bad = 0, {}, None
+        before, first_bad = 0, None
         for block in sorted(splits, key=lambda b: b.block_start):
-            offsets[block.block_start] = before - block.first_id + 1
             if first_bad is None and block.first_bad_id is not None:
                 first_bad = before + block.first_bad_id - block.first_id + 1
             before += block.lines
-        result[path] = FileLines(before, first_bad, offsets)
+        result[path] = FileLines(before, first_bad)
     return result
 
 
@@ -318,9 +310,9 @@ def _outcome(csv_file: CsvFile, lines: FileLines | None) -> int | RawFileError:
 
 
 def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: SourceDefinition) -> CsvBatch:
-    """Data rows of many CSV files in one Spark read: one aggregation gives every file's line count, the offsets
-    that number its lines exactly and its first line that is not UTF-8 (the header probe sees only 64 KiB); the rows
-    then come from the same read, joined to those offsets. A refused file fails alone, naming its line."""
+    """Data rows of many CSV files in one Spark read: one aggregation gives every file's line count and its first
+    line that is not UTF-8 (the header probe sees only 64 KiB); the rows come from the same read, numbered per file
+    by a window in the write's job. A refused file fails alone, naming its line."""
     if not files:
         return CsvBatch(None, {}, {})
     lines = spark.read.text([f.file.uri for f in files]).select(
@@ -335,7 +327,7 @@ def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: Source
         F.min(F.when(~F.is_valid_utf8("raw_line"), F.col("_id"))).alias("first_bad_id"),
     )
     blocks = [BlockLines(r._path, r._block, r.lines, r.first_id, r.first_bad_id) for r in stats.collect()]
-    per_path = line_offsets(blocks)
+    per_path = file_lines(blocks)
     by_path = match_paths(list(per_path), files)
     by_name = {f.file.relative_path: (path, per_path[path]) for path, f in by_path.items()}
     outcomes = {f.file.relative_path: _outcome(f, by_name.get(f.file.relative_path, ("", None))[1]) for f in files}
@@ -350,20 +342,20 @@ def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: Source
     records = []
     for f in files:
         name = f.file.relative_path
-        path, file_lines = by_name.get(name, ("", FileLines(0, None, {})))
-        for block, offset in file_lines.offsets.items():
-            records.append((path, block, offset, name, f.content_hash, f.header_lines, name in batch.row_counts))
-    offsets = spark.createDataFrame(
-        records,
-        "_path string, _block long, _offset long, source_file string, content_hash string, _header_lines int, "
-        "_accepted boolean",
+        path = by_name.get(name, ("", None))[0]
+        records.append((path, name, f.content_hash, f.header_lines, name in batch.row_counts))
+    known = spark.createDataFrame(
+        records, "_path string, source_file string, content_hash string, _header_lines int, _accepted boolean"
     )
-    # A left join: a split the aggregation did not see (a file changed under the read) keeps its rows with a null
-    # line number, which the table's NOT NULL refuses, instead of losing them.
-    numbered = lines.join(F.broadcast(offsets), ["_path", "_block"], "left").select(
+    # Numbered inside the write's own job (a file's lines in block order, then read order within a block), so the
+    # numbers do not depend on Spark packing the files into partitions the same way in two jobs (the aggregation
+    # above only counts). A left join: a file the listing does not know keeps its rows with a null source_file,
+    # which the table's NOT NULL refuses, instead of losing them.
+    in_file = Window.partitionBy("_path").orderBy("_block", "_id")
+    numbered = lines.join(F.broadcast(known), "_path", "left").select(
         "source_file",
         "content_hash",
-        (F.col("_id") + F.col("_offset")).alias("source_row_number"),
+        F.row_number().over(in_file).cast("long").alias("source_row_number"),
         "raw_line",
         "_header_lines",
         "_accepted",

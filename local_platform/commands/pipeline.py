@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"batch {report.batch_id}: " + ", ".join(f"{s.stage} {s.seconds} s" for s in report.steps))
     print(f"Gold tables: {settings.namespace}.gold_* (stored in {settings.lake_root})")
-    if any(s.stage == "export" and s.result is not None for s in report.steps):
+    if report.exported:
         print(f"Export: {settings.export_root.rstrip('/')}/{report.batch_id} (LATEST points to it)")
     if report.problems:
         print(f"{len(report.problems)} problem(s) during the run:")

@@ -10,7 +10,7 @@ from databricks_jobs.sources import load_source_definitions, readers
 from databricks_jobs.sources.readers import (
     BlockLines,
     CsvFile,
-    line_offsets,
+    file_lines,
     path_key,
     raw_file,
     read_csv_files,
@@ -27,11 +27,13 @@ def test_line_offsets_by_hand():
         BlockLines("a", 0, 3, 0, None),
         BlockLines("b", 0, 2, 3, 4),
     ]
-    got = line_offsets(blocks)
+    got = file_lines(blocks)
     assert got["a"].lines == 5 and got["a"].first_bad_line is None
-    # line = id + offset: ids 0, 1, 2 -> lines 1, 2, 3; ids 2^33, 2^33 + 1 -> lines 4, 5.
-    assert got["a"].offsets == {0: 1, 100: 4 - second}
-    assert (got["b"].lines, got["b"].first_bad_line, got["b"].offsets) == (2, 2, {0: -2})
+    # b's lines have ids 3 and 4: the bad one (id 4) is its line 2.
+    assert (got["b"].lines, got["b"].first_bad_line) == (2, 2)
+    # a's split at block 100 comes second in the file whatever order the aggregation lists it in.
+    bad_late = [BlockLines("a", 100, 2, second, second + 1), BlockLines("a", 0, 3, 0, None)]
+    assert file_lines(bad_late)["a"].first_bad_line == 5
 
 
 def test_write_partitions_spread_packed_small_files_only():
@@ -70,7 +72,7 @@ def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, t
         spark.conf.set(key, value)
     try:
         batch = read_csv_files(spark, files, definition)
-        rows = batch.rows.collect()  # in the settings the read was planned with: line numbers depend on its splits
+        rows = batch.rows.collect()
         spread = batch.rows.rdd.getNumPartitions()
         layout = spark.read.text([f.file.uri for f in files]).select(
             "_metadata.file_name", "_metadata.file_block_start", F.spark_partition_id().alias("pid")
@@ -80,6 +82,9 @@ def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, t
     finally:
         for key, value in previous.items():
             spark.conf.set(key, value)
+    # The rows computed again under other split and packing settings (another cluster size, Databricks' own
+    # defaults): the line numbers must not depend on how the counting job and the write's job split the files.
+    again = {(r.source_file, r.source_row_number): r.raw_line for r in batch.rows.collect()}
     assert max(r["count"] for r in splits if r.file_name == "big.csv") > 8
     assert small_partitions < 40  # several small files share a partition
     assert spread == len(names)  # ~9,600 lines / 100 per partition, at most one per file
@@ -90,6 +95,7 @@ def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, t
         if n > 1
     }
     assert {(r.source_file, r.source_row_number): r.raw_line for r in rows} == expected
+    assert again == expected
     assert batch.row_counts == {name: len((tmp_path / name).read_text().splitlines()) - 1 for name in names}
     assert batch.row_counts["big.csv"] == 8760 and batch.errors == {}
     assert {(r.source_file, r.content_hash) for r in rows} == {(name, f"hash-{name}") for name in names}

@@ -36,6 +36,10 @@ def test_unity_catalog_ddl_names_the_table_and_leaves_storage_to_unity_catalog()
             assert f"`{column.name}` {column.type.upper()}" in ddl
         if contract.cluster_by:
             assert f"CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})" in ddl
+        # The export reads every Gold table's change data feed: on from the CREATE (docs page "Use Delta Lake change
+        # data feed on Databricks"), never on Silver (nothing reads it there).
+        feed = "TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"
+        assert (feed in ddl) == (contract in GOLD_TABLES), contract.name
 
 
 def test_names_that_would_need_quoting_are_refused():
@@ -65,6 +69,17 @@ def test_a_created_table_carries_its_contract(spark, tmp_path):
     with pytest.raises(Exception, match="NOT_NULL|NOT NULL"):
         lake.append(spark, settings, SILVER_DEMAND_HOURLY, bad)
     assert lake.read(spark, settings, SILVER_DEMAND_HOURLY.name).count() == 3
+
+
+def test_a_gold_table_is_created_with_its_change_data_feed_on(spark, tmp_path):
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="lake_cdf_test")
+    gold, silver = GOLD_TABLES[0], SILVER_DEMAND_HOURLY
+    lake.ensure_table(spark, settings, gold)
+    lake.append(spark, settings, silver, demand_rows(spark, 1))
+    properties = spark.sql(f"DESCRIBE DETAIL {settings.table_name(gold.name)}").first()["properties"]
+    assert properties.get("delta.enableChangeDataFeed") == "true"
+    assert lake.table_state(spark, settings, gold.name).change_data_feed
+    assert not lake.table_state(spark, settings, silver.name).change_data_feed
 
 
 def test_a_lake_written_earlier_is_found_again_by_name(spark, tmp_path):
