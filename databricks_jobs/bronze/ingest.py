@@ -23,20 +23,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from databricks_jobs import lake
+from databricks_jobs.bronze.csv_reader import probe_csv, read_csv_files
+from databricks_jobs.bronze.raw_files import RawFile, RawFileError, content_hash, list_files, raw_file
+from databricks_jobs.bronze.xls_reader import read_xls_rows
 from databricks_jobs.clock import utc_now
 from databricks_jobs.progress import bronze_source_line
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import SourceDefinition, load_source_definitions
-from databricks_jobs.sources.readers import (
-    RawFile,
-    RawFileError,
-    content_hash,
-    list_files,
-    probe_csv,
-    raw_file,
-    read_csv_files,
-    read_xls_rows,
-)
 from databricks_jobs.tables import BRONZE_INGESTED_FILES, FILE_FAILED, FILE_INGESTED, TableContract, bronze_raw_rows
 
 INGESTED, SKIPPED, FAILED = FILE_INGESTED, "skipped_already_ingested", FILE_FAILED

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from databricks_jobs.bronze.csv_line import split_fields
 from databricks_jobs.reference.regions import alias_map, load_regions
+from databricks_jobs.sources.aliases import normalise_header
 from databricks_jobs.sources.model import UNIT_CONVERSIONS, FieldSpec, KeySpec, SourceDefinition, TimestampSpec
-from databricks_jobs.sources.readers import normalise_header, split_fields
 
 
 def hours_interval(n: int) -> Column:
@@ -31,8 +32,8 @@ class RawFields:
     storing a header -> value map on every row.
 
     `layouts`: the distinct headers of the files at hand; `layout_of`: file -> index in `layouts` (needed only when
-    there are several). Aliases are matched to positions once, here, as readers.find_column does (case, spaces, BOM:
-    the first alias the header has).
+    there are several). Aliases are matched to positions once, here, as sources.aliases.find_column does (case,
+    spaces, BOM: the first alias the header has).
     """
 
     layouts: tuple[tuple[str, ...], ...]

@@ -46,9 +46,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from databricks_jobs.bronze.raw_files import RawFileError
     from databricks_jobs.reference.config_root import use_config_root
     from databricks_jobs.sources import SourceDefinitionError, load_definition_file
-    from databricks_jobs.sources.readers import RawFileError
 
     use_config_root(args.config_root)
     try:
@@ -58,7 +58,7 @@ def run_check(args: argparse.Namespace) -> int:
         return 1
     print(f"{definition.source_id} ({definition.dataset}, {definition.format}, {definition.shape}): definition valid")
 
-    from databricks_jobs.sources.check import check_file, sample_files
+    from databricks_jobs.source_check import check_file, sample_files
     from databricks_jobs.spark_session import get_spark
 
     spark = get_spark("energy-sources-check")
