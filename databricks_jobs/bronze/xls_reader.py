@@ -4,9 +4,9 @@ thousand rows."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import math
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -31,13 +31,82 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+def _sheet(book: Any, definition: SourceDefinition, name: str) -> Any:
+    """The sheet the definition names (by name or 0-based index), loaded alone (the workbook is opened on_demand)."""
+    import xlrd
+
+    wanted = definition.xls_sheet
+    try:
+        return book.sheet_by_name(wanted) if isinstance(wanted, str) else book.sheet_by_index(wanted)
+    except (xlrd.XLRDError, IndexError):
+        raise RawFileError(
+            f"{name}: no sheet {wanted!r} (xls.sheet); the workbook has {book.sheet_names()[:20]}"
+        ) from None
+
+
+def _cell_value(value: object, kind: int, datemode: int) -> object:
+    """A cell as pandas' xlrd reader gives it: dates as datetime (a time alone on the epoch day), error cells and empty
+    text as None, whole numbers as int."""
+    import xlrd
+
+    if kind == xlrd.XL_CELL_DATE:
+        try:
+            stamp = xlrd.xldate.xldate_as_datetime(value, datemode)
+        except (OverflowError, ValueError):
+            return value
+        if stamp.timetuple()[0:3] in ((1899, 12, 31), (1904, 1, 1)):
+            return stamp.time()
+        return stamp
+    if kind in (xlrd.XL_CELL_ERROR, xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) or value == "":
+        return None
+    if kind == xlrd.XL_CELL_BOOLEAN:
+        return bool(value)
+    return value
+
+
+def read_sheet_cells(content: bytes, definition: SourceDefinition, name: str) -> list[list[str | None]]:
+    """The cells of the definition's sheet as text, row by row (rows ragged: a row ends at its last cell).
+
+    Bounded by the file, not by what it claims: the workbook is opened on_demand (other sheets are never parsed),
+    rows are ragged (one cell at row 65,536, column 256 costs 65,536 empty rows, not 16 million padded cells), and a
+    sheet whose rows x columns exceed `xls.max_cells` is refused before any row is converted.
+    """
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=content, on_demand=True, ragged_rows=True)
+    except Exception as error:  # noqa: BLE001 - xlrd raises many types for a corrupt workbook
+        raise RawFileError(f"{name}: not a readable .xls workbook ({error})") from None
+    try:
+        try:
+            sheet = _sheet(book, definition, name)
+        except RawFileError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a corrupt sheet stream
+            raise RawFileError(f"{name}: not a readable .xls workbook ({error})") from None
+        columns = max((sheet.row_len(i) for i in range(sheet.nrows)), default=0)
+        if sheet.nrows * columns > definition.xls_max_cells:
+            raise RawFileError(
+                f"{name}: sheet {sheet.name!r} spans {sheet.nrows:,} rows x {columns:,} columns = "
+                f"{sheet.nrows * columns:,} cells, above the source's limit of {definition.xls_max_cells:,} "
+                "(xls.max_cells); export it as CSV or raise the limit"
+            )
+        return [
+            [
+                _cell_text(_cell_value(v, t, book.datemode))
+                for v, t in zip(sheet.row_values(i), sheet.row_types(i), strict=True)
+            ]
+            for i in range(sheet.nrows)
+        ]
+    finally:
+        book.release_resources()
+
+
 def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> tuple[list[str], list[tuple]]:
     """Header and data rows (row number, the cells as a JSON array, field count) of a legacy .xls sheet.
 
     The header is the first row within `xls.header_search_rows` that holds every required column (by alias).
     """
-    import pandas as pd
-
     if file.size_bytes == 0:
         raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
     if file.size_bytes > definition.xls_max_bytes:
@@ -51,12 +120,9 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
             f"{file.relative_path}: an .xlsx (Office Open XML / zip) workbook, but the source declares format: xls "
             "(legacy BIFF); save it as .xls or export it as CSV"
         )
-    content = b"".join(read_bytes(file.uri))
-    try:
-        sheet = pd.read_excel(io.BytesIO(content), header=None, dtype=object, engine="xlrd")
-    except Exception as error:  # noqa: BLE001 - xlrd raises many types for a corrupt workbook
-        raise RawFileError(f"{file.relative_path}: not a readable .xls workbook ({error})") from None
-    cells = [[_cell_text(v) for v in row] for row in sheet.itertuples(index=False)]
+    cells = read_sheet_cells(b"".join(read_bytes(file.uri)), definition, file.relative_path)
+    width = max((len(row) for row in cells), default=0)
+    cells = [row + [None] * (width - len(row)) for row in cells]  # within xls.max_cells
     header_index = None
     for index, row in enumerate(cells[: definition.header_row_max + 1]):
         header = [c.strip() if c else f"column_{i + 1}" for i, c in enumerate(row)]

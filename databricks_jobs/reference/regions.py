@@ -24,6 +24,11 @@ class Region:
     weather_station_name: str | None
     aliases: tuple[str, ...]
     defined_in: str = ""  # the regions.csv the row came from (named in conflict messages)
+    line: int = 0  # its line in that file
+
+    @property
+    def row(self) -> str:
+        return f"{self.region_code} ({self.defined_in}, line {self.line})"
 
 
 def _normalise_alias(text: str) -> str:
@@ -51,6 +56,7 @@ def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
                     weather_station_name=row["weather_station_name"] or None,
                     aliases=tuple(a for a in (row["aliases"] or "").split("|") if a),
                     defined_in=path,
+                    line=line,
                 )
             )
         except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError) as error:
@@ -58,7 +64,23 @@ def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
     codes = [r.region_code for r in regions]
     if len(set(codes)) != len(codes):
         raise ValueError(f"{path}: region_code listed twice: {sorted({c for c in codes if codes.count(c) > 1})}")
+    check_stations(regions)
     return tuple(regions)
+
+
+def check_stations(regions: list[Region] | tuple[Region, ...]) -> None:
+    """A weather station belongs to one region (Silver maps a station's readings to its region): raise naming both
+    rows when two claim one."""
+    owner: dict[str, Region] = {}
+    for region in regions:
+        station = (region.weather_station_id or "").strip().upper()
+        if not station:
+            continue
+        other = owner.setdefault(station, region)
+        if other is not region:
+            raise ValueError(
+                f"weather station {region.weather_station_id!r} is claimed by both {other.row} and {region.row}"
+            )
 
 
 def load_regions(path: str | Path | None = None) -> tuple[Region, ...]:
@@ -73,6 +95,7 @@ def load_regions(path: str | Path | None = None) -> tuple[Region, ...]:
         merged.update({r.region_code: r for r in _read_regions(file_key(override))})
     regions = tuple(merged.values())
     alias_map(regions)
+    check_stations(regions)
     return regions
 
 
