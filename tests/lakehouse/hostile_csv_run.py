@@ -49,6 +49,27 @@ def write_raw(raw: Path) -> None:
         (raw / "hostile" / name).write_text(HEADER + first + line + "\n" + second)
 
 
+def tokenizer_seconds(spark, copies: int = 20) -> dict[str, float]:
+    """Seconds to split and count the hostile lines (those with quotes) and, as the reference measured in the same
+    session, plain lines of the same lengths without quotes: a ratio holds on a loaded machine where seconds do not."""
+    from pyspark.sql import functions as F
+
+    from databricks_jobs.bronze.csv_line import field_count, split_fields
+
+    quoted = [line for line, _ in HOSTILE.values() if '"' in line]
+    plain = ["1," * (len(line) // 2) for line in quoted]
+    seconds = {}
+    for name, lines in (("plain", plain), ("quoted", quoted)):
+        frame = spark.createDataFrame([(line,) for line in lines * copies], "line string")
+        work = frame.select(
+            F.size(split_fields(F.col("line"), ",")).alias("n"), field_count(F.col("line"), ",").alias("c")
+        )
+        started = time.monotonic()
+        work.agg(F.sum("n"), F.sum("c")).collect()
+        seconds[name] = round(time.monotonic() - started, 2)
+    return seconds
+
+
 def main(work: Path) -> None:
     from databricks_jobs import lake
     from databricks_jobs.bronze.ingest import ingest_bronze
@@ -77,6 +98,7 @@ def main(work: Path) -> None:
         "quarantine": sorted([r.source_file, r.source_row_number, r.reason, r.detail[:80]] for r in reasons),
         "kept": sorted([r.source_file, r.source_row_number] for r in kept.collect()),
         "seconds": {"bronze": round(bronze_seconds, 1), "silver": round(silver_seconds, 1)},
+        "tokenizer_seconds": tokenizer_seconds(spark),
     }
     print(json.dumps(result))
 

@@ -73,10 +73,11 @@ def test_hostile_lines_are_quarantined_and_the_rows_around_them_kept(outcome):
             assert detail == f"line has {count} fields, header has 2", (name, detail)
 
 
-def test_the_run_takes_seconds_not_minutes(outcome):
-    # Quadratic splitting took minutes for the 100 KB line alone; generous bounds for a loaded machine.
-    assert outcome["seconds"]["bronze"] < 240, outcome["seconds"]
-    assert outcome["seconds"]["silver"] < 240, outcome["seconds"]
+def test_quoted_lines_split_in_time_linear_in_their_length(outcome):
+    # The same number of plain lines of the same lengths, split in the same session, is the reference: seconds alone
+    # say little on a loaded 2-core machine. The quadratic split took minutes for the 100 KB line alone.
+    seconds = outcome["tokenizer_seconds"]
+    assert seconds["quoted"] < 10 * seconds["plain"] + 20, seconds
 
 
 TOKENIZER_LINES = [
