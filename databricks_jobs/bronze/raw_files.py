@@ -167,6 +167,9 @@ def scan_text_file(file: RawFile, max_line_bytes: int) -> FileScan:
     else:
         for chunk in chunks:
             digest.update(chunk)
+            if checks.offset == 0 and chunk.startswith(GZIP_MAGIC):
+                # Spark's text reader picks the codec by extension: gzip named .csv would be read as binary.
+                checks.problem = f"{file.relative_path}: gzip-compressed content in a file not named *.gz; rename it"
             checks.feed(chunk)
     return FileScan(digest.hexdigest(), checks.problem)
 

@@ -117,6 +117,11 @@ def test_gzip_members_truncation_and_non_gzip(tmp_path):
     plain = tmp_path / "plain.csv.gz"
     plain.write_bytes(b"a,b\n1,2\n")
     assert scan_text_file(raw(plain), CAP).problem.startswith("plain.csv.gz: not a readable gzip file")
+    misnamed = tmp_path / "misnamed.csv"
+    misnamed.write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    assert scan_text_file(raw(misnamed), CAP).problem == (
+        "misnamed.csv: gzip-compressed content in a file not named *.gz; rename it"
+    )
 
 
 @pytest.mark.parametrize("breaks", [b"\n", b"\r\n", b"\r"])
