@@ -33,7 +33,9 @@ class LakeSettings:
     export_root: str = str(PROJECT_ROOT / ".local" / "export")
     catalog: str | None = None
     schema: str = DEFAULT_SCHEMA
-    config_root: str | None = None  # user source definitions and reference data (ENERGY_CONFIG_ROOT)
+    # User source definitions and reference data; every loader takes it from here (ENERGY_CONFIG_ROOT is read by
+    # from_env only).
+    config_root: str | None = None
 
     def __post_init__(self) -> None:
         for what, name in (("catalog", self.catalog), ("schema", self.schema)):

@@ -104,7 +104,7 @@ def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, option
     from databricks_jobs import lake, tables
     from databricks_jobs.sources import load_source_definitions
 
-    bronze = [d.bronze_table for d in load_source_definitions().values()]
+    bronze = [d.bronze_table for d in load_source_definitions(config_root=settings.config_root).values()]
     names = [*bronze, *(t.name for t in (*tables.SILVER_TABLES, *tables.GOLD_TABLES, *tables.BOOKKEEPING_TABLES))]
     results = lake.maintain(spark, settings, names, VACUUM_RETAIN_HOURS)
     compacted = sum(r["files_removed"] for r in results.values())

@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 from databricks_jobs import lake
 from databricks_jobs.clock import utc_now
 from databricks_jobs.progress import silver_source_line
+from databricks_jobs.reference.regions import Region, load_regions
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.silver.dataset import DatasetHandler
 from databricks_jobs.silver.parsing import RawFields
@@ -331,8 +332,9 @@ def build_source(
     batch_id: str,
     definition: SourceDefinition,
     files: list[PendingFile],
+    regions: tuple[Region, ...],
 ) -> tuple[list[FileAccount], list[str]]:
-    """Process a source's pending files (pending_files_by_source)."""
+    """Process a source's pending files (pending_files_by_source), resolving regions against `regions`."""
     if not files:
         return [], []
     handler = handler_for(definition.dataset)
@@ -344,7 +346,7 @@ def build_source(
         lake.of_file_versions((f.source_file, f.content_hash) for f in files)
     )
     fields = file_headers(files)
-    candidates = handler.transform(bronze, definition, fields).withColumn(
+    candidates = handler.transform(bronze, definition, fields, regions).withColumn(
         "source_column", F.coalesce(F.col("source_column"), F.lit(""))
     )
     if "_sub_id" not in candidates.columns:
@@ -415,7 +417,9 @@ def build_silver(
     finishes (files, row accounting, seconds)."""
     # Timestamp arithmetic in silver.parsing treats TIMESTAMP values as UTC wall-clock.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    definitions = definitions if definitions is not None else load_source_definitions()
+    if definitions is None:
+        definitions = load_source_definitions(config_root=settings.config_root)
+    regions = load_regions(settings.config_root)
     report = SilverReport(batch_id)
     chosen = source_ids if source_ids is not None else sorted(definitions)
     unknown = [source_id for source_id in chosen if source_id not in definitions]
@@ -427,7 +431,7 @@ def build_silver(
         if not lake.exists(spark, settings, definition.bronze_table):
             continue
         started = time.monotonic()
-        accounts, superseded = build_source(spark, settings, batch_id, definition, pending.get(source_id, []))
+        accounts, superseded = build_source(spark, settings, batch_id, definition, pending.get(source_id, []), regions)
         report.files += accounts
         report.superseded_files += superseded
         if progress is not None:

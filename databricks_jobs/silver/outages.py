@@ -34,7 +34,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from databricks_jobs.reference.regions import load_regions
+from databricks_jobs.reference.regions import Region
 from databricks_jobs.silver.parsing import (
     RawFields,
     convert_unit,
@@ -129,16 +129,18 @@ def _plus_minutes(instant: Column, minutes: Column) -> Column:
     return F.timestamp_micros(F.unix_micros(instant) + (minutes * 60e6).cast("bigint"))
 
 
-def transform_outages(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
+def transform_outages(
+    bronze: DataFrame, definition: SourceDefinition, fields: RawFields, regions: tuple[Region, ...]
+) -> DataFrame:
     """Bronze rows of an outage_events source -> candidate silver_outages__events rows with a reason (null = ok)."""
     options = definition.options
     threshold = float(options.get("momentary_threshold_minutes", MOMENTARY_THRESHOLD_MINUTES))
     max_customers = int(options.get("max_customers_affected", MAX_CUSTOMERS_AFFECTED))
     raw_region = key_text(definition.region, fields, definition)
-    region_code = region_lookup(_first_region(raw_region, options.get("region_separator")))
+    region_code = region_lookup(_first_region(raw_region, options.get("region_separator")), regions)
     region_zone = None
     if options.get("time_zone_from_region"):
-        zones = F.create_map(*[F.lit(x) for r in load_regions() for x in (r.region_code, r.time_zone)])
+        zones = F.create_map(*[F.lit(x) for r in regions for x in (r.region_code, r.time_zone)])
         region_zone = F.coalesce(F.element_at(zones, region_code), F.lit("UTC"))
     start_text, started, _ = _stamp(definition.timestamp, definition, fields, region_zone)
     restoration_spec = _restoration_spec(definition)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from databricks_jobs.reference.regions import Region
 from databricks_jobs.silver.parsing import (
     RawFields,
     convert_unit,
@@ -249,11 +250,13 @@ def lineage_columns(reason: Column, detail: Column, fields: RawFields) -> list[C
     ]
 
 
-def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
+def transform_demand(
+    bronze: DataFrame, definition: SourceDefinition, fields: RawFields, regions: tuple[Region, ...]
+) -> DataFrame:
     """Bronze rows of a demand source -> silver_demand__hourly candidates (+ reason, detail, source_column)."""
     rows, checks = _common(bronze, definition, fields)
     region_text = key_text(definition.region, fields, definition, header_column=F.col("source_column"))
-    rows = rows.select("*", region_text.alias("_region_text"), region_lookup(region_text).alias("region_code"))
+    rows = rows.select("*", region_text.alias("_region_text"), region_lookup(region_text, regions).alias("region_code"))
     checks.insert(
         2, _region_checks(F.col("_region_text"), F.col("region_code"), f"region (from {definition.region.origin})")
     )
@@ -295,7 +298,9 @@ def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: Ra
     )
 
 
-def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
+def transform_weather(
+    bronze: DataFrame, definition: SourceDefinition, fields: RawFields, regions: tuple[Region, ...]
+) -> DataFrame:
     """Bronze rows of a weather source -> silver_weather__hourly candidates (+ reason, detail, source_column)."""
     rows, checks = _common(bronze, definition, fields)
     if definition.station is None:
@@ -303,10 +308,10 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
     station_text = key_text(definition.station, fields, definition, header_column=F.col("source_column"))
     station = F.upper(F.trim(station_text))
     if definition.region.origin == "station":
-        region_text, region_code = station, station_region_lookup(station)
+        region_text, region_code = station, station_region_lookup(station, regions)
     else:
         region_text = key_text(definition.region, fields, definition, header_column=F.col("source_column"))
-        region_code = region_lookup(region_text)
+        region_code = region_lookup(region_text, regions)
     rows = rows.select(
         "*", station.alias("station_id"), region_text.alias("_region_text"), region_code.alias("region_code")
     )
