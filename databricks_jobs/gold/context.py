@@ -12,7 +12,7 @@ from databricks_jobs import lake
 from databricks_jobs.reference.customers_served import load_customers_served
 from databricks_jobs.reference.regions import Region, load_regions
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import GOLD_PROCESSED_SILVER_BATCHES
+from databricks_jobs.tables import GOLD_PROCESSED_SILVER_BATCHES, TableContract
 
 
 @dataclass
@@ -52,9 +52,13 @@ class GoldContext:
         """The lake's table, or None when it has not been written yet."""
         return lake.read(self.spark, self.settings, table_name)
 
+    def read_or_empty(self, contract: TableContract) -> DataFrame:
+        """The lake's table, or an empty frame of its contract's schema."""
+        return lake.read_or_empty(self.spark, self.settings, contract)
+
     def processed_batches(self) -> DataFrame:
         if self._processed is None:
-            self._processed = lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES).cache()
+            self._processed = self.read_or_empty(GOLD_PROCESSED_SILVER_BATCHES).cache()
         return self._processed
 
     def changed(self, table_name: str) -> DataFrame | None:
