@@ -71,7 +71,3 @@ class LakeSettings:
         if not IDENTIFIER.match(table):
             raise ValueError(f"table name {table!r} is not a plain identifier")
         return f"{self.namespace}.{table}"
-
-    def local_table_folder(self, table: str) -> str:
-        """Where the local catalog keeps a table's files (local stand-in only)."""
-        return f"{self.lake_root.rstrip('/')}/{table}"

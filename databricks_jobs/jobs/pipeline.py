@@ -73,8 +73,7 @@ def _silver(spark: SparkSession, settings: LakeSettings, batch_id: str, options:
     from databricks_jobs.silver.build import build_silver
 
     report = build_silver(spark, settings, batch_id, options.source_ids, progress=log)
-    summary = report.summary() if hasattr(report, "summary") else str(report)
-    return report, summary, []
+    return report, report.summary(), []
 
 
 def _gold(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):

@@ -24,9 +24,6 @@ from databricks_jobs.tables import TableContract
 
 Transform = Callable[[DataFrame, SourceDefinition, RawFields, tuple[Region, ...]], DataFrame]
 
-# Columns every candidate row carries besides the target table's own columns.
-CANDIDATE_EXTRA_COLUMNS = ("reason", "detail", "source_column", "raw_record")
-
 
 @dataclass(frozen=True)
 class DatasetHandler:
