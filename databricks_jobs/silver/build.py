@@ -38,6 +38,7 @@ from databricks_jobs.tables import (
     FILE_INGESTED,
     SILVER_PROCESSED_FILES,
     SILVER_QUARANTINE,
+    QuarantineReason,
     TableContract,
 )
 
@@ -176,7 +177,7 @@ def assign_fates(
     losers = losers.select(
         *candidates.columns,
         F.when(same, F.lit(EXACT_DUPLICATE)).otherwise(F.lit(QUARANTINED)).alias("_fate"),
-        F.when(~same, F.lit("conflicting_duplicate")).alias("_reason"),
+        F.when(~same, F.lit(QuarantineReason.CONFLICTING_DUPLICATE)).alias("_reason"),
         F.when(~same, F.concat(F.lit("same key as "), F.col("_w_where"), F.lit(" with different values"))).alias(
             "_detail"
         ),
@@ -198,7 +199,7 @@ def assign_fates(
         .when(same_there, F.lit(EXACT_DUPLICATE))
         .otherwise(F.lit(QUARANTINED))
         .alias("_fate"),
-        F.when(F.col("_exists") & ~same_there, F.lit("conflicting_duplicate")).alias("_reason"),
+        F.when(F.col("_exists") & ~same_there, F.lit(QuarantineReason.CONFLICTING_DUPLICATE)).alias("_reason"),
         F.when(
             F.col("_exists") & ~same_there,
             F.concat(F.lit("key already in Silver from "), F.col("_e_where"), F.lit(" with different values")),
