@@ -1,8 +1,8 @@
 """The Gold export contract the load procedure trusts: tables, columns (name, Spark type, nullable), primary keys.
 
 export_contract.json is GENERATED from databricks_jobs/tables.py (GOLD_TABLES) by `python -m
-local_platform.warehouse.ddl`; edit the contracts, not the file. A manifest is checked against this, never the other
-way round. Read as a package resource, so it works from the zip Snowflake imports the handlers from.
+databricks_jobs.export.snowflake_contract`; edit the contracts, not the file. A manifest is checked against this,
+never the other way round. Read as a package resource, so it works from the zip Snowflake imports the handlers from.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from databricks_jobs import tables
-from local_platform.warehouse import ddl
+from databricks_jobs.export import snowflake_contract as ddl
 from snowpark.energy_snowpark import export_contract, identifiers, load_export, refresh, reporting_views
 from snowpark.energy_snowpark.load_factor import LoadFactorAggregate, load_factor, load_factor_vectorized
 
@@ -285,7 +285,8 @@ def test_a_table_listed_twice_is_refused():
 
 def test_the_load_contract_is_generated_from_the_gold_tables():
     assert ddl.EXPORT_CONTRACT_JSON.read_text(encoding="utf-8") == ddl.export_contract_json(), (
-        "snowpark/energy_snowpark/export_contract.json is stale: run python -m local_platform.warehouse.ddl"
+        "snowpark/energy_snowpark/export_contract.json is stale: "
+        "run python -m databricks_jobs.export.snowflake_contract"
     )
     assert export_contract.TABLES == {
         t.name: (tuple((c.name, c.type, c.nullable) for c in t.columns), t.primary_key) for t in tables.GOLD_TABLES
