@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 
+from databricks_jobs.batch import BATCH_ID_PATTERN
+from databricks_jobs.export import manifest
 from databricks_jobs.settings import PROJECT_ROOT
 from databricks_jobs.tables import GOLD_TABLES, TableContract
 
@@ -68,11 +70,26 @@ def _contract_json_entry(table: TableContract) -> str:
     return f'  {json.dumps(table.name)}: {{"primary_key": {key}, "columns": [\n{columns}\n  ]}}'
 
 
+def export_layout() -> dict[str, object]:
+    """How a batch is laid out, as the lakehouse writes it (batch.py, export/manifest.py): the load reads these from
+    the contract instead of declaring its own."""
+    return {
+        "batch_id_pattern": BATCH_ID_PATTERN.pattern,
+        "latest_file": manifest.LATEST_FILE,
+        "manifest_file": manifest.MANIFEST_FILE,
+        "manifest_version": manifest.MANIFEST_VERSION,
+        "format": manifest.FORMAT,
+        "modes": list(manifest.MODES),
+        "deleted_keys_folder": manifest.DELETED_KEYS_FOLDER,
+    }
+
+
 def export_contract_json() -> str:
-    """The Snowpark package's copy of the Gold contracts (the load procedure cannot import databricks_jobs): one
-    column per line, JSON."""
+    """The Snowpark package's copy of the export contract (the load procedure cannot import databricks_jobs): the
+    batch layout, then the Gold tables, one column per line, JSON."""
+    layout = json.dumps(export_layout())
     entries = ",\n".join(_contract_json_entry(table) for table in GOLD_TABLES)
-    return '{"tables": {\n' + entries + "\n}}\n"
+    return '{"layout": ' + layout + ',\n"tables": {\n' + entries + "\n}}\n"
 
 
 if __name__ == "__main__":

@@ -294,6 +294,27 @@ def test_the_load_contract_is_generated_from_the_gold_tables():
     assert "load_history" not in {name.lower() for name in export_contract.TABLES}
 
 
+def test_the_load_reads_batches_as_the_export_lays_them_out():
+    """Batch id pattern, manifest and LATEST file names, manifest version, modes and the deleted-keys folder: the load
+    takes them from the generated contract, and they are the lakehouse's own."""
+    from databricks_jobs.batch import batch_id_for_run, new_batch_id
+    from databricks_jobs.export import manifest
+    from snowpark.energy_snowpark import load_manifest
+
+    assert (load_manifest.MANIFEST_FILE, export_contract.LATEST_FILE) == (manifest.MANIFEST_FILE, manifest.LATEST_FILE)
+    assert load_manifest.MANIFEST_VERSION == manifest.MANIFEST_VERSION
+    assert (load_manifest.FULL, load_manifest.INCREMENTAL) == manifest.MODES
+    assert (load_manifest.DELETED_KEYS_FOLDER, export_contract.FORMAT) == (
+        manifest.DELETED_KEYS_FOLDER,
+        manifest.FORMAT,
+    )
+    for batch_id in (new_batch_id(), batch_id_for_run(1764101700000, "550315892394120"), "20261125T201500Z-3f9a1c2b"):
+        assert identifiers.validate_batch_id(batch_id) == batch_id
+    for wrong in ("20261125T201500Z-3F9A1C2B", "20261125T201500-3f9a1c2b", "20261125T201500Z-3f9a1c2b\n", "x"):
+        with pytest.raises(identifiers.InvalidIdentifierError):
+            identifiers.validate_batch_id(wrong)
+
+
 def test_plausibility_rules_follow_the_contract_names_and_types():
     from snowpark.energy_snowpark.plausibility import rules_for
 
