@@ -9,7 +9,7 @@ from pathlib import Path
 from databricks_jobs.tables import QUARANTINE_REASONS, QuarantineReason, quarantine_reasons_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTED_IN = ROOT / "databricks_jobs" / "sources" / "README.md"
+DOCUMENTED_IN = ROOT / "docs" / "lakehouse.md"
 BLOCK = re.compile(r"<!-- quarantine reasons: begin -->\n(.*?)<!-- quarantine reasons: end -->", re.S)
 # Where rows are quarantined (or, for the synthetic utility, where the reason Silver must give is stated).
 QUARANTINING_CODE = ("databricks_jobs/silver", "databricks_jobs/synthetic")
