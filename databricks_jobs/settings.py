@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from databricks_jobs.reference.config_root import CONFIG_ROOT_ENV
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_CATALOG = "spark_catalog"
 DEFAULT_SCHEMA = "energy_lakehouse"
@@ -52,7 +54,7 @@ class LakeSettings:
             "export_root": os.environ.get("ENERGY_EXPORT_ROOT", cls.export_root),
             "catalog": os.environ.get("ENERGY_CATALOG") or None,
             "schema": os.environ.get("ENERGY_SCHEMA", DEFAULT_SCHEMA),
-            "config_root": os.environ.get("ENERGY_CONFIG_ROOT") or None,
+            "config_root": os.environ.get(CONFIG_ROOT_ENV) or None,
         }
         values.update({k: v for k, v in overrides.items() if v})
         return cls(**values)
