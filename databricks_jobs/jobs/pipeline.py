@@ -73,8 +73,7 @@ def _silver(spark: SparkSession, settings: LakeSettings, batch_id: str, options:
     from databricks_jobs.silver.build import build_silver
 
     report = build_silver(spark, settings, batch_id, options.source_ids, progress=log)
-    summary = report.summary() if hasattr(report, "summary") else str(report)
-    return report, summary, []
+    return report, report.summary(), []
 
 
 def _gold(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
@@ -104,7 +103,7 @@ def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, option
     from databricks_jobs import lake, tables
     from databricks_jobs.sources import load_source_definitions
 
-    bronze = [d.bronze_table for d in load_source_definitions().values()]
+    bronze = [d.bronze_table for d in load_source_definitions(config_root=settings.config_root).values()]
     names = [*bronze, *(t.name for t in (*tables.SILVER_TABLES, *tables.GOLD_TABLES, *tables.BOOKKEEPING_TABLES))]
     results = lake.maintain(spark, settings, names, VACUUM_RETAIN_HOURS)
     compacted = sum(r["files_removed"] for r in results.values())

@@ -35,22 +35,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=run_check)
 
 
+def _config_root(args: argparse.Namespace) -> str | None:
+    """--config-root, else ENERGY_CONFIG_ROOT (the one place this command reads it), else None (packaged only)."""
+    from databricks_jobs.settings import LakeSettings
+
+    return LakeSettings.from_env(config_root=args.config_root).config_root
+
+
 def run_list(args: argparse.Namespace) -> int:
-    from databricks_jobs.reference.config_root import use_config_root
     from databricks_jobs.sources import load_source_definitions
 
-    use_config_root(args.config_root)
-    for source_id, definition in sorted(load_source_definitions().items()):
+    for source_id, definition in sorted(load_source_definitions(config_root=_config_root(args)).items()):
         print(f"{source_id:<28} {definition.dataset:<14} {definition.definition_path}")
     return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from databricks_jobs.reference.config_root import use_config_root
+    from databricks_jobs.reference.regions import load_regions
     from databricks_jobs.sources import SourceDefinitionError, load_definition_file
     from databricks_jobs.sources.readers import RawFileError
 
-    use_config_root(args.config_root)
+    regions = load_regions(_config_root(args))
     try:
         definition = load_definition_file(Path(args.definition))
     except SourceDefinitionError as error:
@@ -73,7 +78,7 @@ def run_check(args: argparse.Namespace) -> int:
         return 1
     refused = 0
     for file in files:
-        result = check_file(spark, definition, file, args.rows)
+        result = check_file(spark, definition, file, regions, args.rows)
         print(f"\n{result.path}")
         print("\n".join(result.lines))
         refused += result.refused

@@ -27,6 +27,7 @@ from databricks_jobs.gold.reliability import (
     outage_events_gold,
     period_reliability,
 )
+from databricks_jobs.reference.regions import load_regions
 from databricks_jobs.tables import GOLD_RELIABILITY_MONTHLY, GOLD_RELIABILITY_YEARLY, SILVER_OUTAGE_EVENTS
 
 pytestmark = pytest.mark.spark
@@ -67,11 +68,12 @@ def gold(spark):
     served = spark.createDataFrame(
         [("SYN_NORTH", 2020, N_T), ("SYN_NORTH", 2021, N_T)], "region_code string, year int, customers_served bigint"
     )
-    local = events_local(silver, regions_frame(spark))
+    regions = regions_frame(spark, load_regions())
+    local = events_local(silver, regions)
     daily = daily_reliability(local, served, "b1").cache()
     events = outage_events_gold(local, daily, "b1").cache()
-    monthly = period_reliability(daily, events, GOLD_RELIABILITY_MONTHLY, 1, "b1")
-    yearly = period_reliability(daily, events, GOLD_RELIABILITY_YEARLY, 1, "b1")
+    monthly = period_reliability(daily, events, regions, GOLD_RELIABILITY_MONTHLY, 1, "b1")
+    yearly = period_reliability(daily, events, regions, GOLD_RELIABILITY_YEARLY, 1, "b1")
     return {
         "daily": {r.date_local: r for r in daily.collect()},
         "events": {r.event_id: r for r in events.collect()},
