@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 import streamlit as st
 from apptest_helpers import started_app
+
+pytestmark = pytest.mark.server
 
 
 def test_app_opens_on_no_data_yet_after_the_deploy(tmp_path, monkeypatch):

@@ -10,6 +10,8 @@ import snowflake.connector.errors
 from local_platform.s3.server import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, MotoS3Server
 from local_platform.warehouse import control
 
+pytestmark = pytest.mark.server
+
 
 def _client(service: str, server: MotoS3Server):
     return boto3.client(
