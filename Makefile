@@ -29,9 +29,9 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# The fast loop: the tests that need no Spark session, no local server, no browser and no network (markers in
-# pyproject.toml; tests/conftest.py fails a test that starts Spark or a server without its marker). Under two minutes.
-FAST_MARKERS := not spark and not server and not browser and not e2e and not network
+# The fast loop: tests needing no Spark session, local server, browser or network, and not slow (markers in
+# pyproject.toml; tests/conftest.py fails a test that starts Spark or a server without its marker).
+FAST_MARKERS := not spark and not server and not browser and not e2e and not network and not slow
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "$(FAST_MARKERS)" --durations=15 -q
 

@@ -158,7 +158,9 @@ def test_dry_run_prints_every_statement_with_its_role():
 def test_the_plan_runs_on_the_local_warehouse_with_declared_skips(tmp_path):
     from local_platform.warehouse import control, runner
 
-    settings = control.WarehouseSettings(state_dir=tmp_path / "warehouse", port=free_port())
+    settings = control.WarehouseSettings(
+        state_dir=tmp_path / "warehouse", port=free_port(), data_dirs=(tmp_path / "export",)
+    )
     control.start(settings)
     try:
         results = runner.apply(settings, str(tmp_path / "export"))
