@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,8 @@ def _load_into_warehouse(config: FlowConfig, warehouse: Any, result: FlowResult,
     from local_platform.warehouse import control, runner
 
     with timed_step(4, STEPS[3], result, log):
+        # the warehouse's DuckDB may read the stage folder (and nothing outside its own folders)
+        warehouse = replace(warehouse, data_dirs=(*warehouse.data_dirs, config.stage_dir))
         pid = control.start(warehouse)
         applied = runner.apply(warehouse, str(config.stage_dir))
         log(

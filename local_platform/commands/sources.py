@@ -12,11 +12,24 @@ SOURCES_DESCRIPTION = (
 )
 
 
+CONFIG_ROOT_HELP = "folder with sources/*.yml, regions.csv, customers_served.csv"
+
+
+def accept_config_root(action: argparse.ArgumentParser) -> None:
+    """Accept --config-root after the action too (`sources check X --config-root C`), where users put it.
+
+    SUPPRESS leaves the attribute unset when the option is not given after the action, so a value given before the
+    action (`sources --config-root C check X`) is kept rather than reset to None by the action's own default.
+    """
+    action.add_argument("--config-root", default=argparse.SUPPRESS, help=CONFIG_ROOT_HELP)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("sources", help=SOURCES_HELP, description=SOURCES_DESCRIPTION)
-    parser.add_argument("--config-root", help="folder with sources/*.yml, regions.csv, customers_served.csv")
+    parser.add_argument("--config-root", help=CONFIG_ROOT_HELP)
     actions = parser.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="every definition in force, with the file it comes from")
+    accept_config_root(listing)
     listing.set_defaults(func=run_list)
     check = actions.add_parser(
         "check",
@@ -28,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "is invalid or a file would be refused."
         ),
     )
+    accept_config_root(check)
     check.add_argument("definition", help="the YAML definition file to check")
     check.add_argument("samples", nargs="*", help="sample files (default: files under --raw-root matching its glob)")
     check.add_argument("--raw-root", help="folder the definition's `files` glob is relative to (default: cwd)")

@@ -169,6 +169,9 @@ def test_monthly_indices_use_local_month_hours(gold):
 
 
 def test_caidi_is_saidi_over_saifi_in_every_row(gold):
+    # Every month of 2020-2021 and both years, each with and without MED: 52 pairs.
+    assert (len(gold["monthly"]), len(gold["yearly"])) == (24, 2)
+    ratios, nulls = 0, 0
     for table in ("monthly", "yearly"):
         for row in gold[table].values():
             for med in ("w", "wo"):
@@ -176,5 +179,11 @@ def test_caidi_is_saidi_over_saifi_in_every_row(gold):
                 caidi = getattr(row, f"caidi_{med}_major_event_days_minutes")
                 if saifi > 0:
                     assert caidi == pytest.approx(getattr(row, f"saidi_{med}_major_event_days_minutes") / saifi)
+                    ratios += 1
                 else:
                     assert caidi is None
+                    nulls += 1
+    # By hand: months with customers interrupted are 2020-01, 2020-02, 2021-03, 2021-05 (E3 starts on May 31
+    # local), 2021-06, 2021-08 (E8, the MED: with MED only) and 2021-10 (E9); both years with and without MED.
+    # So 7 + 6 months and 2 + 2 years have a CAIDI; the other 52 - 17 = 35 pairs have none.
+    assert (ratios, nulls) == (17, 35)

@@ -136,6 +136,7 @@ def _snow(args: list[str], cwd: Path, config: Path) -> subprocess.CompletedProce
     return result
 
 
+@pytest.mark.slow  # the Snowflake CLI packages the project: about a minute
 def test_snow_snowpark_build_and_app_bundle_offline(tmp_path):
     root = _project_copy(tmp_path)
     config = root / ".snowflake" / "config.toml"
