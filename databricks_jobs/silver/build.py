@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 from databricks_jobs import lake
 from databricks_jobs.clock import utc_now
 from databricks_jobs.progress import silver_source_line
+from databricks_jobs.reference.regions import Region, load_regions
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.silver.candidates import source_candidates
 from databricks_jobs.silver.dataset import DatasetHandler
@@ -38,6 +39,7 @@ from databricks_jobs.tables import (
     FILE_INGESTED,
     SILVER_PROCESSED_FILES,
     SILVER_QUARANTINE,
+    QuarantineReason,
     TableContract,
 )
 
@@ -176,7 +178,7 @@ def assign_fates(
     losers = losers.select(
         *candidates.columns,
         F.when(same, F.lit(EXACT_DUPLICATE)).otherwise(F.lit(QUARANTINED)).alias("_fate"),
-        F.when(~same, F.lit("conflicting_duplicate")).alias("_reason"),
+        F.when(~same, F.lit(QuarantineReason.CONFLICTING_DUPLICATE)).alias("_reason"),
         F.when(~same, F.concat(F.lit("same key as "), F.col("_w_where"), F.lit(" with different values"))).alias(
             "_detail"
         ),
@@ -198,7 +200,7 @@ def assign_fates(
         .when(same_there, F.lit(EXACT_DUPLICATE))
         .otherwise(F.lit(QUARANTINED))
         .alias("_fate"),
-        F.when(F.col("_exists") & ~same_there, F.lit("conflicting_duplicate")).alias("_reason"),
+        F.when(F.col("_exists") & ~same_there, F.lit(QuarantineReason.CONFLICTING_DUPLICATE)).alias("_reason"),
         F.when(
             F.col("_exists") & ~same_there,
             F.concat(F.lit("key already in Silver from "), F.col("_e_where"), F.lit(" with different values")),
@@ -332,8 +334,9 @@ def build_source(
     batch_id: str,
     definition: SourceDefinition,
     files: list[PendingFile],
+    regions: tuple[Region, ...],
 ) -> tuple[list[FileAccount], list[str]]:
-    """Process a source's pending files (pending_files_by_source)."""
+    """Process a source's pending files (pending_files_by_source), resolving regions against `regions`."""
     if not files:
         return [], []
     handler = handler_for(definition.dataset)
@@ -345,7 +348,7 @@ def build_source(
         lake.of_file_versions((f.source_file, f.content_hash) for f in files)
     )
     fields = file_headers(files)
-    candidates = source_candidates(bronze, definition, fields)
+    candidates = source_candidates(bronze, definition, fields, regions)
     staged = _stage(spark, settings, definition.source_id, candidates)
     names = [f.source_file for f in files]
     existing = (
@@ -412,7 +415,9 @@ def build_silver(
     finishes (files, row accounting, seconds)."""
     # Timestamp arithmetic in silver.parsing treats TIMESTAMP values as UTC wall-clock.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    definitions = definitions if definitions is not None else load_source_definitions()
+    if definitions is None:
+        definitions = load_source_definitions(config_root=settings.config_root)
+    regions = load_regions(settings.config_root)
     report = SilverReport(batch_id)
     chosen = source_ids if source_ids is not None else sorted(definitions)
     unknown = [source_id for source_id in chosen if source_id not in definitions]
@@ -424,7 +429,7 @@ def build_silver(
         if not lake.exists(spark, settings, definition.bronze_table):
             continue
         started = time.monotonic()
-        accounts, superseded = build_source(spark, settings, batch_id, definition, pending.get(source_id, []))
+        accounts, superseded = build_source(spark, settings, batch_id, definition, pending.get(source_id, []), regions)
         report.files += accounts
         report.superseded_files += superseded
         if progress is not None:

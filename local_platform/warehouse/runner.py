@@ -42,8 +42,23 @@ def local_stage_reader(snowpark_session: Any, database: str, stage: str = "EXPOR
     return read
 
 
+def check_readable(settings: WarehouseSettings, export_root: str) -> None:
+    """The local warehouse's DuckDB reads only the folders it was started with (docs/security.md): a stage on any
+    other folder is refused here, naming both, rather than failing at the first COPY."""
+    if "://" in export_root and not export_root.startswith("file:"):
+        return
+    folder = Path(export_root.removeprefix("file://")).resolve()
+    allowed = [Path(d).resolve() for d in settings.data_dirs]
+    if not any(folder.is_relative_to(d) for d in allowed):
+        raise ValueError(
+            f"export folder {folder} is outside the folders the local warehouse may read "
+            f"({', '.join(map(str, allowed))}): start it with the folder in WarehouseSettings.data_dirs"
+        )
+
+
 def apply(settings: WarehouseSettings, export_root: str) -> list[apply_sql.StatementResult]:
     """The deploy plan on the local warehouse: sql/ in plan order, the views built on whatever the tables hold."""
+    check_readable(settings, export_root)
     with session(settings) as snowpark_session:
         variables = apply_sql.local_variables(export_root, settings.database)
         return deploy.run_locally(

@@ -1,8 +1,9 @@
-"""The Gold export contract the load procedure trusts: tables, columns (name, Spark type, nullable), primary keys.
+"""The Gold export contract the load procedure trusts: the batch layout (batch id pattern, manifest and LATEST file
+names, manifest version, modes) and the tables, columns (name, Spark type, nullable), primary keys.
 
 export_contract.json is GENERATED from databricks_jobs/tables.py (GOLD_TABLES) by `python -m
-local_platform.warehouse.ddl`; edit the contracts, not the file. A manifest is checked against this, never the other
-way round. Read as a package resource, so it works from the zip Snowflake imports the handlers from.
+databricks_jobs.export.snowflake_contract`; edit the contracts, not the file. A manifest is checked against this,
+never the other way round. Read as a package resource, so it works from the zip Snowflake imports the handlers from.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from importlib import resources
 ContractColumns = tuple[tuple[str, str, bool], ...]
 
 
-def _load() -> dict[str, tuple[ContractColumns, tuple[str, ...]]]:
-    raw = json.loads(resources.files(__package__).joinpath("export_contract.json").read_text(encoding="utf-8"))
-    return {
-        name: (tuple((c[0], c[1], bool(c[2])) for c in table["columns"]), tuple(table["primary_key"]))
-        for name, table in raw["tables"].items()
-    }
-
+_CONTRACT = json.loads(resources.files(__package__).joinpath("export_contract.json").read_text(encoding="utf-8"))
 
 # table -> (columns, primary key)
-TABLES = _load()
+TABLES: dict[str, tuple[ContractColumns, tuple[str, ...]]] = {
+    name: (tuple((c[0], c[1], bool(c[2])) for c in table["columns"]), tuple(table["primary_key"]))
+    for name, table in _CONTRACT["tables"].items()
+}
+
+_LAYOUT = _CONTRACT["layout"]
+BATCH_ID_PATTERN: str = _LAYOUT["batch_id_pattern"]
+LATEST_FILE: str = _LAYOUT["latest_file"]
+MANIFEST_FILE: str = _LAYOUT["manifest_file"]
+MANIFEST_VERSION: int = _LAYOUT["manifest_version"]
+FORMAT: str = _LAYOUT["format"]
+FULL, INCREMENTAL = _LAYOUT["modes"]
+DELETED_KEYS_FOLDER: str = _LAYOUT["deleted_keys_folder"]

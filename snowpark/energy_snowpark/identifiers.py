@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
+from .export_contract import BATCH_ID_PATTERN
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,254}")
-BATCH_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
-LATEST = "LATEST"
+BATCH_ID = re.compile(BATCH_ID_PATTERN)  # as the export names its batches (the export contract's layout)
+LATEST = "LATEST"  # the procedures' argument for the newest batch
 
 
 class InvalidIdentifierError(ValueError):

@@ -30,7 +30,7 @@ from typing import Any
 
 from snowflake.snowpark import Session
 
-from .export_contract import TABLES
+from .export_contract import LATEST_FILE, TABLES
 from .identifiers import LATEST, quote_identifier, quote_qualified_name, validate_batch_id
 from .load_manifest import (
     AUDIT_TABLE,
@@ -48,7 +48,6 @@ from .plausibility import rules_for
 __all__ = ["LoadError", "load_export", "main", "parse_manifest"]
 
 CURATED = '"CURATED"'
-LATEST_FILE = "LATEST"
 STAGING_PREFIX = "LOAD_STAGING__"
 DELETED_KEYS_STAGING = "__DELETED_KEYS"
 # Load ids start with the load's UTC start time, which names its staging tables (see _drop_abandoned_staging).

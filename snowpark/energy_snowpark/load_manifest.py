@@ -1,7 +1,8 @@
 """The load's reading of an export manifest (version 2): checked against the export contract, never trusted.
 
-The layout is defined once on the lakehouse side (databricks_jobs/export/manifest.py); this package is deployed to
-Snowflake on its own, so it reads the JSON itself and applies its own, stricter rules:
+The layout is defined once on the lakehouse side (databricks_jobs/export/manifest.py, batch.py); this package is
+deployed to Snowflake on its own, so it takes the layout's names (manifest file, version, modes, deleted-keys folder,
+batch id pattern) from the generated export contract, reads the JSON itself and applies its own, stricter rules:
 - manifest_version 2 only (a version 1 manifest must be exported again), format parquet, the folder's batch id;
 - mode "full" (each table's files are the whole table) with no base batch and no deleted keys, or "incremental"
   (rows changed since base_batch_id, a batch id older than this one, plus the primary keys deleted since then);
@@ -19,13 +20,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .export_contract import TABLES
+from .export_contract import DELETED_KEYS_FOLDER, FORMAT, FULL, INCREMENTAL, MANIFEST_FILE, MANIFEST_VERSION, TABLES
 from .identifiers import BATCH_ID
 
-MANIFEST_FILE = "_manifest.json"
-MANIFEST_VERSION = 2
-FULL, INCREMENTAL = "full", "incremental"
-DELETED_KEYS_FOLDER = "deleted_keys"
 AUDIT_TABLE = "LOAD_HISTORY"
 # Spark's part files: part-00000-<uuid>-c000.snappy.parquet. No quote, backslash, bracket, space, slash or '..'.
 PART_FILE = re.compile(r"part-[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.parquet")
@@ -105,8 +102,8 @@ def _check_header(raw: dict[str, Any], expected_batch_id: str, where: str) -> No
         raise LoadError(f"{where}: unsupported manifest_version {version!r} (expected {MANIFEST_VERSION})")
     if raw.get("batch_id") != expected_batch_id:
         raise LoadError(f"{where}: batch_id {raw.get('batch_id')!r} != folder {expected_batch_id!r}")
-    if raw.get("format") != "parquet":
-        raise LoadError(f"{where}: format {raw.get('format')!r} is not parquet")
+    if raw.get("format") != FORMAT:
+        raise LoadError(f"{where}: format {raw.get('format')!r} is not {FORMAT}")
 
 
 def _mode_and_base(raw: dict[str, Any], batch_id: str, where: str) -> tuple[str, str | None]:

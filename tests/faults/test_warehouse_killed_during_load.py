@@ -133,7 +133,7 @@ def _kill_warehouse_during_load(
 
 
 def _start(tmp_path: Path, name: str, export: Path) -> control.WarehouseSettings:
-    settings = control.WarehouseSettings(state_dir=tmp_path / name, port=free_port())
+    settings = control.WarehouseSettings(state_dir=tmp_path / name, port=free_port(), data_dirs=(export,))
     control.start(settings)
     _apply(settings, export)
     return settings

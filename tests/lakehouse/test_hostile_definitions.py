@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from databricks_jobs.reference.config_root import CONFIG_ROOT_ENV
 from databricks_jobs.reference.regions import REGIONS_CSV, load_regions
 from databricks_jobs.silver.parsing import file_name_values
 from databricks_jobs.sources import SourceDefinitionError, load_definition_file, parse_definition
@@ -151,7 +150,7 @@ HEADER = (
 
 
 def test_two_regions_claiming_one_station_are_refused_naming_both_rows(tmp_path):
-    path = tmp_path / "regions.csv"
+    path = tmp_path / "regions.csv"  # a config root's regions.csv
     path.write_text(
         HEADER
         + "A_ONE,A one,,false,America/Chicago,KAAA,Alpha,\n"
@@ -159,20 +158,19 @@ def test_two_regions_claiming_one_station_are_refused_naming_both_rows(tmp_path)
         + "C_THREE,C three,,false,America/Chicago,kaaa ,Alpha again,\n"
     )
     with pytest.raises(ValueError) as error:
-        load_regions(path)
+        load_regions(tmp_path)
     assert str(error.value) == (
         f"weather station 'kaaa ' is claimed by both A_ONE ({path}, line 2) and C_THREE ({path}, line 4)"
     )
 
 
-def test_a_config_region_claiming_a_packaged_station_is_refused(tmp_path, monkeypatch):
+def test_a_config_region_claiming_a_packaged_station_is_refused(tmp_path):
     packaged = next(r for r in load_regions() if r.weather_station_id)
     (tmp_path / "regions.csv").write_text(
         HEADER + f"NEW_ONE,New one,,false,America/Chicago,{packaged.weather_station_id},Same,\n"
     )
-    monkeypatch.setenv(CONFIG_ROOT_ENV, str(tmp_path))
     with pytest.raises(ValueError) as error:
-        load_regions()
+        load_regions(tmp_path)
     assert str(error.value) == (
         f"weather station {packaged.weather_station_id!r} is claimed by both {packaged.region_code} "
         f"({REGIONS_CSV}, line {packaged.line}) and NEW_ONE ({tmp_path / 'regions.csv'}, line 2)"

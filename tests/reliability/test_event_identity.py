@@ -38,6 +38,7 @@ def fates(spark, definition):
     import csv
     import io
 
+    from databricks_jobs.reference.regions import load_regions
     from databricks_jobs.silver.build import assign_fates
     from databricks_jobs.silver.candidates import source_candidates
     from databricks_jobs.silver.parsing import RawFields
@@ -52,7 +53,7 @@ def fates(spark, definition):
         [("obs/2021.csv", n + 2, line(row), len(row)) for n, row in enumerate(ROWS)],
         "source_file string, source_row_number long, raw_line string, field_count int",
     )
-    candidates = source_candidates(bronze, definition, RawFields.of({"obs/2021.csv": HEADER}))
+    candidates = source_candidates(bronze, definition, RawFields.of({"obs/2021.csv": HEADER}), load_regions())
     handler = handler_for("outage_events")
     existing = spark.createDataFrame([], handler.target.spark_schema())
     result = assign_fates(candidates, existing, handler, False).select(

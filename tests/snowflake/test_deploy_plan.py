@@ -25,11 +25,14 @@ CREATES_OWNED_OBJECT = re.compile(
 def plan_statements(native_app: bool = True) -> list[tuple[int, str, str]]:
     """(step number, role, statement or CLI command) in plan order, including what a CALL runs as its owner."""
     rows = []
-    for number, step in enumerate(deploy.steps(native_app), start=1):
+    steps = list(deploy.steps(native_app))
+    for number, step in enumerate(steps, start=1):
         if step.kind == "snow":
             rows.append((number, step.role, "snow " + step.target))
         for statement in [*deploy.statements(step, VARIABLES), *deploy.inner_statements(step, VARIABLES)]:
             rows.append((number, step.role, " ".join(statement.split())))
+    # Every check below reads these rows: an empty plan, or a step that yields nothing, must not pass them.
+    assert steps and {number for number, _, _ in rows} == set(range(1, len(steps) + 1)), "a deploy step is empty"
     return rows
 
 
@@ -110,13 +113,17 @@ def test_sql_files_use_the_current_template_syntax_and_every_variable_is_known()
         assert "&{" not in text, path.name
         assert set(apply_sql.VARIABLE.findall(text)) <= set(VARIABLES), path.name
     planned = {step.target for step in deploy.PLAN if step.kind == "sql"}
-    assert planned == {str(p.relative_to(apply_sql.SQL_DIR)) for p in files if p.name != "setup_script.sql"}
+    assert planned and planned == {str(p.relative_to(apply_sql.SQL_DIR)) for p in files if p.name != "setup_script.sql"}
 
 
 def test_every_planned_statement_parses_with_the_snowflake_dialect():
-    for _, _, text in plan_statements():
+    parsed_steps = set()
+    for number, _, text in plan_statements():
         if not text.startswith("snow "):
             sqlglot.parse_one(text, read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
+            parsed_steps.add(number)
+    sql_steps = {n for n, step in enumerate(deploy.steps(True), start=1) if step.kind != "snow"}
+    assert sql_steps and parsed_steps == sql_steps
 
 
 def test_cli_commands_run_each_step_as_its_role():
@@ -147,10 +154,13 @@ def test_dry_run_prints_every_statement_with_its_role():
         assert line.startswith(f"[{role}") and text in line, (line, text)
 
 
+@pytest.mark.server
 def test_the_plan_runs_on_the_local_warehouse_with_declared_skips(tmp_path):
     from local_platform.warehouse import control, runner
 
-    settings = control.WarehouseSettings(state_dir=tmp_path / "warehouse", port=free_port())
+    settings = control.WarehouseSettings(
+        state_dir=tmp_path / "warehouse", port=free_port(), data_dirs=(tmp_path / "export",)
+    )
     control.start(settings)
     try:
         results = runner.apply(settings, str(tmp_path / "export"))

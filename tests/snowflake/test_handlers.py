@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from databricks_jobs import tables
-from local_platform.warehouse import ddl
+from databricks_jobs.export import snowflake_contract as ddl
 from snowpark.energy_snowpark import export_contract, identifiers, load_export, refresh, reporting_views
 from snowpark.energy_snowpark.load_factor import LoadFactorAggregate, load_factor, load_factor_vectorized
 
@@ -285,12 +285,34 @@ def test_a_table_listed_twice_is_refused():
 
 def test_the_load_contract_is_generated_from_the_gold_tables():
     assert ddl.EXPORT_CONTRACT_JSON.read_text(encoding="utf-8") == ddl.export_contract_json(), (
-        "snowpark/energy_snowpark/export_contract.json is stale: run python -m local_platform.warehouse.ddl"
+        "snowpark/energy_snowpark/export_contract.json is stale: "
+        "run python -m databricks_jobs.export.snowflake_contract"
     )
     assert export_contract.TABLES == {
         t.name: (tuple((c.name, c.type, c.nullable) for c in t.columns), t.primary_key) for t in tables.GOLD_TABLES
     }
     assert "load_history" not in {name.lower() for name in export_contract.TABLES}
+
+
+def test_the_load_reads_batches_as_the_export_lays_them_out():
+    """Batch id pattern, manifest and LATEST file names, manifest version, modes and the deleted-keys folder: the load
+    takes them from the generated contract, and they are the lakehouse's own."""
+    from databricks_jobs.batch import batch_id_for_run, new_batch_id
+    from databricks_jobs.export import manifest
+    from snowpark.energy_snowpark import load_manifest
+
+    assert (load_manifest.MANIFEST_FILE, export_contract.LATEST_FILE) == (manifest.MANIFEST_FILE, manifest.LATEST_FILE)
+    assert load_manifest.MANIFEST_VERSION == manifest.MANIFEST_VERSION
+    assert (load_manifest.FULL, load_manifest.INCREMENTAL) == manifest.MODES
+    assert (load_manifest.DELETED_KEYS_FOLDER, export_contract.FORMAT) == (
+        manifest.DELETED_KEYS_FOLDER,
+        manifest.FORMAT,
+    )
+    for batch_id in (new_batch_id(), batch_id_for_run(1764101700000, "550315892394120"), "20261125T201500Z-3f9a1c2b"):
+        assert identifiers.validate_batch_id(batch_id) == batch_id
+    for wrong in ("20261125T201500Z-3F9A1C2B", "20261125T201500-3f9a1c2b", "20261125T201500Z-3f9a1c2b\n", "x"):
+        with pytest.raises(identifiers.InvalidIdentifierError):
+            identifiers.validate_batch_id(wrong)
 
 
 def test_plausibility_rules_follow_the_contract_names_and_types():

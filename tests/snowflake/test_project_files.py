@@ -17,7 +17,8 @@ import yaml
 from sqlglot import exp
 
 from databricks_jobs import tables
-from local_platform.warehouse import apply_sql, control, ddl
+from databricks_jobs.export import snowflake_contract as ddl
+from local_platform.warehouse import apply_sql, control
 
 REPO = Path(__file__).resolve().parents[2]
 SNOW = REPO / ".venv" / "bin" / "snow"
@@ -55,7 +56,7 @@ def test_every_sql_file_parses_with_the_snowflake_dialect(path):
 
 def test_curated_ddl_is_generated_from_the_contracts():
     assert ddl.CURATED_TABLES_SQL.read_text(encoding="utf-8") == ddl.curated_tables_sql(), (
-        "sql/05_curated_tables.sql is stale: run python -m local_platform.warehouse.ddl"
+        "sql/05_curated_tables.sql is stale: run python -m databricks_jobs.export.snowflake_contract"
     )
     text = apply_sql.render(ddl.CURATED_TABLES_SQL.read_text(encoding="utf-8"), DEPLOY_VARIABLES)
     created = {}
@@ -135,6 +136,7 @@ def _snow(args: list[str], cwd: Path, config: Path) -> subprocess.CompletedProce
     return result
 
 
+@pytest.mark.slow  # the Snowflake CLI packages the project: about a minute
 def test_snow_snowpark_build_and_app_bundle_offline(tmp_path):
     root = _project_copy(tmp_path)
     config = root / ".snowflake" / "config.toml"
