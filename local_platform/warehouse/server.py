@@ -130,11 +130,13 @@ def serve(db_path: str, port: int, host: str = "127.0.0.1") -> None:
     import uvicorn
     from fakesnow.instance import FakeSnow
 
+    from local_platform.warehouse import copy_metadata
     from local_platform.warehouse.control import local_credentials
 
     instance = FakeSnow(db_path=db_path)
     register_udfs(instance.duck_conn)
     refuse_create_function()
+    copy_metadata.install()
     fakesnow.server.shared_fs = instance
     uvicorn.run(guarded_app(*local_credentials()), host=host, port=port, log_level="warning")
 
