@@ -344,7 +344,7 @@ def _stage_rows(
         load.rows_rejected += rejected
     _check_staged_count(session, staging, table.name, "rows", table.row_count)
     _check_unique_key(session, staging, table, "export")
-    _check_plausible(session, staging, table)
+    _check_plausible(session, staging, table, batch_id)
 
 
 def _stage_deleted_keys(
@@ -407,7 +407,7 @@ def _copy_files(
     return results
 
 
-def _check_plausible(session: Any, staging: str, table: ManifestTable) -> None:
+def _check_plausible(session: Any, staging: str, table: ManifestTable, batch_id: str) -> None:
     """The first implausible value of each rule, with the file it came from."""
     columns, _key = TABLES[table.name]
     for rule in rules_for(columns, datetime.now(UTC).replace(tzinfo=None)):
@@ -418,9 +418,16 @@ def _check_plausible(session: Any, staging: str, table: ManifestTable) -> None:
         ).collect()
         if found:
             raise LoadError(
-                f"table {table.name}: column {rule.column}: value {found[0][1]} in file {found[0][0]} is not "
-                f"plausible (expected {rule.expected})"
+                f"table {table.name}: column {rule.column}: value {found[0][1]} in file "
+                f"{_stage_path(str(found[0][0]), batch_id)} is not plausible (expected {rule.expected})"
             )
+
+
+def _stage_path(file_name: str, batch_id: str) -> str:
+    """METADATA$FILENAME from the batch folder on (Snowflake gives the path within the stage, the local warehouse a
+    file:// URL)."""
+    at = file_name.find(f"{batch_id}/")
+    return file_name[at:] if at >= 0 else file_name
 
 
 def _require_columns(session: Any, curated: str, table: ManifestTable) -> None:

@@ -99,9 +99,16 @@ def rules_for(columns: tuple[tuple[str, str, bool], ...], now_utc: dt.datetime) 
                 else (dt.datetime.combine(EARLIEST_PLAUSIBLE_DATE, dt.time()), latest)
             )
             rules.append(_range_rule(name, *bounds, expected=f"from {bounds[0]} to {bounds[1]}"))
-        elif spark_type in NUMERIC_TYPES:
+        elif spark_type == "double":
             low, high, expected = numeric_range(name, now_utc)
-            rules.append(_range_rule(name, low, high, expected))
+            rules.append(_range_rule(name, float(low), float(high), expected))
+        elif spark_type in NUMERIC_TYPES:  # integers: never NaN or infinite; a bound beyond them is no bound
+            low, high, expected = numeric_range(name, now_utc)
+            column = quote_identifier(name)
+            if high == LARGEST_DOUBLE:
+                rules.append(Rule(name, f"{column} < ?", (int(low),), expected.replace(" and finite", "")))
+            else:
+                rules.append(_range_rule(name, int(low), int(high), expected))
     # UTC only: local wall-clock times go back an hour when DST ends, so a restoration may read earlier locally.
     if {"started_at_utc", "restored_at_utc"} <= names:
         violation = f"{quote_identifier('restored_at_utc')} < {quote_identifier('started_at_utc')}"
