@@ -49,7 +49,7 @@ def test_deploy_plan_applies_again_on_a_loaded_warehouse(warehouse, export_root)
     """Idempotent (the fixture applied it once already); skips are checked in test_deploy_plan.py."""
     results = runner.apply(warehouse, str(export_root))
     ran = [r for r in results if not r.skipped_reason]
-    assert any("CREATE STAGE" in r.statement for r in ran)
+    assert any("CREATE OR ALTER STAGE" in r.statement for r in ran)
     assert sum("CREATE TABLE" in r.statement for r in ran) == len(tables.GOLD_TABLES) + 1  # + LOAD_HISTORY
 
 
