@@ -1,4 +1,5 @@
-"""COPY INTO ... INCLUDE_METADATA = (column = METADATA$FILENAME) on the local warehouse.
+"""COPY INTO ... INCLUDE_METADATA = (column = METADATA$FILENAME) on the local warehouse, and write conflicts
+reported as errors (not as a server failure the connector retries for minutes).
 
 Snowflake fills a column of each loaded row with the file it came from (INCLUDE_METADATA, allowed with
 MATCH_BY_COLUMN_NAME); the load procedure uses it to name the file of an implausible value while loading all of a
@@ -80,3 +81,30 @@ def install() -> None:
 
     if getattr(cursor, "copy_into", None) is original_copy:
         cursor.copy_into = copy
+
+
+def report_write_conflicts() -> None:
+    """DuckDB refuses the second of two transactions writing one row ("Conflict on update"); fakesnow passes that on
+    as an unhandled exception, i.e. HTTP 500, which the Snowflake connector retries for minutes. Report it as the
+    statement's error instead, as Snowflake reports a statement aborted on a lock (the load's lock table relies on it
+    locally: the second of two concurrent loads is refused at once)."""
+    import duckdb
+    import snowflake.connector.errors
+    from fakesnow.cursor import FakeSnowflakeCursor
+
+    original = FakeSnowflakeCursor.execute
+    if getattr(original, "_reports_conflicts", False):
+        return
+
+    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, *args, **kwargs)
+        except duckdb.TransactionException as error:
+            if "conflict" not in str(error).lower():
+                raise
+            raise snowflake.connector.errors.ProgrammingError(
+                msg=f"write conflict with another transaction: {error}", errno=625, sqlstate="57014"
+            ) from error
+
+    execute._reports_conflicts = True  # type: ignore[attr-defined]
+    FakeSnowflakeCursor.execute = execute

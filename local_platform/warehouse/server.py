@@ -137,6 +137,7 @@ def serve(db_path: str, port: int, host: str = "127.0.0.1") -> None:
     register_udfs(instance.duck_conn)
     refuse_create_function()
     copy_metadata.install()
+    copy_metadata.report_write_conflicts()
     fakesnow.server.shared_fs = instance
     uvicorn.run(guarded_app(*local_credentials()), host=host, port=port, log_level="warning")
 
