@@ -110,7 +110,10 @@ SOURCES: dict[str, tuple[str, dict[str, str]]] = {
         "events",
         {c: c for c in ("event_id", "region_code", "started_at_utc", "started_at_local", "date_local")}
         | {"source_id": f"'{SOURCE}'", "duration_minutes": "duration_minutes", "customers_affected": "customers"}
-        | {"cause": "'vegetation'", "device": "'fuse'"},
+        | {"cause": "'vegetation'", "device": "'fuse'"}
+        # Restored after the duration (the load refuses a restoration before the start).
+        | {"restored_at_utc": "started_at_utc + to_minutes(CAST(duration_minutes AS BIGINT))"}
+        | {"restored_at_local": "started_at_local + to_minutes(CAST(duration_minutes AS BIGINT))"},
     ),
     "gold_quality__file_accounting": ("files", {"source_id": f"'{SOURCE}'", "source_file": "source_file"}),
     "gold_quality__quarantine_summary": (

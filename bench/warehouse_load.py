@@ -14,6 +14,20 @@ from bench.gold_fixture import write_export
 from local_platform.s3.server import free_port
 
 
+class _Counting:
+    """The session, counting the statements the load sends (each one a round trip to the warehouse)."""
+
+    def __init__(self, session) -> None:
+        self._session, self.statements = session, 0
+
+    def sql(self, query: str, params=None):
+        self.statements += 1
+        return self._session.sql(query, params=params)
+
+    def __getattr__(self, name: str):
+        return getattr(self._session, name)
+
+
 def run(regions: int = 10, years: int = 1, files_per_table: int = 20, last_year: int = 2025) -> dict[str, object]:
     from local_platform.warehouse import apply_sql, control, runner
     from snowpark.energy_snowpark.load_export import load_export
@@ -32,7 +46,8 @@ def run(regions: int = 10, years: int = 1, files_per_table: int = 20, last_year:
             load_before = os.getloadavg()
             with timed() as load:
                 reader = runner.local_stage_reader(session, settings.database)
-                report = load_export(session, runner.stage_name(settings), "LATEST", settings.database, reader)
+                counting = _Counting(session)
+                report = load_export(counting, runner.stage_name(settings), "LATEST", settings.database, reader)
             load_after = os.getloadavg()
     finally:
         control.stop(settings)
@@ -43,6 +58,7 @@ def run(regions: int = 10, years: int = 1, files_per_table: int = 20, last_year:
         "rows_loaded": int(report["rows_loaded"]),
         "load_seconds": round(load.seconds, 1),
         "ms_per_file": round(1000 * load.seconds / files, 1),
+        "statements": counting.statements,
         "load_average_1_5_15_before": [round(x, 2) for x in load_before],
         "load_average_1_5_15_after": [round(x, 2) for x in load_after],
     }

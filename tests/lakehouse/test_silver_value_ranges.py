@@ -10,7 +10,8 @@ from pyspark.sql import functions as F
 from databricks_jobs.silver.transforms import DEFAULT_DEMAND_RANGE_MW, _range_checks
 from databricks_jobs.sources.model import FieldSpec
 
-VALUES = [-500.0, 1.8e308, math.inf, -math.inf, math.nan, 999_999.0, 0.0, None]
+# 1.8e308 is beyond the largest double: parsed, it is +infinity (as "1.8e308" in a raw file becomes); 1e300 is finite.
+VALUES = [-500.0, 1.8e308, math.inf, -math.inf, math.nan, 999_999.0, 0.0, None, 1e300]
 
 
 def _first_reason(spark, spec: FieldSpec, is_demand: bool) -> list[str | None]:
@@ -26,8 +27,9 @@ def test_demand_without_a_valid_range_gets_the_default_and_only_finite_values(sp
     demand = FieldSpec(name="demand_mw", columns=("load",), unit="MW")
     assert _first_reason(spark, demand, is_demand=True) == [
         "negative_demand", "absurd_value", "absurd_value", "absurd_value", "absurd_value", None, None, None,
+        "absurd_value",
     ]  # fmt: skip
     temperature = FieldSpec(name="temperature_c", columns=("t",), unit="C")
     assert _first_reason(spark, temperature, is_demand=False) == [
-        None, None, "absurd_value", "absurd_value", "absurd_value", None, None, None,
+        None, "absurd_value", "absurd_value", "absurd_value", "absurd_value", None, None, None, None,
     ]  # fmt: skip
