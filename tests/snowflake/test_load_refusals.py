@@ -394,3 +394,24 @@ def test_two_loads_at_once_never_both_apply_on_one_base(database):
     days = sorted(curated(settings)[DAILY.name]["date_local"])
     assert (dt.date(2021, 4, 1) in days) != (dt.date(2021, 4, 2) in days)
     assert {r[1] for r in history(settings, loser)} == {"FAILED"}
+
+
+class _ShowTablesRefused(RecordingSession):
+    """SHOW TABLES fails (a role without the privilege, a transient error): the stale-staging clean-up."""
+
+    def sql(self, query: str, params=None):
+        if query.startswith("SHOW TABLES"):
+            raise RuntimeError("SQL access control error: insufficient privileges")
+        return super().sql(query, params)
+
+
+def test_a_failing_stale_staging_clean_up_does_not_fail_the_load(database):
+    settings, export = database
+    write_export(export, A, export_tables(A))
+    with session(settings) as s:
+        reader = runner.local_stage_reader(s, settings.database)
+        report = loader.load_export(
+            _ShowTablesRefused(s), runner.stage_name(settings), "LATEST", settings.database, reader
+        )
+    assert report["status"] == "LOADED" and report["batch_id"] == A
+    assert len(curated(settings)[DAILY.name]) == len(export_tables(A)[DAILY.name])
