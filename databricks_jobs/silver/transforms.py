@@ -63,12 +63,20 @@ def _value_field(definition: SourceDefinition) -> FieldSpec:
     return spec
 
 
+# A demand definition without `valid_range` still refuses negative and absurd values: no utility's hourly demand is
+# near a million MW (the largest grids peak in the hundreds of thousands), and a bound keeps every daily sum finite.
+DEFAULT_DEMAND_RANGE_MW: tuple[float | None, float | None] = (None, 1_000_000.0)
+
+
 def _range_checks(value: Column, spec: FieldSpec, label: Column, is_demand: bool) -> list[tuple[Column, str, Column]]:
-    if spec.valid_range is None:
-        return []
-    low, high = spec.valid_range
-    checks = []
     shown = F.concat(label, F.lit(" = "), value.cast("string"), F.lit(f" {spec.canonical_unit or ''}".rstrip()))
+    # NaN and +/-infinity parse as doubles ("NaN", "1e999"); no range makes them a reading.
+    checks = [
+        (F.isnan(value) | (F.abs(value) == float("inf")), "absurd_value", F.concat(shown, F.lit(" is not finite")))
+    ]
+    if spec.valid_range is None and not is_demand:
+        return checks
+    low, high = spec.valid_range if spec.valid_range is not None else DEFAULT_DEMAND_RANGE_MW
     if is_demand and (low is None or low >= 0):
         checks.append((value < 0, QuarantineReason.NEGATIVE_DEMAND, F.concat(shown, F.lit(" is negative"))))
     if low is not None:

@@ -230,6 +230,7 @@ def serve(db_path: str, port: int, allowed: list[str], host: str = "127.0.0.1") 
     from fakesnow.instance import FakeSnow
     from fakesnow.transforms import stage
 
+    from local_platform.warehouse import copy_metadata
     from local_platform.warehouse.control import local_credentials
 
     instance = FakeSnow(db_path=db_path)
@@ -237,6 +238,8 @@ def serve(db_path: str, port: int, allowed: list[str], host: str = "127.0.0.1") 
     refuse_create_function()
     folders = [Path(db_path), Path(stage.LOCAL_BUCKET_PATH), *map(Path, allowed)]
     lock_down(instance.duck_conn, folders, Path(db_path) / ".tmp")
+    copy_metadata.install()
+    copy_metadata.report_write_conflicts()
     fakesnow.server.shared_fs = instance
     uvicorn.run(guarded_app(*local_credentials()), host=host, port=port, log_level="warning")
 

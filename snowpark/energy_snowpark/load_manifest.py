@@ -8,6 +8,9 @@ batch id pattern) from the generated export contract, reads the JSON itself and 
   (rows changed since base_batch_id, a batch id older than this one, plus the primary keys deleted since then);
 - every table a table of the export contract, with the contract's primary key and columns (the load then uses the
   contract's, never the manifest's); no table twice; the audit table never;
+- a full batch lists every contract table, each with at least one file (an empty table is one empty file): a full
+  batch replaces CURATED, so a table left out or listed without files would be kept stale or emptied by accident;
+- at most MAX_FILES_PER_BATCH files in all (each file costs the load a listing in a COPY and a count check);
 - row files `<table>/part-….parquet`, deleted-key files `<table>/deleted_keys/part-….parquet`, file names without
   quotes, backslashes, brackets, spaces or `..`; every count a non-negative integer; files' counts add up.
 Messages name the batch, the table and the field.
@@ -21,11 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .export_contract import DELETED_KEYS_FOLDER, FORMAT, FULL, INCREMENTAL, MANIFEST_FILE, MANIFEST_VERSION, TABLES
-from .identifiers import BATCH_ID
+from .identifiers import BATCH_ID, InvalidIdentifierError, check_batch_time
 
 AUDIT_TABLE = "LOAD_HISTORY"
 # Spark's part files: part-00000-<uuid>-c000.snappy.parquet. No quote, backslash, bracket, space, slash or '..'.
 PART_FILE = re.compile(r"part-[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.parquet")
+# Spark writes a few files per table and batch; 5,000 in one batch is a broken export (or a hostile one), and the load
+# lists at most 1,000 files per COPY statement (Snowflake's limit), so a table never needs more than a few COPYs.
+MAX_FILES_PER_BATCH = 5000
 
 
 class LoadError(RuntimeError):
@@ -84,11 +90,46 @@ def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
     entries = raw.get("tables")
     if not isinstance(entries, list) or not entries:
         raise LoadError(f"{where} lists no tables")
+    _check_file_cap(entries, where)
     tables = tuple(_parse_table(entry, mode, where) for entry in entries)
     names = [table.name for table in tables]
     if len(set(names)) != len(names):
         raise LoadError(f"{where}: a table is listed twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
+    if mode == FULL:
+        _check_full_batch(tables, where)
     return Manifest(expected_batch_id, tables, mode, base)
+
+
+def _check_file_cap(entries: list[Any], where: str) -> None:
+    """Counted on the raw entries, before any is parsed: a hostile manifest costs no more than its length."""
+
+    def listed(value: Any) -> int:
+        return len(value) if isinstance(value, list) else 0
+
+    files = sum(
+        listed(e.get("files"))
+        + listed((e.get("deleted_keys") or {}).get("files") if isinstance(e.get("deleted_keys"), dict) else None)
+        for e in entries
+        if isinstance(e, dict)
+    )
+    if files > MAX_FILES_PER_BATCH:
+        raise LoadError(f"{where} lists {files} files, more than the {MAX_FILES_PER_BATCH} a batch may have")
+
+
+def _check_full_batch(tables: tuple[ManifestTable, ...], where: str) -> None:
+    """A full batch replaces every curated table: it must carry each one, each with its file(s)."""
+    missing = sorted(set(TABLES) - {t.name for t in tables})
+    if missing:
+        raise LoadError(
+            f"{where}: a full batch lists every table of the export contract; missing {missing} (a full batch "
+            "replaces CURATED, so a table left out would be kept as it was)"
+        )
+    without_files = sorted(t.name for t in tables if not t.files)
+    if without_files:
+        raise LoadError(
+            f"{where}: full-batch tables {without_files} list no file (an empty table is exported as one empty file; "
+            "a table with no file would be emptied)"
+        )
 
 
 def _check_header(raw: dict[str, Any], expected_batch_id: str, where: str) -> None:
@@ -116,6 +157,10 @@ def _mode_and_base(raw: dict[str, Any], batch_id: str, where: str) -> tuple[str,
         raise LoadError(f"{where}: field mode {mode!r} is not one of {[FULL, INCREMENTAL]}")
     if not isinstance(base, str) or not BATCH_ID.fullmatch(base):
         raise LoadError(f"{where}: field base_batch_id {base!r} is not a batch id (an incremental batch names one)")
+    try:
+        check_batch_time(base)
+    except InvalidIdentifierError as error:
+        raise LoadError(f"{where}: field base_batch_id: {error}") from error
     if base >= batch_id:
         raise LoadError(f"{where}: field base_batch_id {base} is not older than the batch itself")
     return mode, base
