@@ -23,20 +23,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
 from databricks_jobs import lake
+from databricks_jobs.bronze.csv_reader import probe_csv, read_csv_files
+from databricks_jobs.bronze.raw_files import FileScan, RawFile, RawFileError, list_files, raw_file, scan_file
+from databricks_jobs.bronze.xls_reader import read_xls_rows
 from databricks_jobs.clock import utc_now
 from databricks_jobs.progress import bronze_source_line
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import SourceDefinition, load_source_definitions
-from databricks_jobs.sources.readers import (
-    RawFile,
-    RawFileError,
-    content_hash,
-    list_files,
-    probe_csv,
-    raw_file,
-    read_csv_files,
-    read_xls_rows,
-)
 from databricks_jobs.tables import BRONZE_INGESTED_FILES, FILE_FAILED, FILE_INGESTED, TableContract, bronze_raw_rows
 
 INGESTED, SKIPPED, FAILED = FILE_INGESTED, "skipped_already_ingested", FILE_FAILED
@@ -170,13 +163,19 @@ def _xls_rows(
     return header, frame, len(rows)
 
 
-def read_new_files(spark: SparkSession, definition: SourceDefinition, new: list[tuple[RawFile, str]]) -> SourceRead:
-    """Rows of a source's new (file, content hash) versions: every CSV file in one Spark read (thousands of small
-    files are not thousands of Spark jobs), each .xls through xlrd. A file that cannot be ingested fails alone."""
+def read_new_files(
+    spark: SparkSession, definition: SourceDefinition, new: list[tuple[RawFile, FileScan]]
+) -> SourceRead:
+    """Rows of a source's new file versions (scanned by raw_files.scan_file): every CSV file in one Spark read
+    (thousands of small files are not thousands of Spark jobs), each .xls through xlrd. A file that cannot be
+    ingested fails alone; one whose scan found a problem never reaches Spark."""
     read = SourceRead()
     probed, headers = [], {}
-    for file, digest in new:
+    for file, scan in new:
+        digest = scan.content_hash
         try:
+            if scan.problem is not None:
+                raise RawFileError(scan.problem)
             if definition.format == "xls":
                 header, rows, count = _xls_rows(spark, file, digest, definition)
                 read.rows.append(rows)
@@ -203,7 +202,8 @@ def read_file_rows(
 ) -> tuple[list[str], DataFrame, int]:
     """(header, rows with lineage, row count) of one file, as Bronze would ingest it in `batch_id`; RawFileError when
     refused."""
-    read = read_new_files(spark, definition, [(file, digest)])
+    scan = scan_file(file, definition)
+    read = read_new_files(spark, definition, [(file, FileScan(digest, scan.problem))])
     if read.failed:
         raise RawFileError(read.failed[0][2])
     _, _, count, header = read.ingested[0]
@@ -310,12 +310,16 @@ def ingest_bronze(
         for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
             # Like rsync's quick check: an unchanged listing is not read again (a rewrite that keeps both size and
             # modification time goes unseen; touching the file makes Bronze hash it).
-            digest = known.hash_if_unchanged(file) or content_hash(file.uri)
+            digest = known.hash_if_unchanged(file)
+            scan = None
+            if digest is None or (file.relative_path, digest) not in ingested | queued:
+                scan = scan_file(file, definition)  # hash and text checks in one read
+                digest = scan.content_hash
             version = (file.relative_path, digest)
             if version in ingested or version in queued:
                 report.files.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
                 continue
-            new.append((file, digest))
+            new.append((file, scan))
             queued.add(version)
         read = read_new_files(spark, definition, new)
         for file, digest, error in read.failed:

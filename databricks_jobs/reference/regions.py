@@ -24,6 +24,11 @@ class Region:
     weather_station_name: str | None
     aliases: tuple[str, ...]
     defined_in: str = ""  # the regions.csv the row came from (named in conflict messages)
+    line: int = 0  # its line in that file
+
+    @property
+    def row(self) -> str:
+        return f"{self.region_code} ({self.defined_in}, line {self.line})"
 
 
 def _normalise_alias(text: str) -> str:
@@ -51,6 +56,7 @@ def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
                     weather_station_name=row["weather_station_name"] or None,
                     aliases=tuple(a for a in (row["aliases"] or "").split("|") if a),
                     defined_in=path,
+                    line=line,
                 )
             )
         except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError) as error:
@@ -58,18 +64,36 @@ def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
     codes = [r.region_code for r in regions]
     if len(set(codes)) != len(codes):
         raise ValueError(f"{path}: region_code listed twice: {sorted({c for c in codes if codes.count(c) > 1})}")
+    check_stations(regions)
     return tuple(regions)
+
+
+def check_stations(regions: list[Region] | tuple[Region, ...]) -> None:
+    """A weather station belongs to one region (Silver maps a station's readings to its region): raise naming both
+    rows when two claim one."""
+    owner: dict[str, Region] = {}
+    for region in regions:
+        station = (region.weather_station_id or "").strip().upper()
+        if not station:
+            continue
+        other = owner.setdefault(station, region)
+        if other is not region:
+            raise ValueError(
+                f"weather station {region.weather_station_id!r} is claimed by both {other.row} and {region.row}"
+            )
 
 
 def load_regions(config_root: str | Path | None = None) -> tuple[Region, ...]:
     """The packaged regions.csv with `config_root`'s regions.csv over it (None: the packaged rows only): a row with a
-    packaged region_code replaces it, others are added. Raises naming both files if two regions claim one alias."""
+    packaged region_code replaces it, others are added. Raises naming both files if two regions claim one
+    alias, and both rows if two claim one weather station."""
     merged = {r.region_code: r for r in _read_regions(file_key(REGIONS_CSV))}
     override = config_file(config_root, "regions.csv")
     if override is not None:
         merged.update({r.region_code: r for r in _read_regions(file_key(override))})
     regions = tuple(merged.values())
     alias_map(regions)
+    check_stations(regions)
     return regions
 
 

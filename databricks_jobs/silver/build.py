@@ -29,6 +29,7 @@ from databricks_jobs.clock import utc_now
 from databricks_jobs.progress import silver_source_line
 from databricks_jobs.reference.regions import Region, load_regions
 from databricks_jobs.settings import LakeSettings
+from databricks_jobs.silver.candidates import source_candidates
 from databricks_jobs.silver.dataset import DatasetHandler
 from databricks_jobs.silver.parsing import RawFields
 from databricks_jobs.silver.registry import handler_for
@@ -347,11 +348,7 @@ def build_source(
         lake.of_file_versions((f.source_file, f.content_hash) for f in files)
     )
     fields = file_headers(files)
-    candidates = handler.transform(bronze, definition, fields, regions).withColumn(
-        "source_column", F.coalesce(F.col("source_column"), F.lit(""))
-    )
-    if "_sub_id" not in candidates.columns:
-        candidates = candidates.withColumn("_sub_id", F.lit(None).cast("string"))
+    candidates = source_candidates(bronze, definition, fields, regions)
     staged = _stage(spark, settings, definition.source_id, candidates)
     names = [f.source_file for f in files]
     existing = (

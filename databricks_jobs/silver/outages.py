@@ -21,8 +21,16 @@ Definition knobs (under `options:`):
                                listed is the event's region; spaces around a separator do not matter
   time_zone_from_region        true: stamps are the region's local time (regions.csv), not timestamp.time_zone
   max_customers_affected       above this a count is absurd (default 10,000,000: more than any US utility serves)
-Fields: event_id (else a hash of the row's raw values, so the same row in overlapping exports merges), feeder_id,
-customers_affected, duration_minutes (unit minutes | hours | seconds), cause, device, area_affected.
+  identity_fields              the fields that identify an event of a source without event ids (see below)
+Fields: event_id, feeder_id, customers_affected, duration_minutes (unit minutes | hours | seconds), cause, device,
+area_affected; a definition may declare more (e.g. alert_criteria), read as text.
+
+Event identity. Without a source event id, an event's id is a hash of what the event is: its start, restoration and
+region as read (UTC instants, canonical region), and each declared field (customers as a number, others as trimmed
+text, null tokens as null); not the raw line, whose undeclared columns (a running OBS row number, a report month)
+would make one event two. The same event in two overlapping exports, or written twice, gets one id and is counted
+once. `options.identity_fields` names the fields that identify an event instead (any of EVENT_FIELDS or a declared
+field), for a source whose declared fields hold something that changes between reports of one event.
 """
 
 from __future__ import annotations
@@ -50,6 +58,8 @@ from databricks_jobs.sources.model import SourceDefinition, TimestampSpec
 from databricks_jobs.tables import QuarantineReason as Reason
 
 MOMENTARY_THRESHOLD_MINUTES = 5.0
+# Identity fields read from the row rather than declared under `fields`.
+EVENT_FIELDS = ("started_at_utc", "restored_at_utc", "region_code")
 MAX_CUSTOMERS_AFFECTED = 10_000_000
 EXCEL_EPOCH = "1899-12-30"  # Excel serial day 0 (1900 date system, after its leap-year bug)
 
@@ -182,9 +192,7 @@ def transform_outages(
         _field(definition, fields, "area_affected").alias("area_affected"),
     )
     duration = (F.unix_micros("restored_at_utc") - F.unix_micros("started_at_utc")) / 60e6
-    # Without a source event id, the row's raw values (sorted, so renamed or reordered columns give the same id)
-    # identify it: the same event in two overlapping exports gets one id and merges once.
-    identity = F.to_json(F.array_sort(fields.values()))
+    identity = F.to_json(event_identity(definition, fields))
     missing_means = options.get("missing_restoration", "open")
     if missing_means not in ("open", "unknown"):
         raise ValueError(f"{definition.definition_path}: options.missing_restoration must be open or unknown")
@@ -219,6 +227,37 @@ def transform_outages(
         F.lit("").alias("source_column"),  # long rows: no value column (silver__quarantine contract)
         F.to_json(fields.record()).alias("raw_record"),
     )
+
+
+def identity_fields(definition: SourceDefinition) -> tuple[str, ...]:
+    """The fields whose values identify an event (module docstring): the declared list, or every field read."""
+    declared = tuple(f.name for f in definition.fields if f.name != "event_id")
+    named = definition.options.get("identity_fields")
+    if named is None:
+        return (*EVENT_FIELDS, *declared)
+    unknown = [n for n in named if n not in EVENT_FIELDS and n not in declared] if isinstance(named, list) else named
+    if not named or unknown:
+        raise ValueError(
+            f"{definition.definition_path}: options.identity_fields must list fields of {[*EVENT_FIELDS, *declared]}; "
+            f"got {named!r}"
+        )
+    return tuple(dict.fromkeys(named))
+
+
+def event_identity(definition: SourceDefinition, fields: RawFields) -> Column:
+    """The identity fields' values, by name, of a row of `transform_outages` (its typed columns in scope)."""
+    typed = {
+        "started_at_utc": F.col("started_at_utc").cast("string"),
+        "restored_at_utc": F.col("restored_at_utc").cast("string"),
+        "region_code": F.coalesce(F.col("region_code"), F.col("region_reported")),
+        "customers_affected": F.col("_customers").cast("string"),
+        "duration_minutes": F.col("restored_at_utc").cast("string"),  # the duration gives the restoration
+    }
+    values = [
+        typed[name].alias(name) if name in typed else F.trim(_field(definition, fields, name)).alias(name)
+        for name in sorted(identity_fields(definition))
+    ]
+    return F.struct(*values)
 
 
 def _is_restoration_unknown(missing_is_unknown: bool) -> Column:

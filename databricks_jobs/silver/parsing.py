@@ -13,9 +13,17 @@ from dataclasses import dataclass, field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from databricks_jobs.bronze.csv_line import split_fields
 from databricks_jobs.reference.regions import Region, alias_map
-from databricks_jobs.sources.model import UNIT_CONVERSIONS, FieldSpec, KeySpec, SourceDefinition, TimestampSpec
-from databricks_jobs.sources.readers import normalise_header, split_fields
+from databricks_jobs.sources.aliases import normalise_header
+from databricks_jobs.sources.model import (
+    UNIT_CONVERSIONS,
+    FieldSpec,
+    KeySpec,
+    SourceDefinition,
+    TimestampSpec,
+    file_name_regex,
+)
 
 
 def hours_interval(n: int) -> Column:
@@ -31,19 +39,20 @@ class RawFields:
     storing a header -> value map on every row.
 
     `layouts`: the distinct headers of the files at hand; `layout_of`: file -> index in `layouts` (needed only when
-    there are several). Aliases are matched to positions once, here, as readers.find_column does (case, spaces, BOM:
-    the first alias the header has).
+    there are several). Aliases are matched to positions once, here, as sources.aliases.find_column does (case,
+    spaces, BOM: the first alias the header has).
     """
 
     layouts: tuple[tuple[str, ...], ...]
     layout_of: Mapping[str, int] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # the files at hand (source_file), for what is read from a file's name
 
     @classmethod
     def of(cls, headers: Mapping[str, Sequence[str]]) -> RawFields:
         """From each file's header (source_file -> header names)."""
         layouts = tuple(dict.fromkeys(tuple(h) for h in headers.values()))
         layout_of = {name: layouts.index(tuple(h)) for name, h in headers.items()} if len(layouts) > 1 else {}
-        return cls(layouts or ((),), layout_of)
+        return cls(layouts or ((),), layout_of, tuple(sorted(headers)))
 
     def header_of(self, source_file: str) -> tuple[str, ...]:
         return self.layouts[self.layout_of.get(source_file, 0)]
@@ -252,6 +261,24 @@ def _apply_map(text: Column, key: KeySpec) -> Column:
     return F.coalesce(F.element_at(lookup, F.lower(F.trim(text))), text)
 
 
+def file_name_values(pattern: str, files: Sequence[str]) -> dict[str, str]:
+    """The `value` group of a file-name pattern in each file's name, once per file (not per row), by RE2 (linear
+    time, see sources.model.file_name_regex); a name it does not match maps to nothing (the key is then unknown)."""
+    regex = file_name_regex(pattern)
+    values = {}
+    for name in files:
+        match = regex.search(name)
+        if match is not None and match.group("value"):
+            values[name] = match.group("value")
+    return values
+
+
+def _literal_map(mapping: Mapping[str, str]) -> Column:
+    if not mapping:
+        return F.create_map().cast("map<string,string>")
+    return F.create_map(*[F.lit(x) for kv in sorted(mapping.items()) for x in kv])
+
+
 def key_text(
     key: KeySpec, fields: RawFields, definition: SourceDefinition, header_column: Column | None = None
 ) -> Column:
@@ -261,10 +288,7 @@ def key_text(
     elif key.origin == "column":
         text = null_tokens_to_null(fields.value(key.columns), definition.null_tokens)
     elif key.origin == "file_name":
-        # Python named groups (?P<value>) are (?<value>) in Java; regexp_extract wants the group's index.
-        group = re.compile(key.pattern).groupindex["value"]
-        text = F.regexp_extract(F.col("source_file"), key.pattern.replace("(?P<", "(?<"), group)
-        text = F.when(text != "", text)
+        text = F.element_at(_literal_map(file_name_values(key.pattern, fields.files)), F.col("source_file"))
     elif key.origin == "header":
         text = header_column
     else:

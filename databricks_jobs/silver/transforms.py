@@ -24,8 +24,8 @@ from databricks_jobs.silver.parsing import (
     station_region_lookup,
     timestamp_text,
 )
+from databricks_jobs.sources.aliases import normalise_header
 from databricks_jobs.sources.model import FieldSpec, SourceDefinition
-from databricks_jobs.sources.readers import normalise_header
 from databricks_jobs.tables import QuarantineReason
 
 

@@ -1,4 +1,4 @@
-"""Declarative source definitions (YAML) and the readers that turn raw files into Bronze rows."""
+"""Declarative source definitions (YAML): what a source's raw files hold and how to read them (Bronze reads them)."""
 
 from __future__ import annotations
 

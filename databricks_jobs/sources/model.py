@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from databricks_jobs.sources.definition_types import check_types
+
 DATASETS = ("demand", "weather", "outage_events")
 FORMATS = ("csv", "xls")
 SHAPES = ("long", "wide")
@@ -31,6 +33,14 @@ UNIT_CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
     "minutes": {"minutes": (1.0, 0.0), "hours": (60.0, 0.0), "seconds": (1.0 / 60.0, 0.0)},
     "count": {"count": (1.0, 0.0)},
 }
+
+
+# Limits on raw input (databricks_jobs/sources/README.md, "Limits"): a definition may raise them.
+MAX_LINE_BYTES = 1 << 20  # csv.max_line_bytes
+XLS_MAX_CELLS = 2_000_000  # xls.max_cells: rows x columns of the sheet read
+# Limits on the definition file itself: no YAML document this small holds a source definition this large.
+MAX_DEFINITION_BYTES = 1 << 20
+MAX_PATTERN_CHARS = 1_000
 
 
 class SourceDefinitionError(ValueError):
@@ -116,8 +126,11 @@ class SourceDefinition:
     sum_over: tuple[str, ...] = ()  # long: sub-region id columns (meter, feeder) summed to region-hour
     delimiter: str = ","
     encoding: str = "utf-8"
+    max_line_bytes: int = MAX_LINE_BYTES  # csv: a file with a longer line is refused, naming the line
     header_row_max: int = 0  # xls: look for the header in the first N+1 rows (title rows before it)
     xls_max_bytes: int = 64 << 20  # xls: larger files are refused (xlrd reads a workbook whole, into memory)
+    xls_sheet: str | int = 0  # xls: the sheet read (its name, or its 0-based index); other sheets are never loaded
+    xls_max_cells: int = XLS_MAX_CELLS  # xls: a sheet of more rows x columns is refused before any frame is built
     options: dict[str, Any] = field(default_factory=dict)  # dataset-specific settings (e.g. outage thresholds)
     row_filter: RowFilter | None = None
     sub_hourly: str | None = None  # mean | first | last: observations within an hour folded into one value
@@ -176,7 +189,10 @@ def _key_spec(reader: _Reader, raw: dict[str, Any], key: str) -> KeySpec:
     if origin == "file_name":
         if not pattern or "(?P<value>" not in pattern:
             raise reader.fail(f"{key}.pattern", "file_name needs a regex with a named group (?P<value>...)")
-        re.compile(pattern)
+        try:
+            file_name_regex(pattern)
+        except ValueError as error:
+            raise reader.fail(f"{key}.pattern", str(error)) from None
     if origin == "fixed" and not spec.get("value"):
         raise reader.fail(f"{key}.value", "is required when from: fixed")
     if origin == "column" and not spec.get("column"):
@@ -188,6 +204,20 @@ def _key_spec(reader: _Reader, raw: dict[str, Any], key: str) -> KeySpec:
         pattern=pattern,
         mapping={str(k): str(v) for k, v in (spec.get("map") or {}).items()},
     )
+
+
+def file_name_regex(pattern: str) -> Any:
+    """A definition's file-name regex, compiled by RE2: linear time in the name's length whatever the pattern (a
+    backtracking engine can take minutes on `(a+)+$`), so RE2 refuses what it cannot do in linear time
+    (backreferences, lookaround)."""
+    import re2
+
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise ValueError(f"a pattern of {len(pattern):,} characters is longer than {MAX_PATTERN_CHARS}")
+    try:
+        return re2.compile(pattern)
+    except re2.error as error:
+        raise ValueError(f"{pattern!r} is not a regex RE2 runs in linear time ({error})") from None
 
 
 def _field_spec(reader: _Reader, name: str, spec: dict[str, Any]) -> FieldSpec:
@@ -221,6 +251,7 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
     if not isinstance(raw, dict):
         raise SourceDefinitionError(f"{path}: a source definition must be a YAML mapping")
     reader = _Reader(path, raw)
+    check_types(raw, reader.fail)
     source_id = reader.get(raw, "source_id", "")
     if not re.fullmatch(r"[a-z][a-z0-9_]*", str(source_id)):
         raise reader.fail("source_id", f"{source_id!r} must be lower_snake_case")
@@ -275,11 +306,24 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
     files = _as_tuple(reader.get(raw, "files", ""))
     if not files:
         raise reader.fail("files", "needs at least one glob")
+    for glob in files:
+        if _leaves_raw_root(glob):
+            raise reader.fail("files", f"{glob!r} leaves the raw root: a glob is relative to it, without '..'")
     region = _key_spec(reader, raw, "region")
     if shape == "wide" and region.origin != "header":
         raise reader.fail("region.from", "a wide file takes its regions from the header (from: header)")
     station = _key_spec(reader, raw, "station") if "station" in raw else None
-    encoding = str((raw.get("csv") or {}).get("encoding", "utf-8"))
+    csv_options, xls = raw.get("csv") or {}, raw.get("xls") or {}
+    encoding = str(csv_options.get("encoding", "utf-8"))
+    delimiter = str(csv_options.get("delimiter", ","))
+    if not delimiter or delimiter in ('"', "\n", "\r", "\x00"):
+        raise reader.fail("csv.delimiter", f"{delimiter!r} cannot separate fields")
+    for key, value in (
+        ("csv.max_line_bytes", csv_options.get("max_line_bytes")),
+        ("xls.max_cells", xls.get("max_cells")),
+    ):
+        if value is not None and value < 1:
+            raise reader.fail(key, f"{value} must be a positive whole number")
     if encoding.lower().replace("-", "") != "utf8":
         # Spark's text reader (the only CSV path, for scale) reads UTF-8.
         raise reader.fail("csv.encoding", f"{encoding!r}: only utf-8 is supported; re-encode the file upstream")
@@ -312,10 +356,13 @@ def parse_definition(raw: dict[str, Any], path: str = "<dict>") -> SourceDefinit
         wide_value_columns=_as_tuple(wide.get("value_columns")),
         wide_ignore_columns=_as_tuple(wide.get("ignore_columns")),
         sum_over=_as_tuple(raw.get("sum_over")),
-        delimiter=str((raw.get("csv") or {}).get("delimiter", ",")),
+        delimiter=delimiter,
         encoding=encoding,
-        header_row_max=int((raw.get("xls") or {}).get("header_search_rows", 0)),
-        xls_max_bytes=int(float((raw.get("xls") or {}).get("max_megabytes", 64)) * (1 << 20)),
+        max_line_bytes=csv_options.get("max_line_bytes", MAX_LINE_BYTES),
+        header_row_max=xls.get("header_search_rows", 0),
+        xls_max_bytes=int(float(xls.get("max_megabytes", 64)) * (1 << 20)),
+        xls_sheet=xls.get("sheet", 0),
+        xls_max_cells=xls.get("max_cells", XLS_MAX_CELLS),
         options=dict(raw.get("options") or {}),
         row_filter=row_filter,
         sub_hourly=reader.get(raw, "sub_hourly", "", None, (None, *SUB_HOURLY_RULES)),
@@ -341,11 +388,24 @@ def _default_value_field(dataset: str) -> str:
     return {"demand": "demand_mw", "weather": "temperature_c"}.get(dataset, "value")
 
 
-def load_definition_file(path: Path) -> SourceDefinition:
-    import yaml
+def _leaves_raw_root(glob: str) -> bool:
+    """An absolute glob, a URI, or one with a '..' segment reaches files outside the raw root."""
+    parts = glob.replace("\\", "/").split("/")
+    return glob.startswith(("/", "~")) or "://" in glob or ":" in parts[0] or ".." in parts
 
+
+def load_definition_file(path: Path) -> SourceDefinition:
+    """Parse one definition file: plain YAML only (no aliases, which let a few hundred bytes expand to gigabytes),
+    at most MAX_DEFINITION_BYTES, every field of its declared type."""
+    from databricks_jobs.sources.yaml_plain import PlainYamlError, load_plain_yaml
+
+    size = path.stat().st_size
+    if size > MAX_DEFINITION_BYTES:
+        raise SourceDefinitionError(
+            f"{path}: {size:,} bytes; a source definition holds at most {MAX_DEFINITION_BYTES:,}"
+        )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise SourceDefinitionError(f"{path}: not valid YAML: {error}") from None
+        raw = load_plain_yaml(path.read_text(encoding="utf-8"))
+    except PlainYamlError as error:
+        raise SourceDefinitionError(f"{path}: {error}") from None
     return parse_definition(raw, str(path))

@@ -65,9 +65,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from databricks_jobs.bronze.raw_files import RawFileError
     from databricks_jobs.reference.regions import load_regions
     from databricks_jobs.sources import SourceDefinitionError, load_definition_file
-    from databricks_jobs.sources.readers import RawFileError
 
     regions = load_regions(_config_root(args))
     try:
@@ -77,7 +77,7 @@ def run_check(args: argparse.Namespace) -> int:
         return 1
     print(f"{definition.source_id} ({definition.dataset}, {definition.format}, {definition.shape}): definition valid")
 
-    from databricks_jobs.sources.check import check_file, sample_files
+    from databricks_jobs.source_check import check_file, sample_files
     from databricks_jobs.spark_session import get_spark
 
     spark = get_spark("energy-sources-check")

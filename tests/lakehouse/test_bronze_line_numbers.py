@@ -1,21 +1,22 @@
 """Bronze line numbers stay exact when one Spark read packs many small files into a partition and splits a big file
-over many partitions (readers.read_csv_files)."""
+over many partitions (bronze.csv_reader.read_csv_files)."""
 
 from __future__ import annotations
 
 import pytest
 from pyspark.sql import functions as F
 
-from databricks_jobs.sources import load_source_definitions, readers
-from databricks_jobs.sources.readers import (
+from databricks_jobs.bronze import csv_reader
+from databricks_jobs.bronze.csv_reader import (
     BlockLines,
     CsvFile,
     file_lines,
     path_key,
-    raw_file,
     read_csv_files,
     write_partitions,
 )
+from databricks_jobs.bronze.raw_files import raw_file
+from databricks_jobs.sources import load_source_definitions
 
 
 def test_line_offsets_by_hand():
@@ -56,7 +57,7 @@ def test_path_key_matches_spark_names_to_listed_files():
 
 @pytest.mark.spark
 def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "LINES_PER_WRITE_PARTITION", 100)  # the numbered lines are also spread out
+    monkeypatch.setattr(csv_reader, "LINES_PER_WRITE_PARTITION", 100)  # the numbered lines are also spread out
     big = sample_data / "ercot_native_load_2021/ercot_native_load_2021.csv"
     header = big.read_text().splitlines()[0]
     (tmp_path / "big.csv").write_bytes(big.read_bytes())

@@ -181,7 +181,7 @@ def test_wheel_is_pure_python_and_carries_the_entry_points(wheel):
     for stage in ("bronze", "silver", "gold", "export"):
         assert f"energy-{stage} = databricks_jobs.jobs.{stage}:main" in entry_points
     requirements = [r for r in _metadata(wheel).get_all("Requires-Dist") if "extra ==" not in r]
-    assert sorted(requirements) == ["pyyaml>=6", "xlrd==2.0.2"]
+    assert sorted(requirements) == ["google-re2>=1.1", "pyyaml>=6", "xlrd==2.0.2"]
     supported = SpecifierSet(_metadata(wheel)["Requires-Python"])
     assert "3.12.3" in supported and "3.11.9" in supported  # Runtime 16 / 17 LTS and serverless; local
 
@@ -213,10 +213,10 @@ def test_wheel_refuses_a_python_it_was_not_checked_on(wheel, tmp_path):
 @pytest.mark.network
 @pytest.mark.parametrize("python_version", ["3.12", "3.11"])  # Runtime 16 / 17 LTS and serverless; local
 def test_wheel_installs_with_its_dependencies_on_the_runtime_python(wheel, python_version, tmp_path):
-    """Resolves pyyaml and xlrd from the package index for the runtime's Python."""
+    """Resolves pyyaml, xlrd and google-re2 from the package index for the runtime's Python."""
     result = _dry_run(wheel, python_version, tmp_path / "report.json", offline=False)
     assert result.returncode == 0, result.stderr
-    assert _installed(tmp_path / "report.json") == {"energy-reliability-platform", "pyyaml", "xlrd"}
+    assert _installed(tmp_path / "report.json") == {"energy-reliability-platform", "google-re2", "pyyaml", "xlrd"}
 
 
 @pytest.mark.network

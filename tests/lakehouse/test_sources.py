@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from databricks_jobs.sources import SourceDefinitionError, load_source_definitions, parse_definition
-from databricks_jobs.sources.readers import find_column
+from databricks_jobs.sources.aliases import find_column
 
 MINIMAL = {
     "source_id": "x_load",

@@ -87,8 +87,8 @@ def test_conflicts_name_both_files(config_root):
 
 @pytest.mark.spark
 def test_sources_check_shows_header_rows_and_quarantines(spark, config_root, tmp_path):
+    from databricks_jobs.source_check import check_file, sample_files
     from databricks_jobs.sources import load_definition_file
-    from databricks_jobs.sources.check import check_file, sample_files
 
     raw = peach.write_raw(tmp_path / "raw")
     definition = load_definition_file(config_root / "sources" / "peach_feeder_load.yml")
@@ -113,8 +113,8 @@ def test_sources_check_shows_header_rows_and_quarantines(spark, config_root, tmp
 
 @pytest.mark.spark
 def test_sources_check_names_a_refused_file(spark, config_root, tmp_path):
+    from databricks_jobs.source_check import check_file, sample_files
     from databricks_jobs.sources import load_definition_file
-    from databricks_jobs.sources.check import check_file, sample_files
 
     (tmp_path / "raw" / "peach").mkdir(parents=True)
     (tmp_path / "raw" / "peach" / "load_bad.csv").write_text("When,Where,kW\n2024-01-01 01:00,Peach Metro,1\n")

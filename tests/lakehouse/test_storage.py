@@ -10,7 +10,7 @@ import random
 import pytest
 
 from databricks_jobs import storage
-from databricks_jobs.sources.readers import RawFileError, content_hash, list_files, raw_file
+from databricks_jobs.bronze.raw_files import RawFileError, content_hash, list_files, raw_file
 from local_platform.s3.client import s3_client
 from local_platform.s3.server import free_port
 from local_platform.s3.settings import process_environment

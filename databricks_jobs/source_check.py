@@ -3,7 +3,8 @@
 For each file it reports the header match (which header column each declared column resolved to), the first rows as
 Silver would hold them (UTC and local time, region, value with its unit) and every row Silver would quarantine, with
 its reason and detail, and the row accounting. It runs the pipeline's own readers, transform and duplicate ranking,
-so what it prints is what Bronze and Silver would do (rows already in Silver are not consulted).
+so what it prints is what Bronze and Silver would do (rows already in Silver are not consulted). It stands above
+the layers: it drives Bronze's reader and Silver's candidates, as a run does.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs.bronze.ingest import read_file_rows
+from databricks_jobs.bronze.raw_files import RawFile, RawFileError, list_files, raw_file
 from databricks_jobs.reference.regions import Region
 from databricks_jobs.silver.build import EXACT_DUPLICATE, KEPT, QUARANTINED, assign_fates
+from databricks_jobs.silver.candidates import source_candidates
 from databricks_jobs.silver.parsing import RawFields
 from databricks_jobs.silver.registry import handler_for
+from databricks_jobs.sources.aliases import find_column
 from databricks_jobs.sources.model import SourceDefinition
-from databricks_jobs.sources.readers import RawFile, RawFileError, find_column, list_files, raw_file
 
 # What to show per dataset: (instant column, value columns with their canonical unit).
 SHOWN = {
@@ -67,9 +70,7 @@ def _candidates(
 ) -> tuple[list[str], DataFrame]:
     header, bronze, _ = read_file_rows(spark, definition, file, "check", batch_id="check")
     handler = handler_for(definition.dataset)
-    candidates = handler.transform(bronze, definition, RawFields.of({file.relative_path: header}), regions)
-    if "_sub_id" not in candidates.columns:
-        candidates = candidates.withColumn("_sub_id", F.lit(None).cast("string"))
+    candidates = source_candidates(bronze, definition, RawFields.of({file.relative_path: header}), regions)
     existing = spark.createDataFrame([], handler.target.spark_schema())
     return header, assign_fates(candidates, existing, handler, bool(definition.sum_over))
 
@@ -138,7 +139,6 @@ def check_file(
         result.refused = True
         result.lines.append(f"  file refused: {error}")
         return result
-    fates = fates.cache()
     result.lines += [f"  header: {header}", *header_match(definition, header)]
     result.lines += _row_lines(fates, definition, regions, first_rows)
     result.lines += _quarantine_lines(fates)
@@ -150,7 +150,6 @@ def check_file(
         f"  rows in {c['rows_in']} = kept {c[KEPT]} + quarantined {c[QUARANTINED]} "
         f"+ exact duplicates {c[EXACT_DUPLICATE]}"
     )
-    fates.unpersist()
     return result
 
 

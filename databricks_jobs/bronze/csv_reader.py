@@ -1,136 +1,26 @@
-"""Readers: list a source's files, fingerprint them, and turn each into Bronze rows (raw strings + line numbers).
-
-CSV goes through Spark only (the benchmark pushes tens of millions of rows), all new files of a source in one read so
-that thousands of small files are not thousands of Spark jobs; legacy .xls goes through xlrd/pandas, which is fine for
-files of a few thousand rows. Listing, fingerprinting and header probes go through
-databricks_jobs.storage (Python only, no JVM: serverless and standard access mode run this through Spark Connect), so
-the same code reads a local folder, a Unity Catalog Volume or s3a://.
-"""
+"""CSV files into Bronze rows (raw lines + line numbers): a header probe in Python, then every new file of a source in
+one Spark read, so that thousands of small files are not thousands of Spark jobs (the benchmark pushes tens of
+millions of rows)."""
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import hashlib
 import io
-import json
-import math
 import os
 import re
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 import pyspark.sql.functions as F
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 
-from databricks_jobs import storage
+from databricks_jobs.bronze.csv_line import field_count
+from databricks_jobs.bronze.headers import check_header, number_duplicates
+from databricks_jobs.bronze.raw_files import GZIP_MAGIC, RawFile, RawFileError, read_bytes
 from databricks_jobs.sources.model import SourceDefinition
 
 HEADER_PROBE_BYTES = 1 << 16
-HASH_CHUNK_BYTES = 8 << 20
-GZIP_MAGIC = b"\x1f\x8b"
-ZIP_MAGIC = b"PK\x03\x04"  # .xlsx, .docx, .zip
-
-
-class RawFileError(ValueError):
-    """A raw file cannot be ingested; the message names the file and the problem."""
-
-
-@dataclass(frozen=True)
-class RawFile:
-    uri: str  # what spark.read.text takes: the raw root's own scheme (a folder, /Volumes/..., s3a://bucket/raw/x.csv)
-    relative_path: str  # relative to raw_root: the stable name stored as source_file
-    size_bytes: int
-    modified_ms: int | None = None  # epoch ms of the file's last modification, when storage reports one
-
-
-def _raw(raw_root: str, info: storage.FileInfo) -> RawFile:
-    try:
-        relative = storage.relative_to(raw_root, info.uri)
-    except ValueError:
-        relative = info.uri  # a file named by an absolute path outside the raw root keeps its full name
-    return RawFile(info.uri, relative, info.size_bytes, info.modified_ms)
-
-
-def list_files(raw_root: str, pattern: str) -> list[RawFile]:
-    """Files under raw_root matching a glob, sorted by relative path (deterministic processing order)."""
-    files = [_raw(raw_root, info) for info in storage.glob_files(raw_root, pattern)]
-    return sorted(files, key=lambda f: f.relative_path)
-
-
-def raw_file(raw_root: str, path: str) -> RawFile:
-    """One named file (absolute, or relative to raw_root); RawFileError when it does not exist."""
-    absolute = "://" in path or path.startswith(("/", "file:"))
-    info = storage.file_info(path if absolute else f"{raw_root.rstrip('/')}/{path}")
-    if info is None or info.is_dir:
-        raise RawFileError(f"{path}: missing file (no such file under {raw_root})")
-    return _raw(raw_root, info)
-
-
-def read_bytes(uri: str, limit: int | None = None) -> Iterator[bytes]:
-    """The file's bytes in chunks, the first `limit` bytes only when given."""
-    return storage.read_bytes(uri, limit, HASH_CHUNK_BYTES)
-
-
-def content_hash(uri: str) -> str:
-    """sha256 of the file's bytes: the identity Bronze uses to skip a file it already holds."""
-    digest = hashlib.sha256()
-    for chunk in read_bytes(uri):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def normalise_header(name: str) -> str:
-    """Header names compare case-, space- and BOM-insensitively."""
-    return " ".join(str(name).replace("\ufeff", "").split()).lower()
-
-
-def find_column(header: list[str], aliases: tuple[str, ...]) -> str | None:
-    """The header name matching the first alias present, or None."""
-    by_key = {normalise_header(h): h for h in header}
-    return next((by_key[normalise_header(a)] for a in aliases if normalise_header(a) in by_key), None)
-
-
-def required_aliases(definition: SourceDefinition) -> list[tuple[str, tuple[str, ...]]]:
-    """(what, aliases) for every column a file of this source must have in its header."""
-    needed = [("timestamp", aliases) for aliases in definition.timestamp.columns]
-    if definition.shape == "long":
-        needed += [(f"field {f.name}", f.columns) for f in definition.fields if f.required]
-        needed += [(f"sum_over {c}", (c,)) for c in definition.sum_over]
-    for what, key in (("region", definition.region), ("station", definition.station)):
-        if key is not None and key.origin == "column":
-            needed.append((what, key.columns))
-    if definition.row_filter is not None:
-        needed.append(("filter", definition.row_filter.columns))
-    return needed
-
-
-def number_duplicates(header: list[str], definition: SourceDefinition) -> list[str]:
-    """With `duplicate_columns: number`, later occurrences of a name become 'NAME#2', 'NAME#3' (the first keeps its
-    name, so aliases find it); otherwise the header is returned as is and check_header refuses duplicates."""
-    if definition.duplicate_columns != "number":
-        return header
-    seen: dict[str, int] = {}
-    numbered = []
-    for name in header:
-        key = normalise_header(name)
-        seen[key] = seen.get(key, 0) + 1
-        numbered.append(name if seen[key] == 1 else f"{name}#{seen[key]}")
-    return numbered
-
-
-def check_header(definition: SourceDefinition, header: list[str], file: str) -> None:
-    missing = [
-        f"{what} (one of {list(aliases)})"
-        for what, aliases in required_aliases(definition)
-        if not find_column(header, aliases)
-    ]
-    if missing:
-        raise RawFileError(f"{file}: wrong header: no column for {'; '.join(missing)}; header is {header}")
-    if len({normalise_header(h) for h in header}) != len(header):
-        raise RawFileError(f"{file}: wrong header: duplicate column names in {header}")
 
 
 def _probe_text(file: RawFile) -> str:
@@ -184,26 +74,6 @@ def probe_csv(file: RawFile, content_hash: str, definition: SourceDefinition) ->
     header, header_lines = _header_record(file, definition)
     check_header(definition, header, file.relative_path)
     return CsvFile(file, content_hash, tuple(header), header_lines)
-
-
-def split_fields(line: Column, delimiter: str) -> Column:
-    """Split one CSV line into raw field strings; quote-aware only where the line has a quote (the rare case)."""
-    delim = re.escape(delimiter)
-    quote_aware = f'{delim}(?=(?:[^"]*"[^"]*")*[^"]*$)'
-    unquoted = F.transform(
-        F.split(line, quote_aware, -1),
-        lambda v: F.regexp_replace(F.regexp_replace(v, r'^\s*"(.*)"\s*$', "$1"), '""', '"'),
-    )
-    return F.when(line.contains('"'), unquoted).otherwise(F.split(line, delim, -1))
-
-
-def field_count(line: Column, delimiter: str) -> Column:
-    """size(split_fields(line)) without building the array where the line has no quote: delimiters + 1 (0 for an
-    empty line)."""
-    delimiters = (F.length(line) - F.length(F.replace(line, F.lit(delimiter), F.lit("")))) / len(delimiter)
-    plain = (delimiters + 1).cast("int")
-    counted = F.when(line.contains('"'), F.size(split_fields(line, delimiter))).otherwise(plain)
-    return F.when(line == "", F.lit(0)).otherwise(counted)
 
 
 @dataclass(frozen=True)
@@ -373,65 +243,3 @@ def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: Source
         field_count(F.col("raw_line"), definition.delimiter).alias("field_count"),
     )
     return batch
-
-
-def _cell_text(value: object) -> str | None:
-    """A spreadsheet cell as the text a CSV export would hold; None for an empty cell."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefinition) -> tuple[list[str], list[tuple]]:
-    """Header and data rows (row number, the cells as a JSON array, field count) of a legacy .xls sheet.
-
-    The header is the first row within `xls.header_search_rows` that holds every required column (by alias).
-    """
-    import pandas as pd
-
-    if file.size_bytes == 0:
-        raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
-    if file.size_bytes > definition.xls_max_bytes:
-        # xlrd holds the whole workbook in memory (several times its size): refuse before reading a byte.
-        raise RawFileError(
-            f"{file.relative_path}: .xls file of {file.size_bytes:,} bytes is above the source's limit of "
-            f"{definition.xls_max_bytes:,} (xls.max_megabytes); export it as CSV or split it"
-        )
-    if b"".join(read_bytes(file.uri, len(ZIP_MAGIC))) == ZIP_MAGIC:
-        raise RawFileError(
-            f"{file.relative_path}: an .xlsx (Office Open XML / zip) workbook, but the source declares format: xls "
-            "(legacy BIFF); save it as .xls or export it as CSV"
-        )
-    content = b"".join(read_bytes(file.uri))
-    try:
-        sheet = pd.read_excel(io.BytesIO(content), header=None, dtype=object, engine="xlrd")
-    except Exception as error:  # noqa: BLE001 - xlrd raises many types for a corrupt workbook
-        raise RawFileError(f"{file.relative_path}: not a readable .xls workbook ({error})") from None
-    cells = [[_cell_text(v) for v in row] for row in sheet.itertuples(index=False)]
-    header_index = None
-    for index, row in enumerate(cells[: definition.header_row_max + 1]):
-        header = [c.strip() if c else f"column_{i + 1}" for i, c in enumerate(row)]
-        if all(find_column(header, aliases) for _, aliases in required_aliases(definition)):
-            header_index = index
-            break
-    if header_index is None:
-        first = cells[0] if cells else []
-        check_header(definition, [c or "" for c in first], file.relative_path)
-        raise RawFileError(f"{file.relative_path}: wrong header: no header row in the first rows")
-    header = number_duplicates(header, definition)
-    check_header(definition, header, f"{file.relative_path}: row {header_index + 1}")  # duplicate names too
-    rows = []
-    for index in range(header_index + 1, len(cells)):
-        values = cells[index]
-        if all(v is None for v in values):
-            continue  # an empty spreadsheet row holds nothing to lose
-        rows.append((index + 1, json.dumps(values), len(header)))
-    return header, rows
