@@ -579,7 +579,7 @@ QUARANTINE_REASONS: dict[QuarantineReason, tuple[str, str]] = {
     QuarantineReason.FLAGGED_VALUE: ("demand, weather", "the value carries a flag the definition declares `reject`"),
     QuarantineReason.NON_NUMERIC_VALUE: ("demand, weather", "the value (or reported demand) is not a number"),
     QuarantineReason.NEGATIVE_DEMAND: ("demand", "demand below zero"),
-    QuarantineReason.ABSURD_VALUE: ("demand, weather", "outside the field's `valid_range`"),
+    QuarantineReason.ABSURD_VALUE: ("demand, weather", "not finite, or outside the field's `valid_range`"),
     QuarantineReason.RESTORATION_BEFORE_START: ("outage_events", "restored before it started"),
     QuarantineReason.NEGATIVE_CUSTOMERS: ("outage_events", "customers affected below zero"),
     QuarantineReason.ABSURD_CUSTOMERS: (

@@ -72,7 +72,11 @@ def _range_checks(value: Column, spec: FieldSpec, label: Column, is_demand: bool
     shown = F.concat(label, F.lit(" = "), value.cast("string"), F.lit(f" {spec.canonical_unit or ''}".rstrip()))
     # NaN and +/-infinity parse as doubles ("NaN", "1e999"); no range makes them a reading.
     checks = [
-        (F.isnan(value) | (F.abs(value) == float("inf")), "absurd_value", F.concat(shown, F.lit(" is not finite")))
+        (
+            F.isnan(value) | (F.abs(value) == float("inf")),
+            QuarantineReason.ABSURD_VALUE,
+            F.concat(shown, F.lit(" is not finite")),
+        )
     ]
     if spec.valid_range is None and not is_demand:
         return checks

@@ -273,10 +273,13 @@ def test_the_refresh_task_loads_and_views_are_built_at_deploy_only():
     ]
 
 
+@pytest.mark.server
 def test_a_re_deploy_on_the_local_warehouse_moves_the_stage(tmp_path):
     from local_platform.warehouse import control, runner
 
-    settings = control.WarehouseSettings(state_dir=tmp_path / "warehouse", port=free_port())
+    # The local warehouse reads only the export folders it was started with (docs/security.md).
+    exports = (tmp_path / "export-v1", tmp_path / "export-v2")
+    settings = control.WarehouseSettings(state_dir=tmp_path / "warehouse", port=free_port(), data_dirs=exports)
     control.start(settings)
     try:
         runner.apply(settings, str(tmp_path / "export-v1"))
