@@ -7,6 +7,8 @@ Naming follows PUDL: `{layer}_{subject}__{grain}[_{name}]`; `*_utc` are instants
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, replace
 
 from pyspark.sql.types import (
@@ -44,6 +46,9 @@ class Column:
     type: str  # Spark SQL type name: string, double, int, bigint, boolean, date, timestamp, timestamp_ntz
     nullable: bool = True
     description: str = ""
+    # A NOT NULL column added to a table that has rows needs their value: a SQL expression over the table's other
+    # columns (Spark and Snowflake SQL alike), applied by the upgrade. Not part of the contract's fingerprint.
+    backfill: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,21 @@ class TableContract:
 
     def spark_schema(self) -> StructType:
         return StructType([StructField(c.name, SPARK_TYPES[c.type], c.nullable) for c in self.columns])
+
+    @property
+    def fingerprint(self) -> str:
+        """What the table is made of (columns, types, nullability, comments, key, clustering), hashed: any change
+        to the contract changes it; a stored table records the fingerprint it was made or last upgraded with."""
+        text = json.dumps(
+            [
+                self.name,
+                self.description,
+                [[c.name, c.type, c.nullable, c.description] for c in self.columns],
+                list(self.primary_key),
+                list(self.cluster_by),
+            ]
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # Fields shared by several tables, declared once (as PUDL's metadata/fields.py does): a table names a shared field,
@@ -595,3 +615,59 @@ def contract(name: str) -> TableContract:
         if table.name == name:
             return table
     raise KeyError(f"no table contract named {name!r}")
+
+
+# LOAD_HISTORY is the warehouse's own table (sql/06_load_history.sql creates it; the load procedure writes it):
+# declared here so the warehouse upgrade treats it like the curated tables.
+WAREHOUSE_LOAD_HISTORY = TableContract(
+    "load_history",
+    "Audit of every load of the Gold export",
+    _cols(
+        ("load_id", "string", False, "one id per CALL of the load procedure (a chain of batches shares it)"),
+        "batch_id",
+        _field(
+            "table_name", "null when the load failed before reaching a table (e.g. unreadable manifest)", nullable=True
+        ),
+        ("status", "string", False, "LOADED | SKIPPED | FAILED"),
+        ("files_loaded", "int", False, "row files and deleted-key files"),
+        ("rows_in_manifest", "bigint", False),
+        ("rows_loaded", "bigint", False),
+        ("rows_rejected", "bigint", False),
+        ("rows_replaced", "bigint", False, "existing rows with the same primary key, replaced by the load"),
+        ("loaded_at_utc", "timestamp", False),
+        ("error_message", "string", True),
+        (
+            "mode",
+            "string",
+            True,
+            "full | incremental (export manifest version 2); null before it or when the manifest was unread",
+        ),
+        (
+            "rows_deleted",
+            "bigint",
+            True,
+            "existing rows deleted: absent from a full batch, or deleted keys of an incremental one",
+        ),
+        ("contract_version", "int", True, "the export contract version of the batch; null before contract versions"),
+    ),
+    (),
+)
+WAREHOUSE_TABLES: tuple[TableContract, ...] = (WAREHOUSE_LOAD_HISTORY,)
+
+
+def versioned_contracts() -> tuple[TableContract, ...]:
+    """Every contract the version covers: lake (Bronze's per-source template too) and warehouse."""
+    return (*SILVER_TABLES, *GOLD_TABLES, *BOOKKEEPING_TABLES, bronze_raw_rows("{source_id}"), *WAREHOUSE_TABLES)
+
+
+def contracts_fingerprint() -> str:
+    """One fingerprint of every contract: what CONTRACT_FINGERPRINTS pins for CONTRACT_VERSION."""
+    joined = ",".join(f"{c.name}={c.fingerprint}" for c in versioned_contracts())
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+
+
+# The contract version, stored on every table it made or upgraded (and carried by each export manifest). Any change
+# to a contract above changes contracts_fingerprint(): then raise CONTRACT_VERSION and pin the new fingerprint here
+# (tests/lakehouse/test_contract_version.py fails until both are done). Versions only grow; none is ever reused.
+CONTRACT_VERSION = 1
+CONTRACT_FINGERPRINTS: dict[int, str] = {1: "311bef15d651e0db"}

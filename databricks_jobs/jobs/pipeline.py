@@ -111,6 +111,22 @@ def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, option
     return results, f"maintain: {len(results)} tables optimized ({compacted} files compacted) and vacuumed", []
 
 
+def upgrade_for_stages(
+    spark: SparkSession, settings: LakeSettings, stages: Sequence[str], log: Callable[[str], None], apply: bool = True
+):
+    """Before a stage writes anything: its layer's stored tables brought to the code's contracts (additive changes
+    applied in place), or the run refused (upgrade.UpgradeRefused) naming each destructive change and its way."""
+    from databricks_jobs.sources import load_source_definitions
+    from databricks_jobs.upgrade import lake_contracts, upgrade_lake
+
+    layers = {"bronze": "bronze", "silver": "silver", "gold": "gold", "export": "gold"}
+    wanted = [layers[s] for s in stages if s in layers]
+    if not wanted:
+        return []
+    contracts = lake_contracts(load_source_definitions(), wanted)
+    return upgrade_lake(spark, settings, contracts, apply=apply, log=log)
+
+
 RUNNERS: dict[str, Callable] = {
     "bronze": _bronze,
     "silver": _silver,
@@ -145,6 +161,7 @@ def run_pipeline(
     report = PipelineReport(batch_id, settings)
     options = RunOptions(full_refresh, full_export, source_ids)
     lake.bind_local_schema(spark, settings)
+    upgrade_for_stages(spark, settings, stages, log)
     where = settings.namespace + (f" (stored in {settings.lake_root})" if settings.is_local_catalog else "")
     log(f"pipeline batch {batch_id}: stages {' -> '.join(stages)}; tables {where}")
     for stage in [s for s in STAGES if s in stages]:

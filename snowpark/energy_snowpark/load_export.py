@@ -44,6 +44,7 @@ from .load_manifest import (
     parse_manifest,
 )
 from .plausibility import rules_for
+from .upgrade_warehouse import upgrade_warehouse
 
 __all__ = ["LoadError", "load_export", "main", "parse_manifest"]
 
@@ -125,6 +126,8 @@ def load_export(
     load_id = f"{started:{LOAD_ID_TIME}}_{uuid.uuid4().hex[:12]}"
     resolved, mode = batch_id, None
     try:
+        # CURATED and LOAD_HISTORY brought to this code's contracts first (additive changes in place, or refused).
+        upgrade_warehouse(session, database)
         _drop_abandoned_staging(session, database, started)
         explicit = validate_batch_id(batch_id) != LATEST
         resolved = resolve_batch_id(batch_id, read)
@@ -468,6 +471,7 @@ def _record(
             load.rows_deleted,
             datetime.now(UTC).replace(tzinfo=None),
             None,
+            manifest.contract_version,
         ],
     )
 
@@ -475,8 +479,8 @@ def _record(
 def _insert_history(session: Any, database: str, values: list[Any]) -> None:
     session.sql(
         f"INSERT INTO {database}.{CURATED}.{AUDIT_TABLE} (LOAD_ID, BATCH_ID, TABLE_NAME, STATUS, MODE, FILES_LOADED, "
-        "ROWS_IN_MANIFEST, ROWS_LOADED, ROWS_REJECTED, ROWS_REPLACED, ROWS_DELETED, LOADED_AT_UTC, ERROR_MESSAGE) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "ROWS_IN_MANIFEST, ROWS_LOADED, ROWS_REJECTED, ROWS_REPLACED, ROWS_DELETED, LOADED_AT_UTC, ERROR_MESSAGE, "
+        "CONTRACT_VERSION) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         params=values,
     ).collect()
 
@@ -492,7 +496,7 @@ def _record_failure(
 ) -> None:
     """Best effort: a failure to record must not hide the load's own error."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    values = [load_id, batch_id, table_name, "FAILED", mode, 0, 0, 0, 0, 0, 0, now, str(error)[:4000]]
+    values = [load_id, batch_id, table_name, "FAILED", mode, 0, 0, 0, 0, 0, 0, now, str(error)[:4000], None]
     try:
         _insert_history(session, database, values)
     except Exception:  # noqa: BLE001 - the original error is re-raised by the caller

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .export_contract import TABLES
+from .export_contract import CONTRACT_VERSION, TABLES
 from .identifiers import BATCH_ID
 
 MANIFEST_FILE = "_manifest.json"
@@ -71,6 +71,7 @@ class Manifest:
     tables: tuple[ManifestTable, ...]
     mode: str = FULL
     base_batch_id: str | None = None
+    contract_version: int | None = None  # None: exported before contract versions
 
 
 def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
@@ -83,6 +84,7 @@ def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
     if not isinstance(raw, dict):
         raise LoadError(f"{where} is not a JSON object")
     _check_header(raw, expected_batch_id, where)
+    _contract_version(raw, where)  # before the tables: a newer contract's columns would be refused less clearly
     mode, base = _mode_and_base(raw, expected_batch_id, where)
     entries = raw.get("tables")
     if not isinstance(entries, list) or not entries:
@@ -91,7 +93,23 @@ def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
     names = [table.name for table in tables]
     if len(set(names)) != len(names):
         raise LoadError(f"{where}: a table is listed twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
-    return Manifest(expected_batch_id, tables, mode, base)
+    return Manifest(expected_batch_id, tables, mode, base, _contract_version(raw, where))
+
+
+def _contract_version(raw: dict[str, Any], where: str) -> int | None:
+    """The batch's contract version: absent before contract versions (its columns are still checked against the
+    contract); a newer one than this code's is refused, naming both (docs/upgrading.md: upgrade the load first)."""
+    version = raw.get("contract_version")
+    if version is None:
+        return None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise LoadError(f"{where}: contract_version {version!r} is not a positive integer")
+    if version > CONTRACT_VERSION:
+        raise LoadError(
+            f"{where}: exported with contract version {version}, newer than this load procedure's contract version "
+            f"{CONTRACT_VERSION}: deploy the newer release's Snowflake code (snow snowpark deploy) and load again"
+        )
+    return version
 
 
 def _check_header(raw: dict[str, Any], expected_batch_id: str, where: str) -> None:
