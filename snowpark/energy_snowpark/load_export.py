@@ -477,10 +477,18 @@ def _record(
 
 
 def _insert_history(session: Any, database: str, values: list[Any]) -> None:
+    """One LOAD_HISTORY row; CONTRACT_VERSION only when known, so a failure is still recorded in a LOAD_HISTORY that
+    the warehouse upgrade could not bring up to date."""
+    columns = (
+        "LOAD_ID, BATCH_ID, TABLE_NAME, STATUS, MODE, FILES_LOADED, ROWS_IN_MANIFEST, ROWS_LOADED, ROWS_REJECTED, "
+        "ROWS_REPLACED, ROWS_DELETED, LOADED_AT_UTC, ERROR_MESSAGE"
+    )
+    if values[-1] is None:
+        values = values[:-1]
+    else:
+        columns += ", CONTRACT_VERSION"
     session.sql(
-        f"INSERT INTO {database}.{CURATED}.{AUDIT_TABLE} (LOAD_ID, BATCH_ID, TABLE_NAME, STATUS, MODE, FILES_LOADED, "
-        "ROWS_IN_MANIFEST, ROWS_LOADED, ROWS_REJECTED, ROWS_REPLACED, ROWS_DELETED, LOADED_AT_UTC, ERROR_MESSAGE, "
-        "CONTRACT_VERSION) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {database}.{CURATED}.{AUDIT_TABLE} ({columns}) VALUES ({', '.join('?' for _ in values)})",
         params=values,
     ).collect()
 
