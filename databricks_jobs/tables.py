@@ -84,46 +84,29 @@ class TableContract:
 
 # Fields shared by several tables, declared once (as PUDL's metadata/fields.py does): a table names a shared field,
 # or overrides its description or nullability with _field(); a column only one table has is written out in place.
+def _fields(kind: str, nullable: bool, *names: str) -> tuple[Column, ...]:
+    return tuple(Column(name, kind, nullable) for name in names)
+
+
 FIELDS: dict[str, Column] = {
     column.name: column
     for column in (
-        Column("source_id", "string", False),
-        Column("region_code", "string", False),
-        Column("source_file", "string", False),
-        Column("date_local", "date", False),
-        Column("source_row_number", "bigint", False),
-        Column("content_hash", "string", False),
-        Column("ingested_at_utc", "timestamp", False),
-        Column("interval_start_utc", "timestamp", False),
-        Column("station_id", "string", False),
-        Column("cause", "string", True),
+        *_fields("string", False, "source_id", "region_code", "source_file", "content_hash", "station_id", "event_id"),
+        *_fields("string", False, "reason", "table_name", "time_zone"),
+        *_fields("string", True, "cause", "device", "feeder_id"),
+        *_fields("date", False, "date_local", "month_start_date"),
+        *_fields("timestamp", False, "ingested_at_utc", "interval_start_utc", "started_at_utc"),
+        *_fields("bigint", False, "source_row_number", "rows_in", "rows_kept", "rows_quarantined"),
+        *_fields("bigint", False, "rows_exact_duplicate", "events_excluded_unknown_customers"),
+        *_fields("int", False, "hour_local", "hours_reported"),
+        *_fields("double", False, "temperature_c"),
+        *_fields("double", True, "duration_minutes"),
+        *_fields("boolean", False, "is_customers_unknown", "is_imputed", "is_major_event_day", "is_momentary"),
+        *_fields("boolean", False, "is_med_threshold_provisional", "is_open"),
         Column("customers_affected", "bigint", True, "null when the source says unknown"),
         Column("customers_served", "bigint", True, "N_T, reference data for the region and year (null: none sourced)"),
-        Column("device", "string", True),
-        Column("duration_minutes", "double", True),
-        Column("event_id", "string", False),
-        Column("events_excluded_unknown_customers", "bigint", False),
         Column("events_excluded_unknown_restoration", "bigint", False, "interruptions counted without minutes"),
-        Column("feeder_id", "string", True),
-        Column("hour_local", "int", False),
-        Column("hours_reported", "int", False),
-        Column("is_customers_unknown", "boolean", False),
-        Column("is_imputed", "boolean", False),
-        Column("is_major_event_day", "boolean", False),
-        Column("is_med_threshold_provisional", "boolean", False),
-        Column("is_momentary", "boolean", False),
-        Column("is_open", "boolean", False),
-        Column("month_start_date", "date", False),
-        Column("reason", "string", False),
         Column("restored_at_utc", "timestamp", True, "null while the event is open or when its restoration is unknown"),
-        Column("rows_exact_duplicate", "bigint", False),
-        Column("rows_in", "bigint", False),
-        Column("rows_kept", "bigint", False),
-        Column("rows_quarantined", "bigint", False),
-        Column("started_at_utc", "timestamp", False),
-        Column("table_name", "string", False),
-        Column("temperature_c", "double", False),
-        Column("time_zone", "string", False),
         Column("batch_id", "string", False, "pipeline batch that produced the row"),
     )
 }

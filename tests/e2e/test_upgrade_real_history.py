@@ -14,21 +14,22 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+from contextlib import redirect_stdout
 from dataclasses import replace
-from io import BytesIO
+from io import BytesIO, StringIO
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from databricks_jobs import lake
-from databricks_jobs.export import export_gold
 from databricks_jobs.jobs.pipeline import upgrade_for_stages
 from databricks_jobs.sources import load_source_definitions
 from databricks_jobs.tables import CONTRACT_VERSION, GOLD_DEMAND_DAILY, GOLD_TABLES, Column, TableContract
 from databricks_jobs.upgrade import UpgradeRefused, lake_contracts, upgrade_lake
 from local_platform.flow import FlowConfig, lake_settings, run_flow
 from local_platform.s3.server import free_port
+from tests.e2e.conftest import reload_in_full
 from tests.e2e.test_change_data_flow import CHANGED_EVENT, change_raw_files, curated
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
@@ -112,6 +113,25 @@ def warehouse_fingerprints(warehouse, tables: list[str]) -> dict[str, tuple[int,
     return result
 
 
+def run_cli_dry_run(settings, warehouse) -> tuple[int, str]:
+    """`energy-platform upgrade --dry-run` on this lake and warehouse, as a user runs it: exit status and output."""
+    from local_platform.cli import main
+
+    saved = {k: os.environ.get(k) for k in ("ENERGY_WAREHOUSE_DIR", "ENERGY_WAREHOUSE_PORT")}
+    os.environ.update(ENERGY_WAREHOUSE_DIR=str(warehouse.state_dir), ENERGY_WAREHOUSE_PORT=str(warehouse.port))
+    output = StringIO()
+    try:
+        with redirect_stdout(output):
+            status = main(["upgrade", "--dry-run", "--lake-root", settings.lake_root, "--raw-root", settings.raw_root])
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return status, output.getvalue()
+
+
 def query(warehouse, sql: str) -> set[tuple]:
     from local_platform.warehouse import control
 
@@ -128,7 +148,7 @@ def warehouse_columns(warehouse, table: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory, spark):
-    from local_platform.warehouse import control, runner
+    from local_platform.warehouse import control
     from snowpark.energy_snowpark.upgrade_warehouse import upgrade_warehouse
 
     root = tmp_path_factory.mktemp("upgrade-history")
@@ -151,6 +171,7 @@ def history(tmp_path_factory, spark):
         dry_lake = upgrade_for_stages(spark, settings, ("bronze", "silver", "gold"), quiet, apply=False)
         with control.session(warehouse) as session:
             dry_warehouse = upgrade_warehouse(session, warehouse.database, apply=False)
+        cli_dry_run = run_cli_dry_run(settings, warehouse)
         after_dry = {
             "lake": lake_fingerprints(spark, settings, tables),
             "load_history_columns": warehouse_columns(warehouse, "LOAD_HISTORY"),
@@ -173,11 +194,7 @@ def history(tmp_path_factory, spark):
             warehouse,
             "SELECT DISTINCT BATCH_ID, CONTRACT_VERSION FROM {database}.CURATED.LOAD_HISTORY WHERE STATUS = 'LOADED'",
         )
-        full = replace(settings, export_root=str(root / "full-stage"))
-        export_gold(spark, full, FULL_BATCH, log=quiet, full=True)
-        control.start(reference)
-        runner.apply(reference, full.export_root)
-        reference_load = runner.load_and_build(reference, FULL_BATCH)["load"]
+        reference_load = reload_in_full(spark, settings, str(root / "full-stage"), FULL_BATCH, reference)
         yield {
             "root": root,
             "old": old,
@@ -189,6 +206,7 @@ def history(tmp_path_factory, spark):
             "after": after,
             "dry_lake": dry_lake,
             "dry_warehouse": dry_warehouse,
+            "cli_dry_run": cli_dry_run,
             "upgraded_lake": upgraded_lake,
             "upgraded_warehouse": upgraded_warehouse,
             "second": second,
@@ -222,6 +240,12 @@ def test_dry_run_lists_every_table_and_changes_nothing(history):
     assert all(p.changes and not p.refusals for p in dry_lake if p.exists)
     load_history = next(p for p in dry_warehouse if p.table == "load_history")
     assert [what for what, _ in load_history.changes] == ["add column CONTRACT_VERSION NUMBER(10, 0) (nullable)"]
+    status, printed = history["cli_dry_run"]
+    assert status == 0, printed
+    for table in history["tables"]:  # table by table, lake then warehouse
+        assert f"  {table} (contract version unrecorded -> {CONTRACT_VERSION}):" in printed, table
+    assert "CURATED.LOAD_HISTORY (contract version unrecorded" in printed
+    assert "add column CONTRACT_VERSION NUMBER(10, 0) (nullable)" in printed
     assert history["after_dry"]["lake"] == history["before"]["lake"]
     assert "CONTRACT_VERSION" not in history["after_dry"]["load_history_columns"]
 
