@@ -25,8 +25,8 @@ VERSIONS_TABLE = "CONTRACT_VERSIONS"
 VERSIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS {database}.CURATED.CONTRACT_VERSIONS (TABLE_NAME VARCHAR NOT NULL, "
     "CONTRACT_VERSION NUMBER(10, 0) NOT NULL, FINGERPRINT VARCHAR NOT NULL, UPGRADED_AT_UTC TIMESTAMP_NTZ NOT NULL, "
-    "PRIMARY KEY (TABLE_NAME)) COMMENT = 'Contract version of each warehouse table'"
-)
+    "PRIMARY KEY (TABLE_NAME))"
+)  # sql/06_load_history.sql creates it with its comments; this is for a warehouse deployed before it
 WIDENINGS = frozenset({("int", "bigint")})
 DOCS = "docs/upgrading.md"
 
@@ -73,7 +73,8 @@ def stored_columns(session: Any, database: str) -> dict[str, dict[str, tuple[str
     """CURATED's tables -> column (lower case) -> (type as the DDL spells it, nullable)."""
     rows = session.sql(
         f"SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, IS_NULLABLE FROM {database}.INFORMATION_SCHEMA"
-        ".COLUMNS WHERE TABLE_SCHEMA = 'CURATED' ORDER BY TABLE_NAME, ORDINAL_POSITION"
+        ".COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        params=["CURATED"],
     ).collect()
     tables: dict[str, dict[str, tuple[str, bool]]] = {}
     for row in rows:
@@ -229,8 +230,9 @@ def upgrade_warehouse(
 
 def _record(session: Any, database: str, table: str, fingerprint: str) -> None:
     versions = f"{database}.CURATED.{VERSIONS_TABLE}"
-    session.sql(f"DELETE FROM {versions} WHERE TABLE_NAME = '{table}'").collect()
+    session.sql(f"DELETE FROM {versions} WHERE TABLE_NAME = ?", params=[table]).collect()
     session.sql(
         f"INSERT INTO {versions} (TABLE_NAME, CONTRACT_VERSION, FINGERPRINT, UPGRADED_AT_UTC) "
-        f"SELECT '{table}', {CONTRACT_VERSION}, '{fingerprint}', SYSDATE()"
+        "SELECT ?, ?, ?, SYSDATE()",
+        params=[table, CONTRACT_VERSION, fingerprint],
     ).collect()

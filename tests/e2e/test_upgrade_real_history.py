@@ -95,7 +95,8 @@ def lake_fingerprints(spark, settings, tables: list[str]) -> dict[str, tuple[int
     result = {}
     for table in tables:
         frame = lake.read(spark, settings, table)
-        row = frame.selectExpr("count(*)", f"sum(xxhash64({', '.join(f'`{c}`' for c in frame.columns)}))").first()
+        hashed = f"xxhash64({', '.join(f'`{c}`' for c in frame.columns)})"
+        row = frame.selectExpr("count(*)", f"sum(cast({hashed} AS DECIMAL(38, 0)))").first()
         result[table] = (int(row[0]), int(row[1] or 0))
     return result
 
