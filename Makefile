@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench system-deps clean deploy deploy-dry-run
+.PHONY: demo test test-fast lint format bench system-deps clean deploy deploy-dry-run
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The fast loop: tests needing no Spark session, local server, browser or network, and not slow (markers in
+# pyproject.toml; tests/conftest.py fails a test that starts Spark or a server without its marker).
+FAST_MARKERS := not spark and not server and not browser and not e2e and not network and not slow
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "$(FAST_MARKERS)" --durations=15 -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -110,7 +110,10 @@ SOURCES: dict[str, tuple[str, dict[str, str]]] = {
         "events",
         {c: c for c in ("event_id", "region_code", "started_at_utc", "started_at_local", "date_local")}
         | {"source_id": f"'{SOURCE}'", "duration_minutes": "duration_minutes", "customers_affected": "customers"}
-        | {"cause": "'vegetation'", "device": "'fuse'"},
+        | {"cause": "'vegetation'", "device": "'fuse'"}
+        # Restored after the duration (the load refuses a restoration before the start).
+        | {"restored_at_utc": "started_at_utc + to_minutes(CAST(duration_minutes AS BIGINT))"}
+        | {"restored_at_local": "started_at_local + to_minutes(CAST(duration_minutes AS BIGINT))"},
     ),
     "gold_quality__file_accounting": ("files", {"source_id": f"'{SOURCE}'", "source_file": "source_file"}),
     "gold_quality__quarantine_summary": (
@@ -190,8 +193,11 @@ def _select(contract: tables.TableContract) -> str:
     return f"SELECT {', '.join(columns)} FROM {relation}"
 
 
-def write_export(export_root: Path, regions: int = 50, years: int = 5, last_year: int = 2025) -> dict:
-    """Writes {export_root}/{BATCH_ID}/... and LATEST; returns the manifest."""
+def write_export(
+    export_root: Path, regions: int = 50, years: int = 5, last_year: int = 2025, files_per_table: int = 1
+) -> dict:
+    """Writes {export_root}/{BATCH_ID}/... and LATEST; returns the manifest. `files_per_table` > 1 cuts each table
+    into that many part files (rows dealt round-robin), as a Spark export of many partitions would."""
     batch_dir = export_root / BATCH_ID
     shutil.rmtree(batch_dir, ignore_errors=True)
     batch_dir.mkdir(parents=True)
@@ -201,12 +207,16 @@ def write_export(export_root: Path, regions: int = 50, years: int = 5, last_year
     for contract in tables.GOLD_TABLES:
         folder = batch_dir / contract.name
         folder.mkdir()
-        part = folder / "part-00000.snappy.parquet"
-        con.execute(f"COPY ({_select(contract)}) TO '{part}' (FORMAT parquet, COMPRESSION snappy)")
-        rows = con.execute(f"SELECT count(*) FROM '{part}'").fetchone()[0]
-        entries.append(
-            table_entry(contract, [{"name": part.name, "row_count": rows, "size_bytes": part.stat().st_size}])
-        )
+        numbered = f"SELECT row_number() OVER () AS n__, * FROM ({_select(contract)})"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE export_rows AS {numbered}")
+        files = []
+        for number in range(files_per_table):
+            part = folder / f"part-{number:05d}.snappy.parquet"
+            rows = f"SELECT * EXCLUDE (n__) FROM export_rows WHERE n__ % {files_per_table} = {number}"
+            con.execute(f"COPY ({rows}) TO '{part}' (FORMAT parquet, COMPRESSION snappy)")
+            count = con.execute(f"SELECT count(*) FROM '{part}'").fetchone()[0]
+            files.append({"name": part.name, "row_count": count, "size_bytes": part.stat().st_size})
+        entries.append(table_entry(contract, files))
     con.close()
     manifest = build_manifest(BATCH_ID, entries, created_at=datetime(2026, 1, 1, tzinfo=UTC))
     publish(str(export_root), manifest)

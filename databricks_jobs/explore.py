@@ -183,7 +183,7 @@ def bronze_rows(
     if source_ids is None:
         from databricks_jobs.sources import load_source_definitions
 
-        source_ids = load_source_definitions()
+        source_ids = load_source_definitions(config_root=settings.config_root)
     frames = [lake.read(spark, settings, bronze_raw_rows(s).name) for s in sorted(set(source_ids))]
     columns = ["source_id", "source_file", "content_hash", "source_row_number", "raw_line"]
     present = [f.select(*columns) for f in frames if f is not None]

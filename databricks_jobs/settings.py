@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from databricks_jobs.reference.config_root import CONFIG_ROOT_ENV
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_CATALOG = "spark_catalog"
 DEFAULT_SCHEMA = "energy_lakehouse"
@@ -33,7 +35,9 @@ class LakeSettings:
     export_root: str = str(PROJECT_ROOT / ".local" / "export")
     catalog: str | None = None
     schema: str = DEFAULT_SCHEMA
-    config_root: str | None = None  # user source definitions and reference data (ENERGY_CONFIG_ROOT)
+    # User source definitions and reference data; every loader takes it from here (ENERGY_CONFIG_ROOT is read by
+    # from_env only).
+    config_root: str | None = None
 
     def __post_init__(self) -> None:
         for what, name in (("catalog", self.catalog), ("schema", self.schema)):
@@ -50,7 +54,7 @@ class LakeSettings:
             "export_root": os.environ.get("ENERGY_EXPORT_ROOT", cls.export_root),
             "catalog": os.environ.get("ENERGY_CATALOG") or None,
             "schema": os.environ.get("ENERGY_SCHEMA", DEFAULT_SCHEMA),
-            "config_root": os.environ.get("ENERGY_CONFIG_ROOT") or None,
+            "config_root": os.environ.get(CONFIG_ROOT_ENV) or None,
         }
         values.update({k: v for k, v in overrides.items() if v})
         return cls(**values)
@@ -69,7 +73,3 @@ class LakeSettings:
         if not IDENTIFIER.match(table):
             raise ValueError(f"table name {table!r} is not a plain identifier")
         return f"{self.namespace}.{table}"
-
-    def local_table_folder(self, table: str) -> str:
-        """Where the local catalog keeps a table's files (local stand-in only)."""
-        return f"{self.lake_root.rstrip('/')}/{table}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from pyspark.sql.types import (
     BooleanType,
@@ -654,3 +655,65 @@ def contracts_fingerprint() -> str:
 # (tests/lakehouse/test_contract_version.py fails until both are done). Versions only grow; none is ever reused.
 CONTRACT_VERSION = 1
 CONTRACT_FINGERPRINTS: dict[int, str] = {1: "311bef15d651e0db"}
+
+
+class QuarantineReason(StrEnum):
+    """The values of silver__quarantine.reason: why Silver could not use a raw row. Declared once here; the
+    transforms use the members and the documentation's table is rendered from QUARANTINE_REASONS."""
+
+    EXCLUDED_BY_FILTER = "excluded_by_filter"
+    MALFORMED_ROW = "malformed_row"
+    UNPARSEABLE_TIMESTAMP = "unparseable_timestamp"
+    UNKNOWN_REGION = "unknown_region"
+    TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"
+    MISSING_VALUE = "missing_value"
+    FLAGGED_VALUE = "flagged_value"
+    NON_NUMERIC_VALUE = "non_numeric_value"
+    NEGATIVE_DEMAND = "negative_demand"
+    ABSURD_VALUE = "absurd_value"
+    RESTORATION_BEFORE_START = "restoration_before_start"
+    NEGATIVE_CUSTOMERS = "negative_customers"
+    ABSURD_CUSTOMERS = "absurd_customers"
+    CONFLICTING_DUPLICATE = "conflicting_duplicate"
+
+
+# reason -> (datasets it applies to, what it means), in the order the checks apply (the first failure wins).
+QUARANTINE_REASONS: dict[QuarantineReason, tuple[str, str]] = {
+    QuarantineReason.EXCLUDED_BY_FILTER: (
+        "demand, weather",
+        "the definition's `filter` leaves the row out (e.g. NOAA LCD summary rows): counted, never lost",
+    ),
+    QuarantineReason.MALFORMED_ROW: (
+        "demand, weather",
+        "the line's field count differs from the header's (truncated or extra fields), or it has an unbalanced quote",
+    ),
+    QuarantineReason.UNPARSEABLE_TIMESTAMP: (
+        "all",
+        "no pattern reads the timestamp, a DST-gap wall time, a repeat marker on a non-repeated hour, not on the "
+        "hour; for outages also a restoration or duration with digits that no pattern reads",
+    ),
+    QuarantineReason.UNKNOWN_REGION: ("all", "no region (or weather station) in the reference data has this name"),
+    QuarantineReason.TIMESTAMP_OUT_OF_RANGE: ("all", "outside the source's `valid_from` .. `valid_until` window"),
+    QuarantineReason.MISSING_VALUE: ("demand, weather", "a null token or nothing in the value field"),
+    QuarantineReason.FLAGGED_VALUE: ("demand, weather", "the value carries a flag the definition declares `reject`"),
+    QuarantineReason.NON_NUMERIC_VALUE: ("demand, weather", "the value (or reported demand) is not a number"),
+    QuarantineReason.NEGATIVE_DEMAND: ("demand", "demand below zero"),
+    QuarantineReason.ABSURD_VALUE: ("demand, weather", "outside the field's `valid_range`"),
+    QuarantineReason.RESTORATION_BEFORE_START: ("outage_events", "restored before it started"),
+    QuarantineReason.NEGATIVE_CUSTOMERS: ("outage_events", "customers affected below zero"),
+    QuarantineReason.ABSURD_CUSTOMERS: (
+        "outage_events",
+        "customers affected not a number, not a whole number, or above `options.max_customers_affected`",
+    ),
+    QuarantineReason.CONFLICTING_DUPLICATE: (
+        "all",
+        "same key as a row seen first (earlier file, line, column; or already in Silver) with different values",
+    ),
+}
+
+
+def quarantine_reasons_markdown() -> str:
+    """The documentation's table of quarantine reasons, rendered from QUARANTINE_REASONS."""
+    lines = ["| reason | datasets | meaning |", "|---|---|---|"]
+    lines += [f"| `{reason}` | {datasets} | {meaning} |" for reason, (datasets, meaning) in QUARANTINE_REASONS.items()]
+    return "\n".join(lines) + "\n"

@@ -1,17 +1,19 @@
 """`energy-platform`: the local platform's command line. Every subcommand has --help.
 
 Each part of the flow contributes its subcommands from a module in `local_platform.commands` that defines
-`register(subparsers)`; the module's parser sets `func`, which receives the parsed arguments.
+`register(subparsers)`; the module's parser sets `func`, which receives the parsed arguments. The modules are listed
+here, in the order `--help` shows them: a new command module is added to COMMANDS by hand.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 
-from local_platform import commands
+from local_platform.commands import app, demo, deploy, pipeline, s3, sources, synthetic, upgrade, warehouse
+
+# The flow's order: the whole demo, its parts from raw files to the app, then upgrading and the real deploy.
+COMMANDS = (demo, sources, synthetic, pipeline, s3, warehouse, app, upgrade, deploy)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,9 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
-        module.register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 

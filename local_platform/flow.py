@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,14 +114,12 @@ def run_flow(config: FlowConfig, warehouse: Any, spark: Any = None, log: Log = p
 
 
 def _stage_batch(client: Any, config: FlowConfig, result: FlowResult, log: Log) -> None:
-    """Copy the new batch from the curated bucket into the stage folder, LATEST last."""
+    """Copy the new batch from the curated bucket into the stage folder (its manifest, then LATEST, last)."""
     latest = read_latest_batch_id(client, config.s3)
     if latest != result.batch_id:
         raise RuntimeError(f"s3://{config.s3.curated_bucket}: LATEST is {latest}, expected {result.batch_id}")
     config.stage_dir.mkdir(parents=True, exist_ok=True)
     result.manifest = download_batch(client, config.s3, result.batch_id, config.stage_dir)
-    # LATEST last, as in the export: the stage never points at a batch that is not all there.
-    (config.stage_dir / "LATEST").write_text(result.batch_id + "\n")
     log(f"    s3://{config.s3.curated_bucket}/{config.s3.curated_prefix}/{result.batch_id} -> {config.stage_dir}")
 
 
@@ -155,6 +153,8 @@ def _load_into_warehouse(config: FlowConfig, warehouse: Any, result: FlowResult,
     from local_platform.warehouse import control, runner
 
     with timed_step(4, STEPS[3], result, log):
+        # the warehouse's DuckDB may read the stage folder (and nothing outside its own folders)
+        warehouse = replace(warehouse, data_dirs=(*warehouse.data_dirs, config.stage_dir))
         pid = control.start(warehouse)
         applied = runner.apply(warehouse, str(config.stage_dir))
         log(

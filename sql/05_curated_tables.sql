@@ -1,5 +1,6 @@
 -- Curated tables: one per exported Gold table. GENERATED from databricks_jobs/tables.py by
--- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file. Run as ENERGY_ADMIN.
+-- `python -m databricks_jobs.export.snowflake_contract`; edit the contracts, not this file. Run as
+-- ENERGY_ADMIN.
 -- PRIMARY KEY is informational in Snowflake: the load procedure enforces it (upsert on these columns).
 -- CLUSTER BY follows the app's filters (region, date).
 

@@ -36,3 +36,14 @@ CREATE TABLE IF NOT EXISTS <% database %>.CURATED.CONTRACT_VERSIONS (
     PRIMARY KEY (TABLE_NAME)
 )
 COMMENT = 'Contract version of each warehouse table';
+
+-- The load lock: one row. A load's transaction starts with an UPDATE of it, which Snowflake holds until COMMIT, so two
+-- loads (the daily task and a manual CALL) change CURATED one after the other, each on the state the other left.
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.LOAD_LOCK (
+    LOCK_NAME VARCHAR NOT NULL,
+    LOAD_ID VARCHAR COMMENT 'the load that last held the lock',
+    LOCKED_AT_UTC TIMESTAMP_NTZ
+)
+COMMENT = 'One row, updated first by every load transaction: loads never interleave';
+INSERT INTO <% database %>.CURATED.LOAD_LOCK (LOCK_NAME)
+    SELECT 'LOAD' WHERE NOT EXISTS (SELECT 1 FROM <% database %>.CURATED.LOAD_LOCK WHERE LOCK_NAME = 'LOAD');

@@ -1,8 +1,15 @@
-"""Shared fixtures. One Spark session for the whole test run (starting Spark costs ~20 s)."""
+"""Shared fixtures. One Spark session for the whole test run (starting Spark costs ~20 s).
+
+A test declares what it needs with a marker (pyproject.toml): `spark`, `server`, `browser`, `e2e`, `network`.
+`make test-fast` runs the tests that need none of them, so a test that starts Spark or a local server without its
+marker would slow the fast loop down unseen: the hooks below fail such a test, naming the marker it lacks.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -10,6 +17,89 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DATA = REPO_ROOT / "sample_data"
+
+# The test being set up, run or torn down: server starts are checked against its markers.
+_CURRENT_ITEM: list[pytest.Item | None] = [None]
+_SPARK_BEFORE = pytest.StashKey[bool]()
+SERVER_MARKERS = ("server", "e2e", "browser")
+
+
+def _spark_running() -> bool:
+    """Whether this process has a live SparkContext (pyspark not imported yet means none)."""
+    if "pyspark" not in sys.modules:
+        return False
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is not None
+
+
+def _refuse_unmarked_server(start, what: str):
+    @functools.wraps(start)
+    def guarded(*args, **kwargs):
+        item = _CURRENT_ITEM[0]
+        if item is not None and not any(item.get_closest_marker(m) for m in SERVER_MARKERS):
+            raise RuntimeError(
+                f"{item.nodeid} starts {what} but is not marked @pytest.mark.server (or e2e / browser): "
+                "mark it, so `make test-fast` leaves it out"
+            )
+        return start(*args, **kwargs)
+
+    return guarded
+
+
+# Fixtures that start Spark or a server: a test using one (directly or through another fixture) gets the marker.
+MARKER_OF_FIXTURE = {
+    "spark": "spark",
+    "moto_server": "server",
+    "warehouse": "server",
+    "seeded_local_warehouse": "server",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in MARKER_OF_FIXTURE.keys() & set(getattr(item, "fixturenames", ())):
+            item.add_marker(MARKER_OF_FIXTURE[fixture])
+
+
+def pytest_configure(config):
+    from local_platform.s3.server import MotoS3Server
+    from local_platform.warehouse import control
+
+    control.start = _refuse_unmarked_server(control.start, "the local warehouse")
+    MotoS3Server.start = _refuse_unmarked_server(MotoS3Server.start, "the moto S3 server")
+
+
+def _check_spark(item: pytest.Item) -> None:
+    if item.get_closest_marker("spark") is None and not item.stash[_SPARK_BEFORE] and _spark_running():
+        raise RuntimeError(
+            f"{item.nodeid} started a Spark session but is not marked @pytest.mark.spark: mark it, so "
+            "`make test-fast` leaves it out"
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    _CURRENT_ITEM[0] = item
+    item.stash[_SPARK_BEFORE] = _spark_running()
+    result = yield
+    _check_spark(item)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
+    _check_spark(item)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    try:
+        return (yield)
+    finally:
+        _CURRENT_ITEM[0] = None
 
 
 @pytest.fixture(scope="session")

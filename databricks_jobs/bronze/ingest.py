@@ -278,7 +278,8 @@ def ingest_bronze(
 ) -> BronzeReport:
     """Ingest every file of the chosen sources (or the explicit `paths`) into Bronze; one bad file fails alone.
     `progress` gets a line per source as it finishes (files, rows, seconds)."""
-    definitions = definitions if definitions is not None else load_source_definitions()
+    if definitions is None:
+        definitions = load_source_definitions(config_root=settings.config_root)
     report = BronzeReport(batch_id)
     if paths is not None:
         work, failures = _assign_files(spark, settings, definitions, paths)

@@ -194,7 +194,12 @@ def publish(export_root: str, manifest: dict) -> None:
     """Writes the batch's manifest, then LATEST: after every data file, so a reader never sees a partial batch."""
     root = export_root.rstrip("/")
     storage.write_text(f"{batch_root(root, manifest['batch_id'])}/{MANIFEST_FILE}", json.dumps(manifest, indent=2))
-    storage.write_text(f"{root}/{LATEST_FILE}", manifest["batch_id"] + "\n")
+    point_latest(root, manifest["batch_id"])
+
+
+def point_latest(export_root: str, batch_id: str) -> None:
+    """(Re)writes LATEST to name `batch_id`, a batch whose manifest is written already."""
+    storage.write_text(f"{export_root.rstrip('/')}/{LATEST_FILE}", batch_id + "\n")
 
 
 def latest_batch_id(export_root: str) -> str | None:

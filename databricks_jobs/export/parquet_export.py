@@ -41,6 +41,7 @@ from databricks_jobs.export.manifest import (
     columns_of,
     deleted_keys_folder,
     latest_batch_id,
+    point_latest,
     publish,
     read_manifest,
     table_entry,
@@ -115,7 +116,7 @@ class TablePlan:
 def _finish_retry(spark: SparkSession, settings: LakeSettings, batch_id: str, log: Log) -> dict:
     """The batch's manifest exists (an earlier attempt of this task wrote it): verify it, then (re)write LATEST."""
     manifest = verify_export(settings.export_root, batch_id, spark=spark)
-    storage.write_text(f"{settings.export_root.rstrip('/')}/{LATEST_FILE}", batch_id + "\n")
+    point_latest(settings.export_root, batch_id)
     log(f"  export {batch_id}: already complete from an earlier attempt; verified, LATEST set")
     return manifest
 

@@ -9,8 +9,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs import lake
+from databricks_jobs.reference.customers_served import load_customers_served
+from databricks_jobs.reference.regions import Region, load_regions
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import GOLD_PROCESSED_SILVER_BATCHES
+from databricks_jobs.tables import GOLD_PROCESSED_SILVER_BATCHES, TableContract
 
 
 @dataclass
@@ -22,6 +24,16 @@ class GoldContext:
     _processed: DataFrame | None = field(default=None, repr=False)
     _cache: dict[object, DataFrame | None] = field(default_factory=dict, repr=False)
     _flags: dict[object, bool] = field(default_factory=dict, repr=False)
+
+    @property
+    def regions(self) -> tuple[Region, ...]:
+        """The reference regions in force: the packaged ones with the settings' config root's over them."""
+        return load_regions(self.settings.config_root)
+
+    @property
+    def customers_served(self) -> dict[tuple[str, int], int]:
+        """(region_code, year) -> customers served, packaged with the settings' config root's over them."""
+        return load_customers_served(self.settings.config_root)
 
     def cached(self, key: object, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
         """One persisted DataFrame per key for the whole Gold run: builders share their Silver inputs."""
@@ -40,9 +52,13 @@ class GoldContext:
         """The lake's table, or None when it has not been written yet."""
         return lake.read(self.spark, self.settings, table_name)
 
+    def read_or_empty(self, contract: TableContract) -> DataFrame:
+        """The lake's table, or an empty frame of its contract's schema."""
+        return lake.read_or_empty(self.spark, self.settings, contract)
+
     def processed_batches(self) -> DataFrame:
         if self._processed is None:
-            self._processed = lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES).cache()
+            self._processed = self.read_or_empty(GOLD_PROCESSED_SILVER_BATCHES).cache()
         return self._processed
 
     def changed(self, table_name: str) -> DataFrame | None:

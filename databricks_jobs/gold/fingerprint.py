@@ -33,9 +33,10 @@ def _code_version() -> str:
         return "source"
 
 
-def reference_data() -> dict[str, str]:
-    """A digest of each reference data set as the builders load it (packaged files with the config root's over them)."""
-    data = {"regions": repr(load_regions()), "customers_served": repr(sorted(load_customers_served().items()))}
+def reference_data(config_root: str | None) -> dict[str, str]:
+    """A digest of each reference data set as the builders load it (packaged files with `config_root`'s over them)."""
+    regions, served = load_regions(config_root), load_customers_served(config_root)
+    data = {"regions": repr(regions), "customers_served": repr(sorted(served.items()))}
     return {name: hashlib.sha256(text.encode()).hexdigest() for name, text in data.items()}
 
 

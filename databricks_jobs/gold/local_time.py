@@ -9,15 +9,15 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from databricks_jobs.reference.regions import load_regions
+from databricks_jobs.reference.regions import Region
 
 
-def regions_frame(spark: SparkSession) -> DataFrame:
-    """regions.csv as a small DataFrame: region_code, region_name, parent_region_code, is_aggregate, time_zone,
-    weather_station_id."""
+def regions_frame(spark: SparkSession, regions: tuple[Region, ...]) -> DataFrame:
+    """The reference regions (reference.regions.load_regions) as a small DataFrame: region_code, region_name,
+    parent_region_code, is_aggregate, time_zone, weather_station_id."""
     rows = [
         (r.region_code, r.region_name, r.parent_region_code, r.is_aggregate, r.time_zone, r.weather_station_id)
-        for r in load_regions()
+        for r in regions
     ]
     schema = (
         "region_code string, region_name string, parent_region_code string, is_aggregate boolean, "

@@ -60,17 +60,11 @@ def build_file_accounting(ctx: GoldContext) -> DataFrame | None:
     ingested = ctx.read(BRONZE_INGESTED_FILES.name)
     if ingested is None:
         return None  # nothing ingested yet, so nothing to account for
-    processed = ctx.read(SILVER_PROCESSED_FILES.name)
-    if processed is None:
-        processed = ctx.spark.createDataFrame([], SILVER_PROCESSED_FILES.spark_schema())
-    return file_accounting(processed, ingested)
+    return file_accounting(ctx.read_or_empty(SILVER_PROCESSED_FILES), ingested)
 
 
 def build_quarantine_summary(ctx: GoldContext) -> DataFrame | None:
-    quarantine = ctx.read(SILVER_QUARANTINE.name)
-    if quarantine is None:
-        quarantine = ctx.spark.createDataFrame([], SILVER_QUARANTINE.spark_schema())
-    return quarantine_summary(quarantine, ctx.batch_id)
+    return quarantine_summary(ctx.read_or_empty(SILVER_QUARANTINE), ctx.batch_id)
 
 
 BUILDERS = (

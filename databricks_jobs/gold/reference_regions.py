@@ -12,7 +12,7 @@ from databricks_jobs.tables import GOLD_REFERENCE_REGIONS
 
 
 def build(ctx: GoldContext) -> DataFrame:
-    return regions_frame(ctx.spark).withColumn("batch_id", F.lit(ctx.batch_id))
+    return regions_frame(ctx.spark, ctx.regions).withColumn("batch_id", F.lit(ctx.batch_id))
 
 
 BUILDERS = (GoldBuilder(GOLD_REFERENCE_REGIONS, build, "sync"),)

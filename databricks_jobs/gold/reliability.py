@@ -26,7 +26,6 @@ from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.local_time import hours_in_local_day, regions_frame, to_local, with_region_time_zone
 from databricks_jobs.gold.major_event_days import flag_major_event_days, med_thresholds
 from databricks_jobs.gold.writer import conform
-from databricks_jobs.reference.customers_served import load_customers_served
 from databricks_jobs.tables import (
     GOLD_OUTAGES_EVENTS,
     GOLD_RELIABILITY_DAILY,
@@ -39,8 +38,9 @@ from databricks_jobs.tables import (
 DEFAULT_CEMI_N = 3
 
 
-def customers_served_frame(spark: SparkSession) -> DataFrame:
-    rows = [(region, year, count) for (region, year), count in sorted(load_customers_served().items())]
+def customers_served_frame(spark: SparkSession, counts: dict[tuple[str, int], int]) -> DataFrame:
+    """(region_code, year) -> customers served (reference.customers_served) as a small DataFrame."""
+    rows = [(region, year, count) for (region, year), count in sorted(counts.items())]
     return spark.createDataFrame(rows, "region_code string, year int, customers_served bigint")
 
 
@@ -155,7 +155,7 @@ def _indices(frame: DataFrame, suffix: str) -> list[F.Column]:
 
 
 def period_reliability(
-    daily: DataFrame, events: DataFrame, contract: TableContract, cemi_n: int, batch_id: str
+    daily: DataFrame, events: DataFrame, regions: DataFrame, contract: TableContract, cemi_n: int, batch_id: str
 ) -> DataFrame:
     """gold_reliability__daily + gold_outages__events -> the monthly or yearly table (chosen by `contract`)."""
     if contract.name == GOLD_RELIABILITY_MONTHLY.name:
@@ -168,7 +168,7 @@ def period_reliability(
     not_med = ~F.col("is_major_event_day")
     sums = (
         daily.withColumn(key[1], period_col)
-        .join(F.broadcast(regions_frame(daily.sparkSession).select("region_code", "time_zone")), "region_code")
+        .join(F.broadcast(regions.select("region_code", "time_zone")), "region_code")
         .groupBy(*key)
         .agg(
             F.max("customers_served").alias("customers_served"),
@@ -219,7 +219,7 @@ def _silver_events_local(ctx: GoldContext) -> DataFrame | None:
         if silver is None:
             return None
         check_one_source_per_region(silver)
-        return events_local(silver, regions_frame(ctx.spark))
+        return events_local(silver, regions_frame(ctx.spark, ctx.regions))
 
     return ctx.cached(("reliability", "events_local"), load)
 
@@ -227,7 +227,8 @@ def _silver_events_local(ctx: GoldContext) -> DataFrame | None:
 def _daily(ctx: GoldContext, events: DataFrame) -> DataFrame:
     """The daily table (and its Major Event Days), computed once per Gold run: the other three tables derive from it."""
     return ctx.cached(
-        ("reliability", "daily"), lambda: daily_reliability(events, customers_served_frame(ctx.spark), ctx.batch_id)
+        ("reliability", "daily"),
+        lambda: daily_reliability(events, customers_served_frame(ctx.spark, ctx.customers_served), ctx.batch_id),
     )
 
 
@@ -247,7 +248,8 @@ def _build_period(ctx: GoldContext, contract: TableContract) -> DataFrame | None
         return None
     daily = _daily(ctx, events)
     flagged = outage_events_gold(events, daily, ctx.batch_id)
-    return period_reliability(daily, flagged, contract, DEFAULT_CEMI_N, ctx.batch_id)
+    regions = regions_frame(ctx.spark, ctx.regions)
+    return period_reliability(daily, flagged, regions, contract, DEFAULT_CEMI_N, ctx.batch_id)
 
 
 def build_monthly(ctx: GoldContext) -> DataFrame | None:

@@ -72,7 +72,7 @@ def _run_builders(
     log: Callable[[str], None],
 ) -> None:
     stored = stored_fingerprints(spark, settings)
-    reference, states = reference_data(), input_states(spark, settings, builders)
+    reference, states = reference_data(settings.config_root), input_states(spark, settings, builders)
     for builder in builders:
         started = time.monotonic()
         inputs = builder_inputs(builder, states, reference)

@@ -72,9 +72,7 @@ def build_hourly_weather(ctx: GoldContext) -> DataFrame | None:
     demand = demand_local(ctx)
     if demand is None:
         return None
-    weather = ctx.read(SILVER_WEATHER_HOURLY.name)
-    if weather is None:
-        weather = ctx.spark.createDataFrame([], SILVER_WEATHER_HOURLY.spark_schema())
+    weather = ctx.read_or_empty(SILVER_WEATHER_HOURLY)
     changed_weather = weather_local(ctx, changed_only=True)
     keys = union_keys(
         keys_of(demand_local(ctx, changed_only=True), REGION_DAY),

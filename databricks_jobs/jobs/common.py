@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from databricks_jobs.batch import batch_id_for_run, check_batch_id, new_batch_id, run_started_ms_from_jobs_api
-from databricks_jobs.reference.config_root import use_config_root
 from databricks_jobs.settings import LakeSettings
 
 ROOTS_HELP = (
@@ -64,9 +63,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> LakeSettings:
-    """Settings from the arguments; the config root becomes this process's (every definition and reference loader
-    reads it)."""
-    settings = LakeSettings.from_env(
+    """Settings from the arguments, the environment filling what they leave unset (read here, once): every stage
+    takes its config root, catalog and roots from these settings."""
+    return LakeSettings.from_env(
         raw_root=args.raw_root,
         lake_root=args.lake_root,
         export_root=args.export_root,
@@ -74,8 +73,6 @@ def settings_from(args: argparse.Namespace) -> LakeSettings:
         schema=args.schema,
         config_root=args.config_root,
     )
-    use_config_root(settings.config_root)
-    return settings
 
 
 def batch_id_from(args: argparse.Namespace) -> str:

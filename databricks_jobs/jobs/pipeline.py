@@ -8,9 +8,16 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
-from databricks_jobs import lake
+from databricks_jobs import lake, tables
 from databricks_jobs.batch import check_batch_id, new_batch_id
+from databricks_jobs.bronze.ingest import ingest_bronze
+from databricks_jobs.export import export_gold, verify_export
+from databricks_jobs.gold.runner import build_gold
 from databricks_jobs.settings import LakeSettings
+from databricks_jobs.silver.build import build_silver
+from databricks_jobs.sources import load_source_definitions
+from databricks_jobs.spark_session import get_spark
+from databricks_jobs.upgrade import lake_contracts, upgrade_lake
 
 STAGES = ("bronze", "silver", "gold", "export", "maintain")
 # What a run does unless told otherwise; maintenance (OPTIMIZE, VACUUM) is its own scheduled task.
@@ -62,32 +69,23 @@ class PipelineReport:
 
 
 def _bronze(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
-    from databricks_jobs.bronze.ingest import ingest_bronze
-
     report = ingest_bronze(spark, settings, batch_id, options.source_ids, progress=log)
     problems = [f"bronze: {f.source_id} {f.path}: {f.error}" for f in report.failed]
     return report, report.summary(), problems
 
 
 def _silver(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
-    from databricks_jobs.silver.build import build_silver
-
     report = build_silver(spark, settings, batch_id, options.source_ids, progress=log)
-    summary = report.summary() if hasattr(report, "summary") else str(report)
-    return report, summary, []
+    return report, report.summary(), []
 
 
 def _gold(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
-    from databricks_jobs.gold.runner import build_gold
-
     results = build_gold(spark, settings, batch_id, full_refresh=options.full_refresh, log=log)
     written = sum(r.get("rows_written", 0) for r in results.values())
     return results, f"gold batch {batch_id}: {len(results)} tables, {written:,} rows written", []
 
 
 def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
-    from databricks_jobs.export import export_gold, verify_export
-
     full = options.full_export or options.full_refresh
     manifest = export_gold(spark, settings, batch_id, log=log, full=full)
     if manifest is None:
@@ -101,10 +99,7 @@ def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, options:
 
 
 def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, options: RunOptions, log):
-    from databricks_jobs import lake, tables
-    from databricks_jobs.sources import load_source_definitions
-
-    bronze = [d.bronze_table for d in load_source_definitions().values()]
+    bronze = [d.bronze_table for d in load_source_definitions(config_root=settings.config_root).values()]
     names = [*bronze, *(t.name for t in (*tables.SILVER_TABLES, *tables.GOLD_TABLES, *tables.BOOKKEEPING_TABLES))]
     results = lake.maintain(spark, settings, names, VACUUM_RETAIN_HOURS)
     compacted = sum(r["files_removed"] for r in results.values())
@@ -116,24 +111,36 @@ def upgrade_for_stages(
 ):
     """Before a stage writes anything: its layer's stored tables brought to the code's contracts (additive changes
     applied in place), or the run refused (upgrade.UpgradeRefused) naming each destructive change and its way."""
-    from databricks_jobs.sources import load_source_definitions
-    from databricks_jobs.upgrade import lake_contracts, upgrade_lake
-
     layers = {"bronze": "bronze", "silver": "silver", "gold": "gold", "export": "gold"}
     wanted = [layers[s] for s in stages if s in layers]
     if not wanted:
         return []
-    contracts = lake_contracts(load_source_definitions(), wanted)
+    contracts = lake_contracts(load_source_definitions(config_root=settings.config_root), wanted)
     return upgrade_lake(spark, settings, contracts, apply=apply, log=log)
 
 
-RUNNERS: dict[str, Callable] = {
-    "bronze": _bronze,
-    "silver": _silver,
-    "gold": _gold,
-    "export": _export,
-    "maintain": _maintain,
-}
+def _run_stage(
+    report: PipelineReport, chosen: Sequence[str], log: Callable, stage: str, runner: Callable, *args
+) -> None:
+    """Runs one stage if it was chosen: logs and times it and records it in the report. A stage that raises is
+    recorded as failed and stops the run."""
+    if stage not in chosen:
+        return
+    started = time.monotonic()
+    log(f"[{stage}] started")
+    try:
+        result, summary, problems = runner(*args, log)
+    except Exception as error:
+        seconds = round(time.monotonic() - started, 1)
+        report.steps.append(StepResult(stage, seconds, f"FAILED: {error}"))
+        report.error = f"{stage} failed after {seconds} s: {type(error).__name__}: {error}"
+        log(f"[{stage}] {report.error}")
+        raise
+    seconds = round(time.monotonic() - started, 1)
+    report.steps.append(StepResult(stage, seconds, summary, result, problems))
+    log(f"[{stage}] done in {seconds} s: {summary}")
+    for problem in problems:
+        log(f"[{stage}] problem: {problem}")
 
 
 def run_pipeline(
@@ -148,13 +155,11 @@ def run_pipeline(
 ) -> PipelineReport:
     """Runs the chosen stages in order for one batch. A stage that raises stops the run (report.error says which);
     per-file problems (a bad raw file) are collected in report.problems while the rest of the batch goes on."""
-    unknown = [s for s in stages if s not in RUNNERS]
+    unknown = [s for s in stages if s not in STAGES]
     if unknown:
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
     batch_id = check_batch_id(batch_id) if batch_id else new_batch_id()
     if spark is None:
-        from databricks_jobs.spark_session import get_spark
-
         spark = get_spark()
     # Local times are derived from UTC instants through the session zone (see gold/local_time.py).
     spark.conf.set("spark.sql.session.timeZone", "UTC")
@@ -164,20 +169,10 @@ def run_pipeline(
     upgrade_for_stages(spark, settings, stages, log)
     where = settings.namespace + (f" (stored in {settings.lake_root})" if settings.is_local_catalog else "")
     log(f"pipeline batch {batch_id}: stages {' -> '.join(stages)}; tables {where}")
-    for stage in [s for s in STAGES if s in stages]:
-        started = time.monotonic()
-        log(f"[{stage}] started")
-        try:
-            result, summary, problems = RUNNERS[stage](spark, settings, batch_id, options, log)
-        except Exception as error:
-            seconds = round(time.monotonic() - started, 1)
-            report.steps.append(StepResult(stage, seconds, f"FAILED: {error}"))
-            report.error = f"{stage} failed after {seconds} s: {type(error).__name__}: {error}"
-            log(f"[{stage}] {report.error}")
-            raise
-        seconds = round(time.monotonic() - started, 1)
-        report.steps.append(StepResult(stage, seconds, summary, result, problems))
-        log(f"[{stage}] done in {seconds} s: {summary}")
-        for problem in problems:
-            log(f"[{stage}] problem: {problem}")
+    # The stages in their fixed order, each named here so a reader can follow the run.
+    _run_stage(report, stages, log, "bronze", _bronze, spark, settings, batch_id, options)
+    _run_stage(report, stages, log, "silver", _silver, spark, settings, batch_id, options)
+    _run_stage(report, stages, log, "gold", _gold, spark, settings, batch_id, options)
+    _run_stage(report, stages, log, "export", _export, spark, settings, batch_id, options)
+    _run_stage(report, stages, log, "maintain", _maintain, spark, settings, batch_id, options)
     return report

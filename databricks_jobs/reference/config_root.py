@@ -7,40 +7,34 @@ Layout of a config root (a folder, or a Unity Catalog Volume path such as /Volum
                            replaces the packaged row
     customers_served.csv   (region_code, year) rows; a row for a packaged key replaces the packaged count
 
-The packaged files are the defaults and the examples. The root is `--config-root` or ENERGY_CONFIG_ROOT; a task sets
-it once for its process (use_config_root), so every loader of definitions and reference data sees the same set.
+The packaged files are the defaults and the examples. The root travels as a parameter (LakeSettings.config_root,
+from `--config-root`); ENERGY_CONFIG_ROOT is read once, where the settings are made (LakeSettings.from_env), so two
+configurations in one process never see each other's definitions or reference data.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 CONFIG_ROOT_ENV = "ENERGY_CONFIG_ROOT"
 
 
-def config_root() -> Path | None:
-    """The active config root, or None (packaged definitions and reference data only)."""
-    value = os.environ.get(CONFIG_ROOT_ENV, "").strip()
-    if not value:
+def resolve_config_root(value: str | Path | None) -> Path | None:
+    """The config root `value` names as a folder, or None (packaged definitions and reference data only)."""
+    text = str(value or "").strip()
+    if not text:
         return None
-    root = Path(value.removeprefix("file:"))
-    if "://" in value:
-        raise ValueError(f"{CONFIG_ROOT_ENV}={value}: a config root is a folder or a /Volumes/... path, not a URI")
+    if "://" in text:
+        raise ValueError(f"config root {text}: a config root is a folder or a /Volumes/... path, not a URI")
+    root = Path(text.removeprefix("file:"))
     if not root.is_dir():
-        raise ValueError(f"{CONFIG_ROOT_ENV}={value}: config root folder does not exist")
+        raise ValueError(f"config root {text}: folder does not exist")
     return root
 
 
-def use_config_root(root: str | None) -> None:
-    """Make `root` the config root of this process (None or '' leaves the current one)."""
-    if root:
-        os.environ[CONFIG_ROOT_ENV] = str(root)
-
-
-def config_file(name: str) -> Path | None:
-    """`name` under the active config root when that file exists."""
-    root = config_root()
+def config_file(config_root: str | Path | None, name: str) -> Path | None:
+    """`name` under the config root when there is one and that file exists."""
+    root = resolve_config_root(config_root)
     candidate = root / name if root is not None else None
     return candidate if candidate is not None and candidate.exists() else None
 

@@ -33,14 +33,12 @@ def _read_customers_served(key: tuple[str, int]) -> dict[tuple[str, int], int]:
     return counts
 
 
-def load_customers_served(path: str | Path | None = None) -> dict[tuple[str, int], int]:
-    """(region_code, year) -> customers served, from one file or (default) the packaged file with the config root's
-    customers_served.csv over it (its rows replace packaged rows of the same region and year).
+def load_customers_served(config_root: str | Path | None = None) -> dict[tuple[str, int], int]:
+    """(region_code, year) -> customers served: the packaged file with `config_root`'s customers_served.csv over it
+    (None: the packaged rows only; its rows replace packaged rows of the same region and year).
     Raises naming the file and line on a bad or duplicate row."""
-    if path is not None:
-        return dict(_read_customers_served(file_key(Path(path))))
     counts = dict(_read_customers_served(file_key(CUSTOMERS_SERVED_CSV)))
-    override = config_file("customers_served.csv")
+    override = config_file(config_root, "customers_served.csv")
     if override is not None:
         counts.update(_read_customers_served(file_key(override)))
     return counts

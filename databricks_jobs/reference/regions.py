@@ -61,14 +61,11 @@ def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
     return tuple(regions)
 
 
-def load_regions(path: str | Path | None = None) -> tuple[Region, ...]:
-    """Regions of one file, or (default) the packaged regions.csv with the config root's regions.csv over it: a row
-    with a packaged region_code replaces it, others are added. Raises naming both files if two regions claim one
-    alias or station."""
-    if path is not None:
-        return _read_regions(file_key(Path(path)))
+def load_regions(config_root: str | Path | None = None) -> tuple[Region, ...]:
+    """The packaged regions.csv with `config_root`'s regions.csv over it (None: the packaged rows only): a row with a
+    packaged region_code replaces it, others are added. Raises naming both files if two regions claim one alias."""
     merged = {r.region_code: r for r in _read_regions(file_key(REGIONS_CSV))}
-    override = config_file("regions.csv")
+    override = config_file(config_root, "regions.csv")
     if override is not None:
         merged.update({r.region_code: r for r in _read_regions(file_key(override))})
     regions = tuple(merged.values())
@@ -76,10 +73,10 @@ def load_regions(path: str | Path | None = None) -> tuple[Region, ...]:
     return regions
 
 
-def alias_map(regions: tuple[Region, ...] | None = None) -> dict[str, str]:
+def alias_map(regions: tuple[Region, ...]) -> dict[str, str]:
     """Normalised alias (and code) -> region_code. Raises if two regions claim one alias."""
     mapping: dict[str, Region] = {}
-    for region in regions or load_regions():
+    for region in regions:
         for name in (region.region_code, *region.aliases):
             key = _normalise_alias(name)
             other = mapping.get(key, region)
@@ -92,6 +89,6 @@ def alias_map(regions: tuple[Region, ...] | None = None) -> dict[str, str]:
     return {key: region.region_code for key, region in mapping.items()}
 
 
-def resolve_region(name: str, regions: tuple[Region, ...] | None = None) -> str | None:
+def resolve_region(name: str, regions: tuple[Region, ...]) -> str | None:
     """The canonical region_code for any known spelling, or None when the region is unknown."""
     return alias_map(regions).get(_normalise_alias(name))

@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 from databricks_jobs import lake
 from databricks_jobs.clock import utc_now
 from databricks_jobs.progress import silver_source_line
+from databricks_jobs.reference.regions import Region, load_regions
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.silver.dataset import DatasetHandler
 from databricks_jobs.silver.parsing import RawFields
@@ -37,6 +38,7 @@ from databricks_jobs.tables import (
     FILE_INGESTED,
     SILVER_PROCESSED_FILES,
     SILVER_QUARANTINE,
+    QuarantineReason,
     TableContract,
 )
 
@@ -175,7 +177,7 @@ def assign_fates(
     losers = losers.select(
         *candidates.columns,
         F.when(same, F.lit(EXACT_DUPLICATE)).otherwise(F.lit(QUARANTINED)).alias("_fate"),
-        F.when(~same, F.lit("conflicting_duplicate")).alias("_reason"),
+        F.when(~same, F.lit(QuarantineReason.CONFLICTING_DUPLICATE)).alias("_reason"),
         F.when(~same, F.concat(F.lit("same key as "), F.col("_w_where"), F.lit(" with different values"))).alias(
             "_detail"
         ),
@@ -197,7 +199,7 @@ def assign_fates(
         .when(same_there, F.lit(EXACT_DUPLICATE))
         .otherwise(F.lit(QUARANTINED))
         .alias("_fate"),
-        F.when(F.col("_exists") & ~same_there, F.lit("conflicting_duplicate")).alias("_reason"),
+        F.when(F.col("_exists") & ~same_there, F.lit(QuarantineReason.CONFLICTING_DUPLICATE)).alias("_reason"),
         F.when(
             F.col("_exists") & ~same_there,
             F.concat(F.lit("key already in Silver from "), F.col("_e_where"), F.lit(" with different values")),
@@ -331,8 +333,9 @@ def build_source(
     batch_id: str,
     definition: SourceDefinition,
     files: list[PendingFile],
+    regions: tuple[Region, ...],
 ) -> tuple[list[FileAccount], list[str]]:
-    """Process a source's pending files (pending_files_by_source)."""
+    """Process a source's pending files (pending_files_by_source), resolving regions against `regions`."""
     if not files:
         return [], []
     handler = handler_for(definition.dataset)
@@ -344,7 +347,7 @@ def build_source(
         lake.of_file_versions((f.source_file, f.content_hash) for f in files)
     )
     fields = file_headers(files)
-    candidates = handler.transform(bronze, definition, fields).withColumn(
+    candidates = handler.transform(bronze, definition, fields, regions).withColumn(
         "source_column", F.coalesce(F.col("source_column"), F.lit(""))
     )
     if "_sub_id" not in candidates.columns:
@@ -415,7 +418,9 @@ def build_silver(
     finishes (files, row accounting, seconds)."""
     # Timestamp arithmetic in silver.parsing treats TIMESTAMP values as UTC wall-clock.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
-    definitions = definitions if definitions is not None else load_source_definitions()
+    if definitions is None:
+        definitions = load_source_definitions(config_root=settings.config_root)
+    regions = load_regions(settings.config_root)
     report = SilverReport(batch_id)
     chosen = source_ids if source_ids is not None else sorted(definitions)
     unknown = [source_id for source_id in chosen if source_id not in definitions]
@@ -427,7 +432,7 @@ def build_silver(
         if not lake.exists(spark, settings, definition.bronze_table):
             continue
         started = time.monotonic()
-        accounts, superseded = build_source(spark, settings, batch_id, definition, pending.get(source_id, []))
+        accounts, superseded = build_source(spark, settings, batch_id, definition, pending.get(source_id, []), regions)
         report.files += accounts
         report.superseded_files += superseded
         if progress is not None:

@@ -1,11 +1,12 @@
 """What a Silver dataset is: its target table, the transform that types Bronze rows into candidates, and how
 duplicates are compared. The datasets themselves are listed in silver/registry.py.
 
-A transform is a pure function `(bronze_rows, definition, fields) -> candidates`, `fields` (parsing.RawFields)
-looking fields up by alias in the files' headers: one candidate row per Silver "row" (for a wide file, one per line
-and value column), carrying the target table's columns (except batch_id) plus `reason` (null = usable, else a
-quarantine reason code), `detail`, `source_column` and `raw_record` (the raw row as JSON; it may be null on usable
-rows, and build.py fills it from Bronze for any row it quarantines later).
+A transform is a pure function `(bronze_rows, definition, fields, regions) -> candidates`, `fields`
+(parsing.RawFields) looking fields up by alias in the files' headers, `regions` the reference regions in force: one
+candidate row per Silver "row" (for a wide file, one per line and value column), carrying the target table's
+columns (except batch_id) plus `reason` (null = usable, else a quarantine reason code), `detail`, `source_column` and
+`raw_record` (the raw row as JSON; it may be null on usable rows, and build.py fills it from Bronze for any row it
+quarantines later).
 build.py does the rest for every dataset alike: quarantine, duplicates, sub-region sums, MERGE, accounting.
 """
 
@@ -16,14 +17,12 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
+from databricks_jobs.reference.regions import Region
 from databricks_jobs.silver.parsing import RawFields
 from databricks_jobs.sources.model import SourceDefinition
 from databricks_jobs.tables import TableContract
 
-Transform = Callable[[DataFrame, SourceDefinition, RawFields], DataFrame]
-
-# Columns every candidate row carries besides the target table's own columns.
-CANDIDATE_EXTRA_COLUMNS = ("reason", "detail", "source_column", "raw_record")
+Transform = Callable[[DataFrame, SourceDefinition, RawFields, tuple[Region, ...]], DataFrame]
 
 
 @dataclass(frozen=True)

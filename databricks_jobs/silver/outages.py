@@ -34,7 +34,7 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from databricks_jobs.reference.regions import load_regions
+from databricks_jobs.reference.regions import Region
 from databricks_jobs.silver.parsing import (
     RawFields,
     convert_unit,
@@ -47,6 +47,7 @@ from databricks_jobs.silver.parsing import (
     region_lookup,
 )
 from databricks_jobs.sources.model import SourceDefinition, TimestampSpec
+from databricks_jobs.tables import QuarantineReason as Reason
 
 MOMENTARY_THRESHOLD_MINUTES = 5.0
 MAX_CUSTOMERS_AFFECTED = 10_000_000
@@ -129,16 +130,18 @@ def _plus_minutes(instant: Column, minutes: Column) -> Column:
     return F.timestamp_micros(F.unix_micros(instant) + (minutes * 60e6).cast("bigint"))
 
 
-def transform_outages(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
+def transform_outages(
+    bronze: DataFrame, definition: SourceDefinition, fields: RawFields, regions: tuple[Region, ...]
+) -> DataFrame:
     """Bronze rows of an outage_events source -> candidate silver_outages__events rows with a reason (null = ok)."""
     options = definition.options
     threshold = float(options.get("momentary_threshold_minutes", MOMENTARY_THRESHOLD_MINUTES))
     max_customers = int(options.get("max_customers_affected", MAX_CUSTOMERS_AFFECTED))
     raw_region = key_text(definition.region, fields, definition)
-    region_code = region_lookup(_first_region(raw_region, options.get("region_separator")))
+    region_code = region_lookup(_first_region(raw_region, options.get("region_separator")), regions)
     region_zone = None
     if options.get("time_zone_from_region"):
-        zones = F.create_map(*[F.lit(x) for r in load_regions() for x in (r.region_code, r.time_zone)])
+        zones = F.create_map(*[F.lit(x) for r in regions for x in (r.region_code, r.time_zone)])
         region_zone = F.coalesce(F.element_at(zones, region_code), F.lit("UTC"))
     start_text, started, _ = _stamp(definition.timestamp, definition, fields, region_zone)
     restoration_spec = _restoration_spec(definition)
@@ -232,24 +235,25 @@ def _is_restoration_unknown(missing_is_unknown: bool) -> Column:
 def _quarantine(max_customers: int, start_out_of_range: tuple[Column, Column]) -> tuple[Column, Column]:
     """(reason, detail) of the first problem of a row, null when it is usable."""
     checks = [
-        (F.col("started_at_utc").isNull(), "unparseable_timestamp",
+        (F.col("started_at_utc").isNull(), Reason.UNPARSEABLE_TIMESTAMP,
          F.concat(F.lit("event start "), F.coalesce(F.col("_start_text"), F.lit("<missing>")), F.lit(" unreadable"))),
-        (start_out_of_range[0], "timestamp_out_of_range", start_out_of_range[1]),
+        (start_out_of_range[0], Reason.TIMESTAMP_OUT_OF_RANGE, start_out_of_range[1]),
         (F.col("_restored_text").isNotNull() & F.col("restored_at_utc").isNull() & ~F.col("is_restoration_unknown"),
-         "unparseable_timestamp", F.concat(F.lit("restoration "), F.col("_restored_text"), F.lit(" unreadable"))),
+         Reason.UNPARSEABLE_TIMESTAMP, F.concat(F.lit("restoration "), F.col("_restored_text"), F.lit(" unreadable"))),
         (F.col("_duration_text").isNotNull() & F.col("restored_at_utc").isNull() & ~F.col("is_restoration_unknown"),
-         "unparseable_timestamp",
+         Reason.UNPARSEABLE_TIMESTAMP,
          F.concat(F.lit("duration "), F.col("_duration_text"), F.lit(" unreadable"))),
-        (F.col("region_code").isNull(), "unknown_region",
+        (F.col("region_code").isNull(), Reason.UNKNOWN_REGION,
          F.concat(F.lit("region "), F.coalesce(F.col("region_reported"), F.lit("<missing>")), F.lit(" unknown"))),
-        (F.col("restored_at_utc") < F.col("started_at_utc"), "restoration_before_start",
+        (F.col("restored_at_utc") < F.col("started_at_utc"), Reason.RESTORATION_BEFORE_START,
          F.concat(F.lit("restored "), F.col("restored_at_utc").cast("string"), F.lit(" UTC before start "),
                   F.col("started_at_utc").cast("string"))),
-        (F.col("_customers_text").isNotNull() & F.col("_customers").isNull(), "absurd_customers",
+        (F.col("_customers_text").isNotNull() & F.col("_customers").isNull(), Reason.ABSURD_CUSTOMERS,
          F.concat(F.lit("customers affected "), F.col("_customers_text"), F.lit(" is not a number"))),
-        (F.col("_customers") < 0, "negative_customers",
+        (F.col("_customers") < 0, Reason.NEGATIVE_CUSTOMERS,
          F.concat(F.lit("customers affected "), F.col("_customers_text"), F.lit(" < 0"))),
-        ((F.col("_customers") > max_customers) | (F.col("_customers") != F.floor("_customers")), "absurd_customers",
+        ((F.col("_customers") > max_customers) | (F.col("_customers") != F.floor("_customers")),
+         Reason.ABSURD_CUSTOMERS,
          F.concat(F.lit("customers affected "), F.col("_customers_text"),
                   F.lit(f" is not a whole number <= {max_customers:,}"))),
     ]  # fmt: skip

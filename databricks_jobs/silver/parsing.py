@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from databricks_jobs.reference.regions import alias_map, load_regions
+from databricks_jobs.reference.regions import Region, alias_map
 from databricks_jobs.sources.model import UNIT_CONVERSIONS, FieldSpec, KeySpec, SourceDefinition, TimestampSpec
 from databricks_jobs.sources.readers import normalise_header, split_fields
 
@@ -237,9 +237,9 @@ def _normalise_alias_expr(text: Column) -> Column:
     return F.lower(F.trim(F.regexp_replace(F.regexp_replace(text, r"[-_]", " "), r"\s+", " ")))
 
 
-def region_lookup(text: Column) -> Column:
-    """Canonical region_code for any known spelling (regions.csv aliases), null when unknown."""
-    mapping = alias_map()
+def region_lookup(text: Column, regions: tuple[Region, ...]) -> Column:
+    """Canonical region_code for any known spelling (the regions' aliases), null when unknown."""
+    mapping = alias_map(regions)
     lookup = F.create_map(*[F.lit(x) for kv in sorted(mapping.items()) for x in kv])
     return F.element_at(lookup, _normalise_alias_expr(text))
 
@@ -272,7 +272,7 @@ def key_text(
     return _apply_map(text, key)
 
 
-def station_region_lookup(station: Column) -> Column:
+def station_region_lookup(station: Column, regions: tuple[Region, ...]) -> Column:
     """The region whose weather station is this station id (regions.csv weather_station_id)."""
-    pairs = sorted((r.weather_station_id, r.region_code) for r in load_regions() if r.weather_station_id)
+    pairs = sorted((r.weather_station_id, r.region_code) for r in regions if r.weather_station_id)
     return F.element_at(F.create_map(*[F.lit(x) for kv in pairs for x in kv]), F.upper(F.trim(station)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from databricks_jobs.reference.regions import Region
 from databricks_jobs.silver.parsing import (
     RawFields,
     convert_unit,
@@ -25,6 +26,7 @@ from databricks_jobs.silver.parsing import (
 )
 from databricks_jobs.sources.model import FieldSpec, SourceDefinition
 from databricks_jobs.sources.readers import normalise_header
+from databricks_jobs.tables import QuarantineReason
 
 
 def first_failure(checks: list[tuple[Column, str, Column]]) -> tuple[Column, Column]:
@@ -61,18 +63,26 @@ def _value_field(definition: SourceDefinition) -> FieldSpec:
     return spec
 
 
+# A demand definition without `valid_range` still refuses negative and absurd values: no utility's hourly demand is
+# near a million MW (the largest grids peak in the hundreds of thousands), and a bound keeps every daily sum finite.
+DEFAULT_DEMAND_RANGE_MW: tuple[float | None, float | None] = (None, 1_000_000.0)
+
+
 def _range_checks(value: Column, spec: FieldSpec, label: Column, is_demand: bool) -> list[tuple[Column, str, Column]]:
-    if spec.valid_range is None:
-        return []
-    low, high = spec.valid_range
-    checks = []
     shown = F.concat(label, F.lit(" = "), value.cast("string"), F.lit(f" {spec.canonical_unit or ''}".rstrip()))
+    # NaN and +/-infinity parse as doubles ("NaN", "1e999"); no range makes them a reading.
+    checks = [
+        (F.isnan(value) | (F.abs(value) == float("inf")), "absurd_value", F.concat(shown, F.lit(" is not finite")))
+    ]
+    if spec.valid_range is None and not is_demand:
+        return checks
+    low, high = spec.valid_range if spec.valid_range is not None else DEFAULT_DEMAND_RANGE_MW
     if is_demand and (low is None or low >= 0):
-        checks.append((value < 0, "negative_demand", F.concat(shown, F.lit(" is negative"))))
+        checks.append((value < 0, QuarantineReason.NEGATIVE_DEMAND, F.concat(shown, F.lit(" is negative"))))
     if low is not None:
-        checks.append((value < low, "absurd_value", F.concat(shown, F.lit(f" is below {low}"))))
+        checks.append((value < low, QuarantineReason.ABSURD_VALUE, F.concat(shown, F.lit(f" is below {low}"))))
     if high is not None:
-        checks.append((value > high, "absurd_value", F.concat(shown, F.lit(f" is above {high}"))))
+        checks.append((value > high, QuarantineReason.ABSURD_VALUE, F.concat(shown, F.lit(f" is above {high}"))))
     return checks
 
 
@@ -99,7 +109,7 @@ def _flag_checks(text: Column, spec: FieldSpec, label: Column) -> list[tuple[Col
     if not rejected:
         return []
     detail = F.concat(label, F.lit(" = '"), text, F.lit(f"' carries a flag the source rejects ({rejected})"))
-    return [(_flag(text).isin(*rejected), "flagged_value", detail)]
+    return [(_flag(text).isin(*rejected), QuarantineReason.FLAGGED_VALUE, detail)]
 
 
 def _common(
@@ -138,7 +148,7 @@ def _common(
     checks = [
         (
             split_quote | (F.col("field_count") != header_size),
-            "malformed_row",
+            QuarantineReason.MALFORMED_ROW,
             F.when(
                 split_quote,
                 F.lit("line has an unbalanced quote: a quoted field with a line break spans this and another line"),
@@ -151,20 +161,20 @@ def _common(
                 )
             ),
         ),
-        (F.col("_ts_error").isNotNull(), "unparseable_timestamp", F.col("_ts_error")),
+        (F.col("_ts_error").isNotNull(), QuarantineReason.UNPARSEABLE_TIMESTAMP, F.col("_ts_error")),
         (
             F.col("interval_start_utc") != F.date_trunc("hour", "interval_start_utc"),
-            "unparseable_timestamp",
+            QuarantineReason.UNPARSEABLE_TIMESTAMP,
             F.concat(
                 F.lit("interval start "), F.col("interval_start_utc").cast("string"), F.lit(" UTC is not on the hour")
             ),
         ),
-        (out_of_window, "timestamp_out_of_range", window_detail),
+        (out_of_window, QuarantineReason.TIMESTAMP_OUT_OF_RANGE, window_detail),
     ]
     value_checks = [
         (
             F.col("_value_clean").isNull(),
-            "missing_value",
+            QuarantineReason.MISSING_VALUE,
             F.concat(
                 label,
                 F.lit(" has no value (raw "),
@@ -175,7 +185,7 @@ def _common(
         *_flag_checks(F.col("_value_clean"), spec, label),
         (
             F.col("_value").isNull(),
-            "non_numeric_value",
+            QuarantineReason.NON_NUMERIC_VALUE,
             F.concat(label, F.lit(" = '"), F.col("_value_clean"), F.lit("' is not a number")),
         ),
         *_range_checks(F.col("_value"), spec, label, definition.dataset == "demand"),
@@ -192,7 +202,7 @@ def _filter_checks(definition: SourceDefinition, fields: RawFields) -> list[tupl
     detail = F.concat(
         F.lit(f"{spec.columns[0]} = '"), F.coalesce(value, F.lit("")), F.lit(f"' is not in {list(spec.keep)}")
     )
-    return [(~F.coalesce(value.isin(*spec.keep), F.lit(False)), "excluded_by_filter", detail)]
+    return [(~F.coalesce(value.isin(*spec.keep), F.lit(False)), QuarantineReason.EXCLUDED_BY_FILTER, detail)]
 
 
 def fold_to_hour(rows: DataFrame, definition: SourceDefinition, key: list[str], value: str) -> DataFrame:
@@ -226,7 +236,7 @@ def _later_occurrence(definition: SourceDefinition, fields: RawFields, stamp: Co
 def _region_checks(region_text: Column, region_code: Column, what: str) -> tuple[Column, str, Column]:
     return (
         region_code.isNull(),
-        "unknown_region",
+        QuarantineReason.UNKNOWN_REGION,
         F.concat(F.lit(f"{what} '"), F.coalesce(region_text, F.lit("<none>")), F.lit("' is not a known region")),
     )
 
@@ -249,11 +259,13 @@ def lineage_columns(reason: Column, detail: Column, fields: RawFields) -> list[C
     ]
 
 
-def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
+def transform_demand(
+    bronze: DataFrame, definition: SourceDefinition, fields: RawFields, regions: tuple[Region, ...]
+) -> DataFrame:
     """Bronze rows of a demand source -> silver_demand__hourly candidates (+ reason, detail, source_column)."""
     rows, checks = _common(bronze, definition, fields)
     region_text = key_text(definition.region, fields, definition, header_column=F.col("source_column"))
-    rows = rows.select("*", region_text.alias("_region_text"), region_lookup(region_text).alias("region_code"))
+    rows = rows.select("*", region_text.alias("_region_text"), region_lookup(region_text, regions).alias("region_code"))
     checks.insert(
         2, _region_checks(F.col("_region_text"), F.col("region_code"), f"region (from {definition.region.origin})")
     )
@@ -263,7 +275,7 @@ def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: Ra
         checks.append(
             (
                 reported_text.isNotNull() & reported_value.isNull(),
-                "non_numeric_value",
+                QuarantineReason.NON_NUMERIC_VALUE,
                 F.concat(F.lit(f"{reported.columns[0]} = '"), reported_text, F.lit("' is not a number")),
             )
         )
@@ -295,7 +307,9 @@ def transform_demand(bronze: DataFrame, definition: SourceDefinition, fields: Ra
     )
 
 
-def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: RawFields) -> DataFrame:
+def transform_weather(
+    bronze: DataFrame, definition: SourceDefinition, fields: RawFields, regions: tuple[Region, ...]
+) -> DataFrame:
     """Bronze rows of a weather source -> silver_weather__hourly candidates (+ reason, detail, source_column)."""
     rows, checks = _common(bronze, definition, fields)
     if definition.station is None:
@@ -303,16 +317,16 @@ def transform_weather(bronze: DataFrame, definition: SourceDefinition, fields: R
     station_text = key_text(definition.station, fields, definition, header_column=F.col("source_column"))
     station = F.upper(F.trim(station_text))
     if definition.region.origin == "station":
-        region_text, region_code = station, station_region_lookup(station)
+        region_text, region_code = station, station_region_lookup(station, regions)
     else:
         region_text = key_text(definition.region, fields, definition, header_column=F.col("source_column"))
-        region_code = region_lookup(region_text)
+        region_code = region_lookup(region_text, regions)
     rows = rows.select(
         "*", station.alias("station_id"), region_text.alias("_region_text"), region_code.alias("region_code")
     )
     station_check = (
         F.col("station_id").isNull() | (F.col("station_id") == ""),
-        "unknown_region",
+        QuarantineReason.UNKNOWN_REGION,
         F.lit(f"no weather station (from {definition.station.origin})"),
     )
     checks[2:2] = [station_check, _region_checks(F.col("_region_text"), F.col("region_code"), "station/region")]

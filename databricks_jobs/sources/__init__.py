@@ -32,13 +32,15 @@ def _load_folder(folder: Path) -> dict[str, SourceDefinition]:
     return definitions
 
 
-def load_source_definitions(path: str | Path | None = None) -> dict[str, SourceDefinition]:
-    """Definitions keyed by source_id: those of one folder, or (default) the packaged ones with the config root's
+def load_source_definitions(
+    path: str | Path | None = None, *, config_root: str | Path | None = None
+) -> dict[str, SourceDefinition]:
+    """Definitions keyed by source_id: those of one folder, or (default) the packaged ones with `config_root`'s
     `sources/` over them (a definition with a packaged source_id replaces it; others are added)."""
     if path is not None:
         return _load_folder(Path(path))
     definitions = _load_folder(DEFINITIONS_DIR)
-    user = config_file("sources")
+    user = config_file(config_root, "sources")
     if user is not None:
         definitions.update(_load_folder(user))
     return definitions

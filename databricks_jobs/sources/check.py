@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs.bronze.ingest import read_file_rows
-from databricks_jobs.reference.regions import load_regions
+from databricks_jobs.reference.regions import Region
 from databricks_jobs.silver.build import EXACT_DUPLICATE, KEPT, QUARANTINED, assign_fates
 from databricks_jobs.silver.parsing import RawFields
 from databricks_jobs.silver.registry import handler_for
@@ -62,18 +62,20 @@ def header_match(definition: SourceDefinition, header: list[str]) -> list[str]:
     return lines
 
 
-def _candidates(spark: SparkSession, definition: SourceDefinition, file: RawFile) -> tuple[list[str], DataFrame]:
+def _candidates(
+    spark: SparkSession, definition: SourceDefinition, file: RawFile, regions: tuple[Region, ...]
+) -> tuple[list[str], DataFrame]:
     header, bronze, _ = read_file_rows(spark, definition, file, "check", batch_id="check")
     handler = handler_for(definition.dataset)
-    candidates = handler.transform(bronze, definition, RawFields.of({file.relative_path: header}))
+    candidates = handler.transform(bronze, definition, RawFields.of({file.relative_path: header}), regions)
     if "_sub_id" not in candidates.columns:
         candidates = candidates.withColumn("_sub_id", F.lit(None).cast("string"))
     existing = spark.createDataFrame([], handler.target.spark_schema())
     return header, assign_fates(candidates, existing, handler, bool(definition.sum_over))
 
 
-def _local(instant: str) -> F.Column:
-    zones = F.create_map(*[F.lit(x) for r in load_regions() for x in (r.region_code, r.time_zone)])
+def _local(instant: str, regions: tuple[Region, ...]) -> F.Column:
+    zones = F.create_map(*[F.lit(x) for r in regions for x in (r.region_code, r.time_zone)])
     zone = F.element_at(zones, F.col("region_code"))
     return F.concat(F.from_utc_timestamp(instant, zone).cast("string"), F.lit(" "), zone)
 
@@ -83,7 +85,9 @@ def _shown(value: object) -> str:
     return f"{value:.10g}" if isinstance(value, float) else str(value)
 
 
-def _row_lines(fates: DataFrame, definition: SourceDefinition, first_rows: int) -> list[str]:
+def _row_lines(
+    fates: DataFrame, definition: SourceDefinition, regions: tuple[Region, ...], first_rows: int
+) -> list[str]:
     instant, values = SHOWN[definition.dataset]
     kept = (
         fates.where(F.col("_fate") == KEPT)
@@ -92,7 +96,7 @@ def _row_lines(fates: DataFrame, definition: SourceDefinition, first_rows: int) 
             "source_row_number",
             "source_column",
             instant,
-            _local(instant).alias("_local"),
+            _local(instant, regions).alias("_local"),
             "region_code",
             *[name for name, _ in values],
         )  # fmt: skip
@@ -123,17 +127,20 @@ def _quarantine_lines(fates: DataFrame) -> list[str]:
     return lines
 
 
-def check_file(spark: SparkSession, definition: SourceDefinition, file: RawFile, first_rows: int = 5) -> FileCheck:
+def check_file(
+    spark: SparkSession, definition: SourceDefinition, file: RawFile, regions: tuple[Region, ...], first_rows: int = 5
+) -> FileCheck:
+    """What Bronze and Silver would do with one sample file, resolving regions against `regions`."""
     result = FileCheck(file.relative_path)
     try:
-        header, fates = _candidates(spark, definition, file)
+        header, fates = _candidates(spark, definition, file, regions)
     except RawFileError as error:
         result.refused = True
         result.lines.append(f"  file refused: {error}")
         return result
     fates = fates.cache()
     result.lines += [f"  header: {header}", *header_match(definition, header)]
-    result.lines += _row_lines(fates, definition, first_rows)
+    result.lines += _row_lines(fates, definition, regions, first_rows)
     result.lines += _quarantine_lines(fates)
     counts = {r["_fate"]: r["count"] for r in fates.groupBy("_fate").count().collect()}
     result.counts = {fate: counts.get(fate, 0) for fate in (KEPT, QUARANTINED, EXACT_DUPLICATE)}

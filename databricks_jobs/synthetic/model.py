@@ -16,6 +16,7 @@ import pandas as pd
 
 from databricks_jobs.reference.customers_served import load_customers_served
 from databricks_jobs.reference.regions import load_regions
+from databricks_jobs.tables import QuarantineReason as Reason
 
 SYNTHETIC_REGION_CODES = ("SYN_NORTH", "SYN_SOUTH", "SYN_EAST", "SYN_WEST")
 # How the OMS export spells each region (an alias in regions.csv), so region mapping is exercised.
@@ -261,15 +262,18 @@ def bad_oms_rows(config: SyntheticConfig) -> pd.DataFrame:
     region = config.region_codes[0]
     label, feeder, year = OMS_REGION_LABELS[region], f"{region}-F0001", config.last_year
     day = f"{year}-06-0"  # early June: every synthetic time zone is on daylight time, offset below is CDT
+    at, until = "T10:00:00-05:00", "T11:00:00-05:00"
+    # (event_id, region, start, restoration, customers affected, the reason Silver must give)
     rows = [
-        ("BAD-1", label, feeder, f"{day}1T10:00:00-05:00", f"{day}1T09:00:00-05:00", "10", "restoration_before_start"),
-        ("BAD-2", label, feeder, f"{day}2T10:00:00-05:00", f"{day}2T11:00:00-05:00", "-4", "negative_customers"),
-        ("BAD-3", "NOWHERE", feeder, f"{day}3T10:00:00-05:00", f"{day}3T11:00:00-05:00", "7", "unknown_region"),
-        ("BAD-4", label, feeder, "not a date", f"{day}4T11:00:00-05:00", "7", "unparseable_timestamp"),
-        ("BAD-5", label, feeder, f"{day}5T10:00:00-05:00", f"{day}5T11:00:00-05:00", "99999999", "absurd_customers"),
+        ("BAD-1", label, f"{day}1{at}", f"{day}1T09:00:00-05:00", "10", Reason.RESTORATION_BEFORE_START),
+        ("BAD-2", label, f"{day}2{at}", f"{day}2{until}", "-4", Reason.NEGATIVE_CUSTOMERS),
+        ("BAD-3", "NOWHERE", f"{day}3{at}", f"{day}3{until}", "7", Reason.UNKNOWN_REGION),
+        ("BAD-4", label, "not a date", f"{day}4{until}", "7", Reason.UNPARSEABLE_TIMESTAMP),
+        ("BAD-5", label, f"{day}5{at}", f"{day}5{until}", "99999999", Reason.ABSURD_CUSTOMERS),
     ]
-    columns = ["event_id", "region", "feeder_id", "outage_start", "restoration_time", "customers_affected"]
-    frame = pd.DataFrame(rows, columns=[*columns, "expected_reason"])
+    columns = ["event_id", "region", "outage_start", "restoration_time", "customers_affected", "expected_reason"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame.insert(2, "feeder_id", feeder)
     frame["cause"], frame["device"] = "unknown", "fuse"
     return frame
 

@@ -12,11 +12,24 @@ SOURCES_DESCRIPTION = (
 )
 
 
+CONFIG_ROOT_HELP = "folder with sources/*.yml, regions.csv, customers_served.csv"
+
+
+def accept_config_root(action: argparse.ArgumentParser) -> None:
+    """Accept --config-root after the action too (`sources check X --config-root C`), where users put it.
+
+    SUPPRESS leaves the attribute unset when the option is not given after the action, so a value given before the
+    action (`sources --config-root C check X`) is kept rather than reset to None by the action's own default.
+    """
+    action.add_argument("--config-root", default=argparse.SUPPRESS, help=CONFIG_ROOT_HELP)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("sources", help=SOURCES_HELP, description=SOURCES_DESCRIPTION)
-    parser.add_argument("--config-root", help="folder with sources/*.yml, regions.csv, customers_served.csv")
+    parser.add_argument("--config-root", help=CONFIG_ROOT_HELP)
     actions = parser.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="every definition in force, with the file it comes from")
+    accept_config_root(listing)
     listing.set_defaults(func=run_list)
     check = actions.add_parser(
         "check",
@@ -28,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "is invalid or a file would be refused."
         ),
     )
+    accept_config_root(check)
     check.add_argument("definition", help="the YAML definition file to check")
     check.add_argument("samples", nargs="*", help="sample files (default: files under --raw-root matching its glob)")
     check.add_argument("--raw-root", help="folder the definition's `files` glob is relative to (default: cwd)")
@@ -35,22 +49,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=run_check)
 
 
+def _config_root(args: argparse.Namespace) -> str | None:
+    """--config-root, else ENERGY_CONFIG_ROOT (the one place this command reads it), else None (packaged only)."""
+    from databricks_jobs.settings import LakeSettings
+
+    return LakeSettings.from_env(config_root=args.config_root).config_root
+
+
 def run_list(args: argparse.Namespace) -> int:
-    from databricks_jobs.reference.config_root import use_config_root
     from databricks_jobs.sources import load_source_definitions
 
-    use_config_root(args.config_root)
-    for source_id, definition in sorted(load_source_definitions().items()):
+    for source_id, definition in sorted(load_source_definitions(config_root=_config_root(args)).items()):
         print(f"{source_id:<28} {definition.dataset:<14} {definition.definition_path}")
     return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from databricks_jobs.reference.config_root import use_config_root
+    from databricks_jobs.reference.regions import load_regions
     from databricks_jobs.sources import SourceDefinitionError, load_definition_file
     from databricks_jobs.sources.readers import RawFileError
 
-    use_config_root(args.config_root)
+    regions = load_regions(_config_root(args))
     try:
         definition = load_definition_file(Path(args.definition))
     except SourceDefinitionError as error:
@@ -73,7 +92,7 @@ def run_check(args: argparse.Namespace) -> int:
         return 1
     refused = 0
     for file in files:
-        result = check_file(spark, definition, file, args.rows)
+        result = check_file(spark, definition, file, regions, args.rows)
         print(f"\n{result.path}")
         print("\n".join(result.lines))
         refused += result.refused

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+from pathlib import Path
 
 from databricks_jobs.settings import LakeSettings
 from local_platform.warehouse import control, runner
@@ -16,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "The local Snowflake stand-in: a fakesnow server on a DuckDB file on 127.0.0.1 (port from "
             ".snowflake/config.toml, or ENERGY_WAREHOUSE_PORT), state in .local/warehouse (ENERGY_WAREHOUSE_DIR). "
-            'Query it with: .venv/bin/snow --config-file .snowflake/config.toml sql -c local -q "select ..."'
+            'Query it with: .venv/bin/snow --config-file .local/snowflake/config.toml sql -c local -q "select ..." '
+            "(written by start, with this install's generated password)"
         ),
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -49,13 +52,18 @@ def _export_root(args: argparse.Namespace) -> str:
 
 
 def _start(args: argparse.Namespace) -> int:
+    export_root = _export_root(args)
     settings = _settings()
+    if "://" not in export_root:  # the warehouse's DuckDB may read the export folder, nothing else outside its own
+        settings = dataclasses.replace(settings, data_dirs=(*settings.data_dirs, Path(export_root)))
     pid = control.start(settings)
-    results = runner.apply(settings, _export_root(args))
+    config = control.write_cli_config(control.PROJECT_ROOT / ".local" / "snowflake" / "config.toml", settings)
+    results = runner.apply(settings, export_root)
     skipped = sum(1 for r in results if r.skipped_reason)
     print(
         f"local warehouse pid {pid} on {settings.host}:{settings.resolved_port} ({settings.db_path}); "
-        f"sql/ applied: {len(results) - skipped} statements ran, {skipped} skipped (run apply-sql to list them)"
+        f"sql/ applied: {len(results) - skipped} statements ran, {skipped} skipped (run apply-sql to list them)\n"
+        f'query it: .venv/bin/snow --config-file {config.relative_to(control.PROJECT_ROOT)} sql -c local -q "..."'
     )
     return 0
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from databricks_jobs.export.manifest import MANIFEST_FILE, ManifestError, listed_files, parse_manifest
+from databricks_jobs.export.manifest import (
+    LATEST_FILE,
+    MANIFEST_FILE,
+    ManifestError,
+    listed_files,
+    parse_manifest,
+    publish,
+)
 from local_platform.s3.client import check_bucket
 from local_platform.s3.settings import S3Settings
 
@@ -70,7 +76,7 @@ def land_raw_files(client, settings: S3Settings, local_root: Path) -> LandingRes
 def read_latest_batch_id(client, settings: S3Settings) -> str | None:
     """The batch id in {export}/LATEST, or None when nothing has been exported yet."""
     check_bucket(client, settings, settings.curated_bucket)
-    key = f"{settings.curated_prefix}/LATEST"
+    key = f"{settings.curated_prefix}/{LATEST_FILE}"
     try:
         body = client.get_object(Bucket=settings.curated_bucket, Key=key)["Body"].read()
     except ClientError as exc:
@@ -114,10 +120,12 @@ def _object_sizes(client, bucket: str, prefix: str) -> dict[str, int]:
 
 
 def download_batch(client, settings: S3Settings, batch_id: str, destination: Path) -> dict:
-    """Copy a verified export batch (Parquet files + manifest) to destination/batch_id; returns the manifest.
+    """Copy a verified export batch (Parquet files + manifest) to destination/batch_id and point destination's LATEST
+    at it; returns the manifest.
 
     The local warehouse has no route to S3 (Snowflake would read it through an external stage), so the loader gets a
-    local copy. The manifest is written last, as in the export itself, so a killed download never looks complete.
+    local copy. The manifest, then LATEST, are written last by the export's own publish, so a killed download never
+    looks complete.
     """
     manifest = read_verified_manifest(client, settings, batch_id)
     batch_dir = destination / batch_id
@@ -129,5 +137,5 @@ def download_batch(client, settings: S3Settings, batch_id: str, destination: Pat
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             client.download_file(settings.curated_bucket, f"{batch_prefix}/{file['path']}", str(target))
-    (batch_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    publish(str(destination), manifest)
     return manifest

@@ -3,6 +3,11 @@ reaches it over HTTP exactly as it would reach AWS. Data lives in the server's m
 
 Only moto's S3 service is served (`python -m local_platform.s3.server --port N`): `python -m moto.server` would
 answer for every AWS service moto emulates (IAM, STS, SQS, ...), a wider surface than the platform uses.
+
+moto accepts unsigned requests, so a web page the user opens could write into the buckets with a cross-origin form
+POST (S3's browser upload), which a browser sends without asking. SDKs (boto3, s3a) send no Origin, use no form
+encodings and name the loopback host, so the server refuses what only a browser sends (docs/security.md): a request
+with an Origin other than its own, a POST with a form or text/plain body, and a Host other than localhost/127.0.0.1.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from types import TracebackType
+from xml.sax.saxutils import escape
 
 from local_platform.s3.settings import S3Settings
 
@@ -106,12 +112,48 @@ class MotoS3Server:
         self.stop()
 
 
+LOCAL_HOSTS = ("localhost", "127.0.0.1")
+# The encodings an HTML form (or a fetch without a CORS preflight) can send; S3's own API uses none of them.
+FORM_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
+
+
+def browser_refusal(environ: dict, port: int) -> str | None:
+    """Why a request is refused as coming from a browser page rather than an S3 client, or None."""
+    host = environ.get("HTTP_HOST", "").rsplit(":", 1)[0].strip("[]").lower()
+    if host not in LOCAL_HOSTS:
+        return f"Host {host!r} is not this local server"
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and origin.rstrip("/") not in {f"http://{h}:{port}" for h in LOCAL_HOSTS}:
+        return f"cross-origin request from {origin!r}"
+    content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if environ.get("REQUEST_METHOD") == "POST" and content_type in FORM_CONTENT_TYPES:
+        return f"form POST ({content_type})"
+    return None
+
+
+def refusing_browsers(app, port: int):
+    """WSGI middleware: an S3 AccessDenied for what only a browser page sends, before moto sees the request."""
+
+    def guarded(environ, start_response):
+        reason = browser_refusal(environ, port)
+        if reason is None:
+            return app(environ, start_response)
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+            f"<Message>the local S3 stand-in refuses this request: {escape(reason)}</Message></Error>"
+        ).encode()
+        start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return guarded
+
+
 def serve_s3_only(host: str, port: int) -> None:
     """Serve moto's S3 backend alone (moto.server's dispatcher would route to every service by request shape)."""
     from moto.moto_server.werkzeug_app import create_backend_app
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, create_backend_app("s3"), threaded=True)
+    run_simple(host, port, refusing_browsers(create_backend_app("s3"), port), threaded=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,7 +24,8 @@ LOCAL_SKIP_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^(CREATE|ALTER|DROP)\s+(OR\s+REPLACE\s+)?ROLE\b", "no access control in fakesnow (roles)"),
         (r"^(GRANT|REVOKE)\b", "no access control in fakesnow (grants)"),
         (r"^CREATE\s+(OR\s+REPLACE\s+)?STORAGE\s+INTEGRATION\b", "no cloud IAM locally; the stage reads a file:// URL"),
-        (r"^(CREATE|ALTER|DROP)\s+(OR\s+REPLACE\s+)?TASK\b", "fakesnow has no task scheduler"),
+        (r"^ALTER\s+STORAGE\s+INTEGRATION\b", "no cloud IAM locally; the stage reads a file:// URL"),
+        (r"^(CREATE|ALTER|DROP)\s+(OR\s+(REPLACE|ALTER)\s+)?TASK\b", "fakesnow has no task scheduler"),
         (r"^CREATE\s+(OR\s+REPLACE\s+)?STREAMLIT\b", "the app runs with `streamlit run` locally"),
         (
             r"^CREATE\s+(OR\s+REPLACE\s+)?(AGGREGATE\s+)?FUNCTION\b",
@@ -93,6 +94,8 @@ def local_variables(export_root: str, database: str = "ENERGY") -> dict[str, str
         "export_url": url.rstrip("/") + "/",
         "aws_role_arn": "not-used-locally",
         "warehouse": "LOCAL",
+        "admin_role": "ENERGY_ADMIN",
+        "analyst_role": "ENERGY_ANALYST",
     }
 
 

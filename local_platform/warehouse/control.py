@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -19,6 +21,8 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLI_CONFIG = PROJECT_ROOT / ".snowflake" / "config.toml"
 CONNECTION_NAME = "local"
+# This install's password for the local warehouse: generated on first use, readable by its owner only, never in git.
+PASSWORD_FILE = PROJECT_ROOT / ".local" / "warehouse-password"
 
 
 def _local_connection(config_path: Path = CLI_CONFIG) -> dict[str, Any]:
@@ -31,10 +35,32 @@ def default_port(config_path: Path = CLI_CONFIG) -> int:
     return int(_local_connection(config_path)["port"])
 
 
+def local_password(path: Path = PASSWORD_FILE) -> str:
+    """This install's local warehouse password, generated into `path` (mode 0600) the first time it is asked for.
+
+    Written to a private temporary file, then linked into place: a concurrent first use reads the winner's password,
+    never a half-written one."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(24))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    if path.stat().st_mode & 0o077:
+        raise PermissionError(f"{path} is readable by others: chmod 600 it, or delete it to generate a new password")
+    return path.read_text(encoding="utf-8").strip()
+
+
 def local_credentials(config_path: Path = CLI_CONFIG) -> tuple[str, str]:
-    """(user, password) of the `local` connection: the only login the local warehouse accepts."""
-    connection = _local_connection(config_path)
-    return str(connection["user"]), str(connection["password"])
+    """(user, password): the `local` connection's user and this install's generated password, the only login the
+    local warehouse accepts."""
+    return str(_local_connection(config_path)["user"]), local_password()
 
 
 @dataclass(frozen=True)
@@ -43,6 +69,8 @@ class WarehouseSettings:
     port: int = 0  # 0: the CLI config's port
     host: str = "127.0.0.1"
     database: str = "ENERGY"
+    # Folders the warehouse's DuckDB may read besides its own files: the export folders its stage points at.
+    data_dirs: tuple[Path, ...] = (PROJECT_ROOT / ".local",)
 
     @classmethod
     def from_env(cls) -> WarehouseSettings:
@@ -101,6 +129,7 @@ def start(settings: WarehouseSettings, timeout_s: float = 60.0) -> int:
             str(settings.db_path),
             "--port",
             str(port),
+            *(argument for folder in settings.data_dirs for argument in ("--allow-dir", str(folder))),
         ],
         cwd=PROJECT_ROOT,
         stdout=log,
@@ -192,11 +221,15 @@ def session(settings: WarehouseSettings, schema: str = "CURATED", **parameters: 
 
 
 def write_cli_config(path: Path, settings: WarehouseSettings) -> Path:
-    """A Snowflake CLI config with a `local` connection to this warehouse (for a non-default port, e.g. in tests)."""
+    """A Snowflake CLI config (mode 0600) with a `local` connection to this warehouse: the project's config with this
+    warehouse's port and this install's password."""
     text, count = re.subn(r"(?m)^port = \d+$", f"port = {settings.resolved_port}", CLI_CONFIG.read_text("utf-8"))
     if count != 1:
         raise ValueError(f"{CLI_CONFIG}: expected exactly one 'port = N' line, found {count}")
+    text = text.replace("\nhost = ", f"\npassword = {json.dumps(local_password())}\nhost = ", 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
     path.chmod(0o600)
     return path

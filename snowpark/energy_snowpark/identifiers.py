@@ -8,10 +8,18 @@ names the same object Snowflake resolves for the unquoted spelling.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+
+from .export_contract import BATCH_ID_PATTERN
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,254}")
-BATCH_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
-LATEST = "LATEST"
+# The export contract's pattern: ASCII digits only (Python's \d also matches Arabic-Indic and other Unicode digits).
+BATCH_ID = re.compile(BATCH_ID_PATTERN)
+BATCH_TIME = "%Y%m%dT%H%M%SZ"
+# A batch id's stamp is the export's UTC start time; a day ahead covers clock skew, a later stamp is forged or broken
+# (and would make every later LATEST look older than it).
+BATCH_TIME_TOLERANCE = timedelta(days=1)
+LATEST = "LATEST"  # the procedures' argument for the newest batch
 
 
 class InvalidIdentifierError(ValueError):
@@ -38,10 +46,32 @@ def quote_qualified_name(name: str, what: str = "object name", max_parts: int = 
     return ".".join(quote_identifier(part, what) for part in parts)
 
 
-def validate_batch_id(batch_id: str) -> str:
-    """A batch id as the export writes it (`20261125T201500Z-3f9a1c2b`), or LATEST."""
-    if isinstance(batch_id, str) and (batch_id.upper() == LATEST or BATCH_ID.fullmatch(batch_id)):
-        return LATEST if batch_id.upper() == LATEST else batch_id
-    raise InvalidIdentifierError(
-        f"invalid batch id {batch_id!r}: expected LATEST or UTC time + 8 hex digits, e.g. 20261125T201500Z-3f9a1c2b"
-    )
+def validate_batch_id(batch_id: str, now: datetime | None = None) -> str:
+    """A batch id as the export writes it (`20261125T201500Z-3f9a1c2b`: a real UTC time not later than a day from
+    `now`, then 8 hex digits), or LATEST."""
+    if isinstance(batch_id, str) and batch_id.upper() == LATEST:
+        return LATEST
+    if not isinstance(batch_id, str) or not BATCH_ID.fullmatch(batch_id):
+        raise InvalidIdentifierError(
+            f"invalid batch id {batch_id!r}: expected LATEST or UTC time + 8 hex digits (ASCII), e.g. "
+            "20261125T201500Z-3f9a1c2b"
+        )
+    return check_batch_time(batch_id, now)
+
+
+def batch_time(batch_id: str) -> datetime:
+    """The UTC time a (well-formed) batch id starts with; InvalidIdentifierError when it is no real time."""
+    try:
+        return datetime.strptime(batch_id.split("-", 1)[0], BATCH_TIME).replace(tzinfo=UTC)
+    except ValueError as error:
+        raise InvalidIdentifierError(f"invalid batch id {batch_id!r}: its stamp is not a UTC time ({error})") from None
+
+
+def check_batch_time(batch_id: str, now: datetime | None = None) -> str:
+    stamp, now = batch_time(batch_id), now or datetime.now(UTC)
+    if stamp > now + BATCH_TIME_TOLERANCE:
+        raise InvalidIdentifierError(
+            f"invalid batch id {batch_id!r}: its time {stamp:%Y-%m-%d %H:%M:%S} UTC is more than a day after now "
+            f"({now:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+    return batch_id

@@ -16,8 +16,19 @@ deleted, then the upserts inserted.
 An incremental batch applies only on top of its base: its base_batch_id must be the batch CURATED last loaded. With
 'LATEST', the chain of batches from the last loaded one (or from a full batch) to LATEST is loaded in order, each
 batch in its own transaction. A batch that is already the loaded state is SKIPPED (nothing copied); LATEST naming an
-older batch than one already loaded is refused unless that batch id is passed explicitly. Every load, whatever its
-outcome, is recorded in CURATED.LOAD_HISTORY.
+older batch than the last one loaded, or a chain that would go through one, is refused unless that batch id is passed
+explicitly. Every load, whatever its outcome, is recorded in CURATED.LOAD_HISTORY: LOADED for a table that changed,
+UNCHANGED for a table an incremental batch carries no change for.
+
+Loads are serialised: the transaction that changes CURATED starts by updating the one row of CURATED.LOAD_LOCK, which
+holds that table's lock until COMMIT (Snowflake: an UPDATE locks its table; a second UPDATE waits for it, up to
+LOCK_TIMEOUT), and only then reads the loaded state again. A second load (the TASK and a manual CALL) either waits and
+then sees the first one's batch, or (DuckDB locally) fails on the write conflict; never do both apply on one base.
+
+Each file is checked before COPY against the contract (schema_reader: Snowflake's INFER_SCHEMA on the stage, the
+Parquet footer locally): the same column names, each with a type of the contract's kind. A table's files are copied
+in one COPY (FILES = up to 1,000 names) with the file name from INCLUDE_METADATA, and checked file by file from
+COPY's result rows.
 """
 
 from __future__ import annotations
@@ -30,10 +41,11 @@ from typing import Any
 
 from snowflake.snowpark import Session
 
-from .export_contract import TABLES
+from .export_contract import LATEST_FILE, TABLES
 from .identifiers import LATEST, quote_identifier, quote_qualified_name, validate_batch_id
 from .load_manifest import (
     AUDIT_TABLE,
+    DELETED_KEYS_FOLDER,
     FULL,
     INCREMENTAL,
     MANIFEST_FILE,
@@ -43,20 +55,26 @@ from .load_manifest import (
     ManifestTable,
     parse_manifest,
 )
+from .parquet_schema import SchemaReader, check_schemas, stage_schema_reader
 from .plausibility import rules_for
 from .upgrade_warehouse import upgrade_warehouse
 
 __all__ = ["LoadError", "load_export", "main", "parse_manifest"]
 
 CURATED = '"CURATED"'
-LATEST_FILE = "LATEST"
 STAGING_PREFIX = "LOAD_STAGING__"
 DELETED_KEYS_STAGING = "__DELETED_KEYS"
 # Load ids start with the load's UTC start time, which names its staging tables (see _drop_abandoned_staging).
 LOAD_ID_TIME = "%Y%m%dT%H%M%SZ"
 ABANDONED_AFTER = timedelta(days=1)
-# The column of a staging table that says which file a row came from (for the plausibility messages).
-LOAD_FILE_COLUMN = '"LOAD_FILE__"'
+# The column of a staging table that says which file a row came from (for the plausibility messages); COPY fills it
+# from METADATA$FILENAME. No export column may have this name (parquet_schema refuses columns outside the contract).
+LOAD_FILE_NAME = "LOAD_FILE__"
+LOAD_FILE_COLUMN = f'"{LOAD_FILE_NAME}"'
+LOCK_TABLE = "LOAD_LOCK"
+# Snowflake: "FILES = ( ... ) ... The maximum number of file names that can be specified is 1000."
+FILES_PER_COPY = 1000
+CHANGED, UNCHANGED = "LOADED", "UNCHANGED"
 StageReader = Callable[[str], str]
 
 
@@ -75,27 +93,33 @@ class TableLoad:
     rows_deleted: int = 0
 
 
-@dataclass(frozen=True)
-class LoadedState:
-    """What CURATED holds, from LOAD_HISTORY: the batch of the last load that changed it, the newest batch loaded."""
-
-    last: str | None
-    newest: str | None
-
-
 def stage_sql_reader(session: Any, stage: str, database: str) -> StageReader:
-    """Read a small text file from the stage with SQL (works on internal and external stages in Snowflake)."""
+    """Read a small one-record file from the stage with SQL (internal and external stages in Snowflake).
+
+    `@stage/LATEST` names every file whose path starts with LATEST (a path is a prefix), so the rows of other files
+    (`LATEST.tmp`, `LATEST_old`) would be read too: only rows whose METADATA$FILENAME is exactly the file count, and
+    there must be exactly one."""
 
     def read(relative_path: str) -> str:
         file_format = "EXPORT_JSON" if relative_path.endswith(".json") else "EXPORT_TEXT"
         rows = session.sql(
-            f"SELECT $1 FROM @{stage}/{relative_path} (FILE_FORMAT => '{database}.{CURATED}.{file_format}')"
+            f"SELECT METADATA$FILENAME, $1 FROM @{stage}/{relative_path} "
+            f"(FILE_FORMAT => '{database}.{CURATED}.{file_format}')"
         ).collect()
-        if not rows:
-            raise LoadError(f"@{stage}/{relative_path} not found or empty")
-        return str(rows[0][0])
+        return exactly_one_record(relative_path, [(str(r[0]), r[1]) for r in rows], f"@{stage}")
 
     return read
+
+
+def exactly_one_record(relative_path: str, rows: list[tuple[str, Any]], where: str) -> str:
+    """The one record of the file at exactly `relative_path` among (METADATA$FILENAME, value) rows."""
+    own = [value for name, value in rows if name == relative_path or name.endswith(f"/{relative_path}")]
+    others = sorted({name for name, _ in rows} - {relative_path})
+    if len(own) != 1:
+        found = f"{len(own)} records" if own else "no such file (or it is empty)"
+        extra = f"; other files matched by the prefix, not read: {others}" if others else ""
+        raise LoadError(f"{where}/{relative_path}: expected exactly one record, found {found}{extra}")
+    return str(own[0])
 
 
 def resolve_batch_id(batch_id: str, read: StageReader) -> str:
@@ -116,12 +140,16 @@ def load_export(
     batch_id: str = LATEST,
     database_name: str = "ENERGY",
     read: StageReader | None = None,
+    schema_reader: SchemaReader | None = None,
 ) -> dict[str, Any]:
     """Load a batch (or the chain of batches up to LATEST) into `database_name`.CURATED; returns the load report:
     the last batch's report, with `batches` listing the report of every batch loaded by this call."""
     stage = quote_qualified_name(stage_name, "stage name")
     database = quote_identifier(database_name, "database name")
     read = read or stage_sql_reader(session, stage, database)
+    # A local stand-in's stage reader also reads Parquet footers (fakesnow has no INFER_SCHEMA).
+    schemas = schema_reader or getattr(read, "schemas", None)
+    schemas = schemas or stage_schema_reader(session, stage, f"{database}.{CURATED}.EXPORT_PARQUET")
     started = datetime.now(UTC)
     load_id = f"{started:{LOAD_ID_TIME}}_{uuid.uuid4().hex[:12]}"
     resolved, mode = batch_id, None
@@ -133,32 +161,37 @@ def load_export(
         resolved = resolve_batch_id(batch_id, read)
         manifest = read_manifest(read, resolved)
         mode = manifest.mode
-        state = _loaded_state(session, database)
-        if state.last == resolved:
+        last = _last_loaded(session, database)
+        if last == resolved:
             return _skip(session, database, load_id, manifest)
-        _refuse_going_back(resolved, state, explicit)
-        chain = batch_chain(manifest, state.last, read, explicit)
+        _refuse_going_back(resolved, last, explicit)
+        chain = batch_chain(manifest, last, read, explicit)
     except Exception as error:
         _record_failure(session, database, load_id, resolved, mode, None, error)
         raise
-    reports = [_load_batch(session, database, stage, load_id, batch) for batch in chain]
+    reports = [
+        _load_batch(session, database, stage, load_id, batch, schemas, explicit and batch is chain[-1])
+        for batch in chain
+    ]
     return {**reports[-1], "batches": reports}
 
 
-def _loaded_state(session: Any, database: str) -> LoadedState:
-    """Batch ids start with their UTC creation time, so they sort by age."""
+def _last_loaded(session: Any, database: str) -> str | None:
+    """The batch CURATED is in: that of the last load that applied (its LOADED / UNCHANGED rows). Not the greatest
+    batch id ever loaded: an id is data from the export, and one forged far in the future must not lock every later
+    LATEST out; loading an older batch on purpose makes it the state."""
     history = f"{database}.{CURATED}.{AUDIT_TABLE}"
     last = session.sql(
-        f"SELECT BATCH_ID FROM {history} WHERE STATUS = 'LOADED' ORDER BY LOADED_AT_UTC DESC, BATCH_ID DESC LIMIT 1"
+        f"SELECT BATCH_ID FROM {history} WHERE STATUS IN ('{CHANGED}', '{UNCHANGED}') "
+        "ORDER BY LOADED_AT_UTC DESC, BATCH_ID DESC LIMIT 1"
     ).collect()
-    newest = session.sql(f"SELECT MAX(BATCH_ID) FROM {history} WHERE STATUS = 'LOADED'").collect()[0][0]
-    return LoadedState(last[0][0] if last else None, newest)
+    return last[0][0] if last else None
 
 
-def _refuse_going_back(batch_id: str, state: LoadedState, explicit: bool) -> None:
-    if not explicit and state.newest is not None and batch_id < state.newest:
+def _refuse_going_back(batch_id: str, last: str | None, explicit: bool) -> None:
+    if not explicit and last is not None and batch_id < last:
         raise LoadError(
-            f"{LATEST_FILE} names batch {batch_id}, older than batch {state.newest} already loaded: refused (pass "
+            f"{LATEST_FILE} names batch {batch_id}, older than batch {last} already loaded: refused (pass "
             f"'{batch_id}' as the batch id to load it on purpose)"
         )
 
@@ -166,13 +199,20 @@ def _refuse_going_back(batch_id: str, state: LoadedState, explicit: bool) -> Non
 def batch_chain(manifest: Manifest, last_loaded: str | None, read: StageReader, explicit: bool) -> list[Manifest]:
     """The batches to load, oldest first, ending with `manifest`: an incremental batch applies only on top of its
     base. Named explicitly, the batch's base must be the last loaded batch; from LATEST, the chain is followed back
-    through base_batch_id to the last loaded batch or to a full batch. Base ids are older than their batch (checked
-    by parse_manifest), so the walk ends."""
+    through base_batch_id to the last loaded batch or to a full batch, and no batch of it may be older than the last
+    loaded one (that would restore an older state: refused, as LATEST naming an older batch is). Base ids are older
+    than their batch (checked by parse_manifest), so the walk ends."""
     chain = [manifest]
     while chain[0].mode == INCREMENTAL and chain[0].base_batch_id != last_loaded:
         head, base = chain[0], str(chain[0].base_batch_id)
         if explicit:
             raise LoadError(_base_mismatch(head, last_loaded))
+        if last_loaded is not None and base < last_loaded:
+            raise LoadError(
+                f"{_base_mismatch(head, last_loaded)}: following its chain back would go through batch {base}, "
+                f"older than batch {last_loaded} already loaded, and restore an older state: refused (load "
+                f"'{head.batch_id}' explicitly on top of '{base}' to go back on purpose)"
+            )
         try:
             text = read(f"{base}/{MANIFEST_FILE}")
         except LoadError as error:
@@ -197,7 +237,15 @@ def _skip(session: Any, database: str, load_id: str, manifest: Manifest) -> dict
     return {**_report(load_id, manifest, loads, "SKIPPED"), "batches": []}
 
 
-def _load_batch(session: Any, database: str, stage: str, load_id: str, manifest: Manifest) -> dict[str, Any]:
+def _load_batch(
+    session: Any,
+    database: str,
+    stage: str,
+    load_id: str,
+    manifest: Manifest,
+    schemas: SchemaReader,
+    explicit: bool,
+) -> dict[str, Any]:
     """Stage and check every table of one batch, then apply them all in one transaction; its report."""
     loads: list[TableLoad] = []
     staged: list[str] = []  # staging tables to drop, including the one whose checks failed
@@ -205,9 +253,9 @@ def _load_batch(session: Any, database: str, stage: str, load_id: str, manifest:
     try:
         for table in manifest.tables:
             current = table.name
-            loads.append(_stage_table(session, database, stage, load_id, manifest.batch_id, table, staged))
+            loads.append(_stage_table(session, database, stage, load_id, manifest.batch_id, table, staged, schemas))
         current = None
-        _apply_staged(session, database, manifest, loads, load_id)
+        _apply_staged(session, database, manifest, loads, load_id, explicit)
     except Exception as error:
         _record_failure(session, database, load_id, manifest.batch_id, manifest.mode, current, error)
         raise
@@ -223,17 +271,21 @@ def _curated_name(database: str, table_name: str) -> str:
 
 def _drop_abandoned_staging(session: Any, database: str, now: datetime) -> None:
     """Drop staging tables of loads that started over a day ago: a load killed mid-way (cancelled, timed out) never
-    reached its own clean-up. The start time is in the name, so a running load's tables are never touched."""
-    rows = session.sql(f"SHOW TABLES LIKE '{STAGING_PREFIX}%' IN SCHEMA {database}.{CURATED}").collect()
-    for row in rows:
-        name = str(row["name"])
-        started = name[len(STAGING_PREFIX) :].split("_", 1)[0]
-        try:
-            abandoned = datetime.strptime(started, LOAD_ID_TIME).replace(tzinfo=UTC) < now - ABANDONED_AFTER
-        except ValueError:
-            continue  # not a name this procedure made
-        if abandoned:
-            session.sql(f"DROP TABLE IF EXISTS {database}.{CURATED}.{quote_identifier(name)}").collect()
+    reached its own clean-up. The start time is in the name, so a running load's tables are never touched. Best
+    effort: a failure here (SHOW refused, a table dropped by someone else) leaves clutter, never fails the load."""
+    try:
+        rows = session.sql(f"SHOW TABLES LIKE '{STAGING_PREFIX}%' IN SCHEMA {database}.{CURATED}").collect()
+        for row in rows:
+            name = str(row["name"])
+            started = name[len(STAGING_PREFIX) :].split("_", 1)[0]
+            try:
+                abandoned = datetime.strptime(started, LOAD_ID_TIME).replace(tzinfo=UTC) < now - ABANDONED_AFTER
+            except ValueError:
+                continue  # not a name this procedure made
+            if abandoned:
+                session.sql(f"DROP TABLE IF EXISTS {database}.{CURATED}.{quote_identifier(name)}").collect()
+    except Exception:  # noqa: BLE001 - clean-up of earlier loads' leftovers; this load does not depend on it
+        pass
 
 
 def _staging_name(database: str, load_id: str, table_name: str, suffix: str = "") -> str:
@@ -242,19 +294,32 @@ def _staging_name(database: str, load_id: str, table_name: str, suffix: str = ""
 
 
 def _stage_table(
-    session: Any, database: str, stage: str, load_id: str, batch_id: str, table: ManifestTable, staged: list[str]
+    session: Any,
+    database: str,
+    stage: str,
+    load_id: str,
+    batch_id: str,
+    table: ManifestTable,
+    staged: list[str],
+    schemas: SchemaReader,
 ) -> TableLoad:
-    """COPY one table's rows and deleted keys into staging tables (appended to `staged`) and check them; a table
-    with no file has nothing to stage (no COPY)."""
+    """Check the files' schemas, COPY one table's rows and deleted keys into staging tables (appended to `staged`)
+    and check them; a table with no file has nothing to stage (no COPY)."""
     curated = _curated_name(database, table.name)
     _require_columns(session, curated, table)
     load = TableLoad(table.name, [f.path for f in table.files], table.row_count)
     load.deleted_key_files = [f.path for f in table.deleted_key_files]
     load.deleted_keys_in_manifest = table.deleted_key_count
+    contract_columns, _key = TABLES[table.name]
+    by_name = {name: spark_type for name, spark_type, _ in contract_columns}
     if table.files:
+        check_schemas(schemas, batch_id, table.name, table.name, [f.file_name for f in table.files], by_name)
         staged.append(_staging_name(database, load_id, table.name))
         _stage_rows(session, database, stage, batch_id, table, curated, staged[-1], load)
     if table.deleted_key_files:
+        keys = {name: by_name[name] for name in table.primary_key}
+        folder = f"{table.name}/{DELETED_KEYS_FOLDER}"
+        check_schemas(schemas, batch_id, table.name, folder, [f.file_name for f in table.deleted_key_files], keys)
         staged.append(_staging_name(database, load_id, table.name, DELETED_KEYS_STAGING))
         _stage_deleted_keys(session, database, stage, batch_id, table, curated, staged[-1])
         if table.files:
@@ -274,17 +339,14 @@ def _stage_rows(
 ) -> None:
     session.sql(f"CREATE OR REPLACE TRANSIENT TABLE {staging} LIKE {curated}").collect()
     session.sql(f"ALTER TABLE {staging} ADD COLUMN {LOAD_FILE_COLUMN} VARCHAR").collect()
+    results = _copy_files(session, database, stage, batch_id, table, staging, table.files, with_file_name=True)
     for file in table.files:
-        copied = _copy_file(session, database, stage, batch_id, table, staging, file)
-        loaded, rejected = _check_file_count(table.name, file, copied)
+        loaded, rejected = _check_file_count(table.name, file, results)
         load.rows_loaded += loaded
         load.rows_rejected += rejected
-        session.sql(
-            f"UPDATE {staging} SET {LOAD_FILE_COLUMN} = ? WHERE {LOAD_FILE_COLUMN} IS NULL", params=[file.path]
-        ).collect()
     _check_staged_count(session, staging, table.name, "rows", table.row_count)
     _check_unique_key(session, staging, table, "export")
-    _check_plausible(session, staging, table)
+    _check_plausible(session, staging, table, batch_id)
 
 
 def _stage_deleted_keys(
@@ -293,8 +355,9 @@ def _stage_deleted_keys(
     """The key columns only, typed as in the curated table (CTAS of no row: DDL, so before the transaction)."""
     key = ", ".join(quote_identifier(c) for c in table.primary_key)
     session.sql(f"CREATE OR REPLACE TRANSIENT TABLE {staging} AS SELECT {key} FROM {curated} WHERE 1 = 0").collect()
+    results = _copy_files(session, database, stage, batch_id, table, staging, table.deleted_key_files)
     for file in table.deleted_key_files:
-        _check_file_count(table.name, file, _copy_file(session, database, stage, batch_id, table, staging, file))
+        _check_file_count(table.name, file, results)
     _check_staged_count(session, staging, table.name, "deleted keys", table.deleted_key_count)
     _check_unique_key(session, staging, table, "export's deleted keys")
 
@@ -305,23 +368,48 @@ def _check_staged_count(session: Any, staging: str, table_name: str, what: str, 
         raise LoadError(f"table {table_name}: staged {staged} {what} but the manifest says {expected}")
 
 
-def _copy_file(
-    session: Any, database: str, stage: str, batch_id: str, table: ManifestTable, staging: str, file: ManifestFile
-) -> list[dict[str, Any]]:
-    """COPY one file (its path passed load_manifest's checks, so it is safe inside quotes); COPY's result rows."""
-    folder = f"@{stage}/{batch_id}/{file.folder}/"
-    try:
-        rows = session.sql(
-            f"COPY INTO {staging} FROM {folder} FILES = ('{file.file_name}') "
+def copy_statements(
+    database: str, stage: str, batch_id: str, folder: str, file_names: list[str], with_file_name: bool, staging: str
+) -> list[str]:
+    """COPY statements for the files of one folder, at most FILES_PER_COPY names each (file names passed
+    load_manifest's checks, so they are safe inside quotes). With `with_file_name`, each row gets its file's path in
+    LOAD_FILE__ (INCLUDE_METADATA, which Snowflake allows with MATCH_BY_COLUMN_NAME only)."""
+    metadata = f" INCLUDE_METADATA = ({LOAD_FILE_NAME} = METADATA$FILENAME)" if with_file_name else ""
+    statements = []
+    for start in range(0, len(file_names), FILES_PER_COPY):
+        names = ", ".join(f"'{name}'" for name in file_names[start : start + FILES_PER_COPY])
+        statements.append(
+            f"COPY INTO {staging} FROM @{stage}/{batch_id}/{folder}/ FILES = ({names}) "
             f"FILE_FORMAT = (FORMAT_NAME = '{database}.{CURATED}.EXPORT_PARQUET') "
-            "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT FORCE = TRUE"
-        ).collect()
-    except Exception as error:
-        raise LoadError(f"table {table.name}: COPY of {file.path} from {folder} failed: {error}") from error
-    return [row.as_dict() for row in rows]
+            f"MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE{metadata} ON_ERROR = ABORT_STATEMENT FORCE = TRUE"
+        )
+    return statements
 
 
-def _check_plausible(session: Any, staging: str, table: ManifestTable) -> None:
+def _copy_files(
+    session: Any,
+    database: str,
+    stage: str,
+    batch_id: str,
+    table: ManifestTable,
+    staging: str,
+    files: tuple[ManifestFile, ...],
+    with_file_name: bool = False,
+) -> list[dict[str, Any]]:
+    """COPY the files (all of one folder) in as few statements as Snowflake allows; COPY's result rows."""
+    folder = files[0].folder
+    results = []
+    for statement in copy_statements(
+        database, stage, batch_id, folder, [f.file_name for f in files], with_file_name, staging
+    ):
+        try:
+            results.extend(row.as_dict() for row in session.sql(statement).collect())
+        except Exception as error:
+            raise LoadError(f"table {table.name}: COPY from @{stage}/{batch_id}/{folder}/ failed: {error}") from error
+    return results
+
+
+def _check_plausible(session: Any, staging: str, table: ManifestTable, batch_id: str) -> None:
     """The first implausible value of each rule, with the file it came from."""
     columns, _key = TABLES[table.name]
     for rule in rules_for(columns, datetime.now(UTC).replace(tzinfo=None)):
@@ -332,9 +420,16 @@ def _check_plausible(session: Any, staging: str, table: ManifestTable) -> None:
         ).collect()
         if found:
             raise LoadError(
-                f"table {table.name}: column {rule.column}: value {found[0][1]} in file {found[0][0]} is not "
-                f"plausible (expected {rule.expected})"
+                f"table {table.name}: column {rule.column}: value {found[0][1]} in file "
+                f"{_stage_path(str(found[0][0]), batch_id)} is not plausible (expected {rule.expected})"
             )
+
+
+def _stage_path(file_name: str, batch_id: str) -> str:
+    """METADATA$FILENAME from the batch folder on (Snowflake gives the path within the stage, the local warehouse a
+    file:// URL)."""
+    at = file_name.find(f"{batch_id}/")
+    return file_name[at:] if at >= 0 else file_name
 
 
 def _require_columns(session: Any, curated: str, table: ManifestTable) -> None:
@@ -394,28 +489,55 @@ def _refuse_upserted_and_deleted(session: Any, rows: str, keys: str, table: Mani
         )
 
 
-def _apply_staged(session: Any, database: str, manifest: Manifest, loads: list[TableLoad], load_id: str) -> None:
-    """Change every table and record the load, in one transaction: all tables change or none."""
+def _apply_staged(
+    session: Any, database: str, manifest: Manifest, loads: list[TableLoad], load_id: str, explicit: bool
+) -> None:
+    """Change every table and record the load, in one transaction: all tables change or none. The first statement
+    takes the load lock, so the state read next is final until COMMIT."""
     tables = {t.name: t for t in manifest.tables}
     session.sql("BEGIN TRANSACTION").collect()
     try:
-        _recheck_base(session, database, manifest)
+        _take_lock(session, database, load_id)
+        _recheck_state(session, database, manifest, explicit)
         for load in loads:
-            _apply_table(session, database, load_id, manifest.mode, tables[load.table_name], load)
-            _record(session, database, load_id, manifest, load, "LOADED")
+            table = tables[load.table_name]
+            _apply_table(session, database, load_id, manifest.mode, table, load)
+            _record(session, database, load_id, manifest, load, UNCHANGED if table.unchanged else CHANGED)
         session.sql("COMMIT").collect()
     except Exception:
         session.sql("ROLLBACK").collect()
         raise
 
 
-def _recheck_base(session: Any, database: str, manifest: Manifest) -> None:
-    """An incremental batch was checked against the last loaded batch before staging; a load that committed since
-    (a manual CALL during the scheduled TASK) would make it apply on top of the wrong state."""
-    if manifest.mode == INCREMENTAL:
-        last = _loaded_state(session, database).last
-        if last != manifest.base_batch_id:
-            raise LoadError(f"{_base_mismatch(manifest, last)} (another load committed while this one ran)")
+def _take_lock(session: Any, database: str, load_id: str) -> None:
+    """UPDATE the lock table's one row: Snowflake holds the table's lock until the transaction ends, so a second load
+    blocks here until the first commits (then reads its state), and DuckDB refuses the second writer."""
+    lock = f"{database}.{CURATED}.{LOCK_TABLE}"
+    try:
+        updated = _affected(
+            session.sql(
+                f"UPDATE {lock} SET LOAD_ID = ?, LOCKED_AT_UTC = ? WHERE LOCK_NAME = 'LOAD'",
+                params=[load_id, datetime.now(UTC).replace(tzinfo=None)],
+            ).collect()
+        )
+    except Exception as error:
+        raise LoadError(f"another load holds {lock} (it is changing CURATED now): {error}") from error
+    if updated != 1:
+        raise LoadError(f"{lock} has no LOAD row: deploy sql/06_load_history.sql again")
+
+
+def _recheck_state(session: Any, database: str, manifest: Manifest, explicit: bool) -> None:
+    """Under the lock: a load that committed since this one read the state (a manual CALL during the scheduled TASK)
+    would make an incremental batch apply on top of the wrong state, or a batch go back behind the newer one."""
+    last = _last_loaded(session, database)
+    if manifest.mode == INCREMENTAL and last != manifest.base_batch_id:
+        raise LoadError(f"{_base_mismatch(manifest, last)} (another load committed while this one ran)")
+    if last == manifest.batch_id:
+        raise LoadError(f"batch {manifest.batch_id} was loaded by another load while this one ran")
+    if not explicit and last is not None and manifest.batch_id < last:
+        raise LoadError(
+            f"batch {manifest.batch_id} is older than batch {last}, loaded by another load while this one ran"
+        )
 
 
 def _apply_table(session: Any, database: str, load_id: str, mode: str, table: ManifestTable, load: TableLoad) -> None:

@@ -1,12 +1,16 @@
 """The load's reading of an export manifest (version 2): checked against the export contract, never trusted.
 
-The layout is defined once on the lakehouse side (databricks_jobs/export/manifest.py); this package is deployed to
-Snowflake on its own, so it reads the JSON itself and applies its own, stricter rules:
+The layout is defined once on the lakehouse side (databricks_jobs/export/manifest.py, batch.py); this package is
+deployed to Snowflake on its own, so it takes the layout's names (manifest file, version, modes, deleted-keys folder,
+batch id pattern) from the generated export contract, reads the JSON itself and applies its own, stricter rules:
 - manifest_version 2 only (a version 1 manifest must be exported again), format parquet, the folder's batch id;
 - mode "full" (each table's files are the whole table) with no base batch and no deleted keys, or "incremental"
   (rows changed since base_batch_id, a batch id older than this one, plus the primary keys deleted since then);
 - every table a table of the export contract, with the contract's primary key and columns (the load then uses the
   contract's, never the manifest's); no table twice; the audit table never;
+- a full batch lists every contract table, each with at least one file (an empty table is one empty file): a full
+  batch replaces CURATED, so a table left out or listed without files would be kept stale or emptied by accident;
+- at most MAX_FILES_PER_BATCH files in all (each file costs the load a listing in a COPY and a count check);
 - row files `<table>/part-….parquet`, deleted-key files `<table>/deleted_keys/part-….parquet`, file names without
   quotes, backslashes, brackets, spaces or `..`; every count a non-negative integer; files' counts add up.
 Messages name the batch, the table and the field.
@@ -19,16 +23,24 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .export_contract import CONTRACT_VERSION, TABLES
-from .identifiers import BATCH_ID
+from .export_contract import (
+    CONTRACT_VERSION,
+    DELETED_KEYS_FOLDER,
+    FORMAT,
+    FULL,
+    INCREMENTAL,
+    MANIFEST_FILE,
+    MANIFEST_VERSION,
+    TABLES,
+)
+from .identifiers import BATCH_ID, InvalidIdentifierError, check_batch_time
 
-MANIFEST_FILE = "_manifest.json"
-MANIFEST_VERSION = 2
-FULL, INCREMENTAL = "full", "incremental"
-DELETED_KEYS_FOLDER = "deleted_keys"
 AUDIT_TABLE = "LOAD_HISTORY"
 # Spark's part files: part-00000-<uuid>-c000.snappy.parquet. No quote, backslash, bracket, space, slash or '..'.
 PART_FILE = re.compile(r"part-[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.parquet")
+# Spark writes a few files per table and batch; 5,000 in one batch is a broken export (or a hostile one), and the load
+# lists at most 1,000 files per COPY statement (Snowflake's limit), so a table never needs more than a few COPYs.
+MAX_FILES_PER_BATCH = 5000
 
 
 class LoadError(RuntimeError):
@@ -89,10 +101,13 @@ def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
     entries = raw.get("tables")
     if not isinstance(entries, list) or not entries:
         raise LoadError(f"{where} lists no tables")
+    _check_file_cap(entries, where)
     tables = tuple(_parse_table(entry, mode, where) for entry in entries)
     names = [table.name for table in tables]
     if len(set(names)) != len(names):
         raise LoadError(f"{where}: a table is listed twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
+    if mode == FULL:
+        _check_full_batch(tables, where)
     return Manifest(expected_batch_id, tables, mode, base, _contract_version(raw, where))
 
 
@@ -112,6 +127,38 @@ def _contract_version(raw: dict[str, Any], where: str) -> int | None:
     return version
 
 
+def _check_file_cap(entries: list[Any], where: str) -> None:
+    """Counted on the raw entries, before any is parsed: a hostile manifest costs no more than its length."""
+
+    def listed(value: Any) -> int:
+        return len(value) if isinstance(value, list) else 0
+
+    files = sum(
+        listed(e.get("files"))
+        + listed((e.get("deleted_keys") or {}).get("files") if isinstance(e.get("deleted_keys"), dict) else None)
+        for e in entries
+        if isinstance(e, dict)
+    )
+    if files > MAX_FILES_PER_BATCH:
+        raise LoadError(f"{where} lists {files} files, more than the {MAX_FILES_PER_BATCH} a batch may have")
+
+
+def _check_full_batch(tables: tuple[ManifestTable, ...], where: str) -> None:
+    """A full batch replaces every curated table: it must carry each one, each with its file(s)."""
+    missing = sorted(set(TABLES) - {t.name for t in tables})
+    if missing:
+        raise LoadError(
+            f"{where}: a full batch lists every table of the export contract; missing {missing} (a full batch "
+            "replaces CURATED, so a table left out would be kept as it was)"
+        )
+    without_files = sorted(t.name for t in tables if not t.files)
+    if without_files:
+        raise LoadError(
+            f"{where}: full-batch tables {without_files} list no file (an empty table is exported as one empty file; "
+            "a table with no file would be emptied)"
+        )
+
+
 def _check_header(raw: dict[str, Any], expected_batch_id: str, where: str) -> None:
     version = raw.get("manifest_version")
     if version == 1:
@@ -123,8 +170,8 @@ def _check_header(raw: dict[str, Any], expected_batch_id: str, where: str) -> No
         raise LoadError(f"{where}: unsupported manifest_version {version!r} (expected {MANIFEST_VERSION})")
     if raw.get("batch_id") != expected_batch_id:
         raise LoadError(f"{where}: batch_id {raw.get('batch_id')!r} != folder {expected_batch_id!r}")
-    if raw.get("format") != "parquet":
-        raise LoadError(f"{where}: format {raw.get('format')!r} is not parquet")
+    if raw.get("format") != FORMAT:
+        raise LoadError(f"{where}: format {raw.get('format')!r} is not {FORMAT}")
 
 
 def _mode_and_base(raw: dict[str, Any], batch_id: str, where: str) -> tuple[str, str | None]:
@@ -137,6 +184,10 @@ def _mode_and_base(raw: dict[str, Any], batch_id: str, where: str) -> tuple[str,
         raise LoadError(f"{where}: field mode {mode!r} is not one of {[FULL, INCREMENTAL]}")
     if not isinstance(base, str) or not BATCH_ID.fullmatch(base):
         raise LoadError(f"{where}: field base_batch_id {base!r} is not a batch id (an incremental batch names one)")
+    try:
+        check_batch_time(base)
+    except InvalidIdentifierError as error:
+        raise LoadError(f"{where}: field base_batch_id: {error}") from error
     if base >= batch_id:
         raise LoadError(f"{where}: field base_batch_id {base} is not older than the batch itself")
     return mode, base

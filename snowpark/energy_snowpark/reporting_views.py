@@ -91,7 +91,7 @@ VIEWS: dict[str, str] = {
         JOIN (
             SELECT table_name, MAX(loaded_at_utc) AS last_checked_at_utc
             FROM {c}.LOAD_HISTORY
-            WHERE status IN ('LOADED', 'SKIPPED')
+            WHERE status IN ('LOADED', 'UNCHANGED', 'SKIPPED')
             GROUP BY table_name
         ) checked ON checked.table_name = changed.table_name
         LEFT JOIN ({row_counts}) counted ON counted.table_name = changed.table_name""",

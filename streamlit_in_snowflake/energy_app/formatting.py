@@ -56,8 +56,26 @@ def _words(name: str) -> str:
     return re.sub(r"\bid\b", "ID", name.replace("_", " ").lower().capitalize())
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): `=HYPERLINK(...)` in an
+# outage's cause would become a link when a business user opens the download.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (shown as text, not run)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode("utf-8")
+    """The table as CSV for every download: text cells neutralised, numbers (a negative MW too) left as numbers."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralised)
+    # CRLF line ends (RFC 4180) also make the writer quote a cell holding a lone CR, which would otherwise split a row.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def table(frame: pd.DataFrame, name: str, column_config: dict | None = None, height: int = 320) -> None:

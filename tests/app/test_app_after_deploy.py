@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 import streamlit as st
 from apptest_helpers import started_app
+
+pytestmark = pytest.mark.server
 
 
 def test_app_opens_on_no_data_yet_after_the_deploy(tmp_path, monkeypatch):
@@ -14,7 +17,7 @@ def test_app_opens_on_no_data_yet_after_the_deploy(tmp_path, monkeypatch):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = control.WarehouseSettings(state_dir=tmp_path / "warehouse", port=port)
+    settings = control.WarehouseSettings(state_dir=tmp_path / "warehouse", port=port, data_dirs=(tmp_path / "export",))
     control.start(settings)
     st.cache_data.clear()
     try:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -42,6 +44,7 @@ def test_refuses_clearly_without_a_running_warehouse(tmp_path):
     assert f"no local warehouse on 127.0.0.1:{port}" in result.stderr
 
 
+@pytest.mark.server
 def test_refuses_clearly_when_the_reporting_views_are_missing(tmp_path):
     from local_platform.warehouse import control
 

@@ -14,6 +14,9 @@ import streamlit as st
 from apptest_helpers import delta_pct, expected_reliability, last_days, metric, open_page, started_app
 from streamlit.testing.v1 import AppTest
 
+# Every page through streamlit.testing.v1.AppTest, several runs per test: minutes in all, so not in the fast loop.
+pytestmark = pytest.mark.slow
+
 PAGES = ["Overview", "Demand", "Load shapes", "Load factor", "Outages & reliability", "Data freshness & quality"]
 
 

@@ -59,7 +59,9 @@ def flow_with_a_change(tmp_path_factory, spark):
     generate_synthetic_utility(raw, seed=11, years=1, regions=2, feeders_per_region=2)
     config = FlowConfig(s3=None, raw_source=raw, lake_root=str(root / "lake"), stage_dir=root / "stage")
     warehouse = control.WarehouseSettings(state_dir=root / "warehouse", port=free_port())
-    reference = control.WarehouseSettings(state_dir=root / "reference-warehouse", port=free_port())
+    reference = control.WarehouseSettings(
+        state_dir=root / "reference-warehouse", port=free_port(), data_dirs=(root / "full-stage",)
+    )
     try:
         first = run_flow(config, warehouse, spark=spark, log=quiet)
         change_raw_files(raw)

@@ -93,7 +93,8 @@ def test_batch_without_manifest_or_with_short_file_is_not_complete(tmp_path, s3_
     assert read_latest_batch_id(client, s3_settings) == batch
     assert download_batch(client, s3_settings, batch, tmp_path)["batch_id"] == batch
     assert (tmp_path / batch / "gold_x/part-00000.parquet").read_bytes() == b"12345"
-    assert (tmp_path / batch / "_manifest.json").exists()
+    assert json.loads((tmp_path / batch / "_manifest.json").read_text()) == manifest
+    assert (tmp_path / "LATEST").read_text() == f"{batch}\n"  # published as the export does: manifest, then LATEST
 
 
 @pytest.mark.spark

@@ -95,12 +95,13 @@ def _wait_for_login(settings: control.WarehouseSettings, before: int, loader: su
 
 
 def _forget_load(settings: control.WarehouseSettings, batch_id: str) -> None:
-    """A load that finished makes its batch the loaded state, and the next load of it would be SKIPPED in no time;
-    forgetting it makes the next attempt copy and apply everything again (same rows, same result). An incremental
-    batch forgotten leaves its base as the loaded state, on top of which it is applied again."""
+    """A load that finished makes its batch the loaded state (its LOADED and UNCHANGED rows), and the next load of it
+    would be SKIPPED in no time; forgetting it makes the next attempt copy and apply everything again (same rows, same
+    result). An incremental batch forgotten leaves its base as the loaded state, on top of which it is applied again."""
     with _session(settings) as session:
         session.sql(
-            f"DELETE FROM {settings.database}.CURATED.LOAD_HISTORY WHERE STATUS = 'LOADED' AND BATCH_ID = ?",
+            f"DELETE FROM {settings.database}.CURATED.LOAD_HISTORY WHERE STATUS IN ('LOADED', 'UNCHANGED') "
+            "AND BATCH_ID = ?",
             params=[batch_id],
         ).collect()
 
@@ -133,7 +134,7 @@ def _kill_warehouse_during_load(
 
 
 def _start(tmp_path: Path, name: str, export: Path) -> control.WarehouseSettings:
-    settings = control.WarehouseSettings(state_dir=tmp_path / name, port=free_port())
+    settings = control.WarehouseSettings(state_dir=tmp_path / name, port=free_port(), data_dirs=(export,))
     control.start(settings)
     _apply(settings, export)
     return settings

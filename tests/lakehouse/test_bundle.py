@@ -27,14 +27,6 @@ WHEEL_TASKS = ["upgrade", *STAGES]
 STAGE_FLAGS = {"--catalog", "--schema", "--raw-root", "--export-root", "--config-root", "--run-id"}
 
 
-@pytest.fixture(autouse=True)
-def no_config_root_leaks(monkeypatch):
-    """settings_from makes --config-root the process's config root (an environment variable); the job's arguments
-    name a Volume that does not exist here, so every test of this module gets the variable back as it was."""
-    monkeypatch.setenv("ENERGY_CONFIG_ROOT", "")  # records the variable's state, so teardown restores it
-    monkeypatch.delenv("ENERGY_CONFIG_ROOT")
-
-
 @pytest.fixture(scope="module")
 def bundle() -> dict:
     return yaml.safe_load((BUNDLE_ROOT / "databricks.yml").read_text())

@@ -13,7 +13,6 @@ import fnmatch
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import zipfile
@@ -145,28 +144,28 @@ def test_a_path_written_relative_to_another_folder_is_caught(task_index, stale_v
 
 
 # --- the wheel itself -------------------------------------------------------------------------------------------
+# The build runs offline (the venv's setuptools, no build isolation) so the wheel's own checks run without the network;
+# the artifact's exact command (pip's build isolation downloads setuptools) and resolving the wheel's dependencies need
+# the package index, and are marked `network`.
 
 
-def _index_reachable() -> bool:
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    """The artifact's build command, run on the repository into a scratch folder (so dist/ stays untouched)."""
+def _build(isolated: bool, out: Path) -> Path:
+    """The artifact's build command, run on the repository into `out` (so dist/ stays untouched)."""
     build_dir, built = artifact_output(bundle_files())
     command = shlex.split(bundle_files()[BUNDLE_ROOT / "databricks.yml"]["artifacts"]["energy_wheel"]["build"])
-    out = tmp_path_factory.mktemp("wheel")
     command[command.index("--wheel-dir") + 1] = str(out)
     command[0] = sys.executable if command[0] == "python" else command[0]
+    if not isolated:
+        command.insert(command.index("--no-deps"), "--no-build-isolation")
     subprocess.run(command, cwd=build_dir, check=True, capture_output=True, timeout=600)
     (path,) = out.glob("*.whl")
     assert fnmatch.fnmatchcase(path.name, built.name)
     return path
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    return _build(isolated=False, out=tmp_path_factory.mktemp("wheel"))
 
 
 def _metadata(wheel: Path):
@@ -187,24 +186,42 @@ def test_wheel_is_pure_python_and_carries_the_entry_points(wheel):
     assert "3.12.3" in supported and "3.11.9" in supported  # Runtime 16 / 17 LTS and serverless; local
 
 
-def _dry_run(wheel: Path, python_version: str, report: Path) -> subprocess.CompletedProcess:
+def _dry_run(wheel: Path, python_version: str, report: Path, offline: bool) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
     command += ["--python-version", python_version, "--only-binary=:all:", "--report", str(report), str(wheel)]
+    if offline:  # the wheel alone: its tags and Requires-Python against the target Python, no index asked
+        command += ["--no-index", "--no-deps"]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
+def _installed(report: Path) -> set[str]:
+    return {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
+
+
 @pytest.mark.parametrize("python_version", ["3.12", "3.11"])  # Runtime 16 / 17 LTS and serverless; local
-def test_wheel_installs_on_the_runtime_python(wheel, python_version, tmp_path):
-    if not _index_reachable():
-        pytest.skip("the package index is not reachable: the dry run resolves pyyaml and xlrd from it")
-    result = _dry_run(wheel, python_version, tmp_path / "report.json")
+def test_wheel_accepts_the_runtime_python_offline(wheel, python_version, tmp_path):
+    result = _dry_run(wheel, python_version, tmp_path / "report.json", offline=True)
     assert result.returncode == 0, result.stderr
-    installed = {
-        item["metadata"]["name"].lower() for item in json.loads((tmp_path / "report.json").read_text())["install"]
-    }
-    assert installed == {"energy-reliability-platform", "pyyaml", "xlrd"}
+    assert _installed(tmp_path / "report.json") == {"energy-reliability-platform"}
 
 
 def test_wheel_refuses_a_python_it_was_not_checked_on(wheel, tmp_path):
-    result = _dry_run(wheel, "3.10", tmp_path / "report.json")
+    result = _dry_run(wheel, "3.10", tmp_path / "report.json", offline=True)
     assert result.returncode != 0 and "requires a different Python" in result.stderr
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("python_version", ["3.12", "3.11"])  # Runtime 16 / 17 LTS and serverless; local
+def test_wheel_installs_with_its_dependencies_on_the_runtime_python(wheel, python_version, tmp_path):
+    """Resolves pyyaml and xlrd from the package index for the runtime's Python."""
+    result = _dry_run(wheel, python_version, tmp_path / "report.json", offline=False)
+    assert result.returncode == 0, result.stderr
+    assert _installed(tmp_path / "report.json") == {"energy-reliability-platform", "pyyaml", "xlrd"}
+
+
+@pytest.mark.network
+def test_the_artifacts_own_build_command_builds_the_same_wheel(wheel, tmp_path):
+    """The command as the bundle runs it (build isolation fetches setuptools from the index) gives the same files."""
+    isolated = _build(isolated=True, out=tmp_path)
+    with zipfile.ZipFile(isolated) as a, zipfile.ZipFile(wheel) as b:
+        assert isolated.name == wheel.name and sorted(a.namelist()) == sorted(b.namelist())

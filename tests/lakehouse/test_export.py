@@ -16,6 +16,7 @@ from databricks_jobs.export import ExportVerificationError, export_gold, verify_
 from databricks_jobs.gold.runner import build_gold
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import GOLD_TABLES, SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
+from snowpark.energy_snowpark.load_manifest import parse_manifest
 
 pytestmark = pytest.mark.spark
 
@@ -65,6 +66,11 @@ def test_layout_manifest_and_latest(exported):
     # 60 hours from 2021-11-06 00:00 UTC = Nov 5 19:00 CDT .. Nov 8 04:00 CST -> 4 local days.
     assert daily["row_count"] == 4
     assert verify_export(exported.export_root)["batch_id"] == BATCH
+    # A full batch carries every table with at least one file, an empty table as one empty file: the load's rule.
+    assert any(entry["row_count"] == 0 for entry in manifest["tables"])
+    assert all(entry["files"] for entry in manifest["tables"])
+    loaded = parse_manifest(json.dumps(manifest), BATCH)
+    assert {t.name for t in loaded.tables} == {t.name for t in GOLD_TABLES}
 
 
 def test_parquet_equals_gold_delta_tables(spark, exported):

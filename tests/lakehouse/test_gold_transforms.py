@@ -14,6 +14,7 @@ from databricks_jobs.gold.demand_hourly_profile import hourly_profile
 from databricks_jobs.gold.local_time import regions_frame, with_local_fields
 from databricks_jobs.gold.weather import daily_degree_days, hourly_weather
 from databricks_jobs.gold.writer import conform
+from databricks_jobs.reference.regions import load_regions
 from databricks_jobs.tables import (
     GOLD_DEMAND_DAILY,
     GOLD_DEMAND_HOURLY_PROFILE,
@@ -48,7 +49,7 @@ def test_daily_demand_matches_pandas_across_both_dst_changes(spark):
         values = [1000.0 + (i * 37) % 211 for i in range(72)]
         values[30] = None  # a reported hour with no usable value
         rows += demand_rows("t", "COAST", start, values, imputed={5, 30, 40})
-    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark))
+    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark, load_regions()))
     got = conform(daily_demand(hourly, "b1"), GOLD_DEMAND_DAILY).toPandas().set_index("date_local").sort_index()
 
     frame = pd.DataFrame(rows, columns=SILVER_DEMAND_HOURLY.column_names)
@@ -91,7 +92,7 @@ def test_daily_demand_matches_pandas_across_both_dst_changes(spark):
 def test_hourly_profile_mean_and_exact_p95_match_pandas(spark):
     values = [500.0 + ((i * 7919) % 1000) / 3 for i in range(24 * 62)]  # two months of irregular values
     rows = demand_rows("t", "NCENT", datetime(2021, 6, 1, 5), values)
-    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark))
+    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark, load_regions()))
     got = conform(hourly_profile(hourly, "b1"), GOLD_DEMAND_HOURLY_PROFILE).toPandas()
 
     frame = pd.DataFrame(rows, columns=SILVER_DEMAND_HOURLY.column_names)
@@ -121,7 +122,9 @@ def test_degree_days_hand_computed(spark):
     rows = weather_rows("HOUSTON", "COAST", datetime(2021, 1, 5, 6), temps) + weather_rows(
         "HOUSTON", "COAST", datetime(2021, 1, 6, 6), hot
     )
-    weather = with_local_fields(spark.createDataFrame(rows, SILVER_WEATHER_HOURLY.spark_schema()), regions_frame(spark))
+    weather = with_local_fields(
+        spark.createDataFrame(rows, SILVER_WEATHER_HOURLY.spark_schema()), regions_frame(spark, load_regions())
+    )
     got = conform(daily_degree_days(weather, "b1"), GOLD_WEATHER_DAILY_DEGREE_DAYS).toPandas().set_index("date_local")
     day1, day2 = got.loc[datetime(2021, 1, 5).date()], got.loc[datetime(2021, 1, 6).date()]
     assert day1["mean_temperature_c"] == pytest.approx(15.0)
@@ -138,7 +141,7 @@ def test_hourly_weather_joins_the_regions_station_and_keeps_hours_without_weathe
         silver_demand(
             spark, demand_rows("t", "COAST", start, [10.0, 11.0, 12.0]) + demand_rows("t", "EAST", start, [5.0])
         ),
-        regions_frame(spark),
+        regions_frame(spark, load_regions()),
     )
     weather = spark.createDataFrame(
         weather_rows("HOUSTON", "COAST", start, [30.0, 31.0]) + weather_rows("DFW", "NCENT", start, [25.0]),
@@ -164,7 +167,7 @@ def test_coincident_peak_hand_computed(spark):
         + demand_rows("t", "EAST", start, [50.0, 20.0, 60.0, None])
         + demand_rows("t", "ERCOT", start, [999.0, 999.0, 999.0, 999.0])  # aggregate: never part of the system
     )
-    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark))
+    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark, load_regions()))
     got = (
         conform(coincident_peak(hourly, "b1"), GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK).toPandas().set_index("region_code")
     )
@@ -183,7 +186,7 @@ def test_coincident_peak_hand_computed(spark):
 def test_unknown_region_is_a_clear_error(spark):
     hourly = silver_demand(spark, demand_rows("t", "ATLANTIS", datetime(2021, 1, 1), [1.0]))
     with pytest.raises(ValueError, match="ATLANTIS"):
-        with_local_fields(hourly, regions_frame(spark))
+        with_local_fields(hourly, regions_frame(spark, load_regions()))
 
 
 def test_conform_names_missing_columns(spark):

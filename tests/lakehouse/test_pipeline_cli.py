@@ -44,3 +44,27 @@ def test_pipeline_subcommand_help_describes_every_option(capsys):
     for option in ("--batch-id", "--raw-root", "--lake-root", "--export-root", "--source", "--full-refresh", "--stage"):
         assert option in text
     assert "s3a://" in text and "/Volumes/" in text
+
+
+def test_a_stage_runs_only_when_chosen_and_a_failing_one_is_recorded_and_stops_the_run():
+    from databricks_jobs.jobs.pipeline import PipelineReport, _run_stage
+
+    report, lines, calls = PipelineReport("b", LakeSettings()), [], []
+
+    def works(value, log):
+        calls.append(value)
+        return value, f"ran {value}", ["one file refused"]
+
+    def fails(value, log):
+        raise RuntimeError("disk full")
+
+    _run_stage(report, ("silver",), lines.append, "bronze", works, 1)
+    _run_stage(report, ("silver",), lines.append, "silver", works, 2)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _run_stage(report, ("silver", "gold"), lines.append, "gold", fails, 3)
+    assert calls == [2] and [s.stage for s in report.steps] == ["silver", "gold"]
+    assert report.step("silver").result == 2 and report.problems == ["one file refused"]
+    assert report.step("gold").summary == "FAILED: disk full"
+    assert report.error.startswith("gold failed after") and report.error.endswith("RuntimeError: disk full")
+    assert lines[0] == "[silver] started" and lines[1].startswith("[silver] done in") and lines[1].endswith("ran 2")
+    assert lines[2] == "[silver] problem: one file refused" and lines[-1] == f"[gold] {report.error}"

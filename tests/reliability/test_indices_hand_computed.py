@@ -27,6 +27,7 @@ from databricks_jobs.gold.reliability import (
     outage_events_gold,
     period_reliability,
 )
+from databricks_jobs.reference.regions import load_regions
 from databricks_jobs.tables import GOLD_RELIABILITY_MONTHLY, GOLD_RELIABILITY_YEARLY, SILVER_OUTAGE_EVENTS
 
 pytestmark = pytest.mark.spark
@@ -67,11 +68,12 @@ def gold(spark):
     served = spark.createDataFrame(
         [("SYN_NORTH", 2020, N_T), ("SYN_NORTH", 2021, N_T)], "region_code string, year int, customers_served bigint"
     )
-    local = events_local(silver, regions_frame(spark))
+    regions = regions_frame(spark, load_regions())
+    local = events_local(silver, regions)
     daily = daily_reliability(local, served, "b1").cache()
     events = outage_events_gold(local, daily, "b1").cache()
-    monthly = period_reliability(daily, events, GOLD_RELIABILITY_MONTHLY, 1, "b1")
-    yearly = period_reliability(daily, events, GOLD_RELIABILITY_YEARLY, 1, "b1")
+    monthly = period_reliability(daily, events, regions, GOLD_RELIABILITY_MONTHLY, 1, "b1")
+    yearly = period_reliability(daily, events, regions, GOLD_RELIABILITY_YEARLY, 1, "b1")
     return {
         "daily": {r.date_local: r for r in daily.collect()},
         "events": {r.event_id: r for r in events.collect()},
@@ -167,6 +169,9 @@ def test_monthly_indices_use_local_month_hours(gold):
 
 
 def test_caidi_is_saidi_over_saifi_in_every_row(gold):
+    # Every month of 2020-2021 and both years, each with and without MED: 52 pairs.
+    assert (len(gold["monthly"]), len(gold["yearly"])) == (24, 2)
+    ratios, nulls = 0, 0
     for table in ("monthly", "yearly"):
         for row in gold[table].values():
             for med in ("w", "wo"):
@@ -174,5 +179,11 @@ def test_caidi_is_saidi_over_saifi_in_every_row(gold):
                 caidi = getattr(row, f"caidi_{med}_major_event_days_minutes")
                 if saifi > 0:
                     assert caidi == pytest.approx(getattr(row, f"saidi_{med}_major_event_days_minutes") / saifi)
+                    ratios += 1
                 else:
                     assert caidi is None
+                    nulls += 1
+    # By hand: months with customers interrupted are 2020-01, 2020-02, 2021-03, 2021-05 (E3 starts on May 31
+    # local), 2021-06, 2021-08 (E8, the MED: with MED only) and 2021-10 (E9); both years with and without MED.
+    # So 7 + 6 months and 2 + 2 years have a CAIDI; the other 52 - 17 = 35 pairs have none.
+    assert (ratios, nulls) == (17, 35)

@@ -14,6 +14,7 @@ import pytest
 
 from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
+from databricks_jobs.reference.regions import load_regions
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import load_source_definitions
 
@@ -24,7 +25,7 @@ def transform_outages(bronze, definition, fields):
     """Imported on use: silver.parsing builds Spark expressions at import, which needs the session to exist."""
     from databricks_jobs.silver.outages import transform_outages as transform
 
-    return transform(bronze, definition, fields)
+    return transform(bronze, definition, fields, load_regions())
 
 
 FILES = {2021: "doe_oe417/2021_Annual_Summary.xls", 2022: "doe_oe417/2022_Annual_Summary.xls"}

@@ -8,6 +8,7 @@ import pytest
 
 from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import ingest_bronze
+from databricks_jobs.reference.regions import load_regions
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import load_source_definitions
 
@@ -19,7 +20,7 @@ def transform_outages(spark, settings, bronze, definition):
     from databricks_jobs.silver.build import logged_fields
     from databricks_jobs.silver.outages import transform_outages as transform
 
-    return transform(bronze, definition, logged_fields(spark, settings, definition.source_id))
+    return transform(bronze, definition, logged_fields(spark, settings, definition.source_id), load_regions())
 
 
 RESTORATION_VARIANT = """event_id,region,feeder_id,outage_start,restoration_time,customers_affected,cause,device

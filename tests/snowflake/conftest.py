@@ -33,7 +33,11 @@ def warehouse(tmp_path_factory, export_root):
     """A running local warehouse with sql/ applied and the stage on export_root; stopped after the module."""
     from local_platform.warehouse import control, runner
 
-    settings = control.WarehouseSettings(state_dir=tmp_path_factory.mktemp("warehouse"), port=free_port())
+    settings = control.WarehouseSettings(
+        state_dir=tmp_path_factory.mktemp("warehouse"),
+        port=free_port(),
+        data_dirs=(tmp_path_factory.getbasetemp(),),  # the module's export and the tests' own export folders
+    )
     control.start(settings)
     try:
         runner.apply(settings, str(export_root))

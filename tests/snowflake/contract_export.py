@@ -36,7 +36,7 @@ ARROW_TYPES = {
 }
 GENERIC = {
     "string": "x",
-    "double": 1.5,
+    "double": 0.5,  # inside every plausibility range (ratios 0..1 included)
     "int": 1,
     "bigint": 7,
     "boolean": False,
@@ -49,7 +49,8 @@ GENERIC = {
 def generic_row(table: tables.TableContract, **values: Any) -> dict[str, Any]:
     """One row of any contract table, typed by its columns; values override."""
     row = {c.name: GENERIC[c.type] for c in table.columns}
-    row.update(region_code="COAST", source_id="ercot_native_load")
+    # Calendar fields whose generic value would be implausible (the load refuses year 1 and a 1-hour day).
+    row.update(region_code="COAST", source_id="ercot_native_load", year=2021, hours_expected=24)
     row = {k: v for k, v in row.items() if k in table.column_names}
     row.update(values)
     return row

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from databricks_jobs import tables
-from local_platform.warehouse import ddl
+from databricks_jobs.export import snowflake_contract as ddl
 from snowpark.energy_snowpark import export_contract, identifiers, load_export, refresh, reporting_views
 from snowpark.energy_snowpark.load_factor import LoadFactorAggregate, load_factor, load_factor_vectorized
 
@@ -119,29 +119,32 @@ def test_each_procedure_refuses_object_name_injection_in_local_testing(lt_sessio
             handler(lt_session, "ENERGY.CURATED.EXPORT_STAGE", "LATEST", bad)
 
 
-def _manifest(mode: str = "full", base: str | None = None, **table_changes) -> dict:
-    """A one-table version 2 manifest of gold_demand__daily exactly per the contract; keyword arguments replace
-    the table entry's fields."""
-    table = tables.GOLD_DEMAND_DAILY
-    entry = {
+def _entry(table: tables.TableContract, rows: int) -> dict:
+    return {
         "name": table.name,
-        "row_count": 3,
+        "row_count": rows,
         "primary_key": list(table.primary_key),
         "columns": [{"name": c.name, "type": c.type, "nullable": c.nullable} for c in table.columns],
-        "files": [{"path": f"{table.name}/part-00000-3f9a1c2b-c000.snappy.parquet", "row_count": 3}],
+        "files": [{"path": f"{table.name}/part-00000-3f9a1c2b-c000.snappy.parquet", "row_count": rows}],
         "deleted_keys": {"row_count": 0, "files": []},
         "gold_table_id": None,
         "gold_version": None,
         "gold_base_version": None,
     }
-    entry.update(table_changes)
+
+
+def _manifest(mode: str = "full", base: str | None = None, **table_changes) -> dict:
+    """A version 2 manifest exactly per the contract: gold_demand__daily first (3 rows; keyword arguments replace
+    its entry's fields); a full batch also lists every other contract table with one empty file."""
+    entry = {**_entry(tables.GOLD_DEMAND_DAILY, 3), **table_changes}
+    others = [_entry(t, 0) for t in tables.GOLD_TABLES if t is not tables.GOLD_DEMAND_DAILY] if mode == "full" else []
     return {
         "manifest_version": 2,
         "batch_id": BATCH,
         "format": "parquet",
         "mode": mode,
         "base_batch_id": base,
-        "tables": [entry],
+        "tables": [entry, *others],
     }
 
 
@@ -285,7 +288,8 @@ def test_a_table_listed_twice_is_refused():
 
 def test_the_load_contract_is_generated_from_the_gold_tables():
     assert ddl.EXPORT_CONTRACT_JSON.read_text(encoding="utf-8") == ddl.export_contract_json(), (
-        "snowpark/energy_snowpark/export_contract.json is stale: run python -m local_platform.warehouse.ddl"
+        "snowpark/energy_snowpark/export_contract.json is stale: "
+        "run python -m databricks_jobs.export.snowflake_contract"
     )
     assert export_contract.TABLES == {
         t.name: (tuple((c.name, c.type, c.nullable) for c in t.columns), t.primary_key) for t in tables.GOLD_TABLES
@@ -293,16 +297,47 @@ def test_the_load_contract_is_generated_from_the_gold_tables():
     assert "load_history" not in {name.lower() for name in export_contract.TABLES}
 
 
+def test_the_load_reads_batches_as_the_export_lays_them_out():
+    """Batch id pattern, manifest and LATEST file names, manifest version, modes and the deleted-keys folder: the load
+    takes them from the generated contract, and they are the lakehouse's own."""
+    from databricks_jobs.batch import batch_id_for_run, new_batch_id
+    from databricks_jobs.export import manifest
+    from snowpark.energy_snowpark import load_manifest
+
+    assert (load_manifest.MANIFEST_FILE, export_contract.LATEST_FILE) == (manifest.MANIFEST_FILE, manifest.LATEST_FILE)
+    assert load_manifest.MANIFEST_VERSION == manifest.MANIFEST_VERSION
+    assert (load_manifest.FULL, load_manifest.INCREMENTAL) == manifest.MODES
+    assert (load_manifest.DELETED_KEYS_FOLDER, export_contract.FORMAT) == (
+        manifest.DELETED_KEYS_FOLDER,
+        manifest.FORMAT,
+    )
+    for batch_id in (new_batch_id(), batch_id_for_run(1764101700000, "550315892394120"), "20261125T201500Z-3f9a1c2b"):
+        assert identifiers.validate_batch_id(batch_id) == batch_id
+    for wrong in ("20261125T201500Z-3F9A1C2B", "20261125T201500-3f9a1c2b", "20261125T201500Z-3f9a1c2b\n", "x"):
+        with pytest.raises(identifiers.InvalidIdentifierError):
+            identifiers.validate_batch_id(wrong)
+
+
 def test_plausibility_rules_follow_the_contract_names_and_types():
     from snowpark.energy_snowpark.plausibility import rules_for
 
     now = dt.datetime(2026, 11, 28, 12, 0)
     daily = {r.column: r for r in rules_for(export_contract.TABLES["gold_demand__daily"][0], now)}
-    assert sorted(daily) == [
-        "completeness_pct", "date_local", "energy_mwh", "load_factor", "peak_interval_start_local",
-        "peak_interval_start_utc",
-    ]  # fmt: skip
+    numeric = {c for c, t, _ in export_contract.TABLES["gold_demand__daily"][0] if t in ("double", "int", "bigint")}
+    assert numeric <= set(daily)  # every number has a rule
     assert daily["date_local"].params == (dt.date(1990, 1, 1), dt.date(2026, 11, 29))
-    assert daily["load_factor"].violation == '"LOAD_FACTOR" < 0 OR "LOAD_FACTOR" > 1'
-    events = {r.column for r in rules_for(export_contract.TABLES["gold_outages__events"][0], now)}
+    assert daily["load_factor"].violation == 'NOT ("LOAD_FACTOR" >= ? AND "LOAD_FACTOR" <= ?)'
+    assert daily["load_factor"].params == (0.0, 1.0)
+    assert daily["completeness_pct"].params == (0.0, 100.0)
+    assert daily["energy_mwh"].params == (0.0, 1.7976931348623157e308)  # non-negative and finite
+    assert daily["hours_reported"].params == (0, 25)
+    assert daily["hours_expected"].params == (23, 25)
+    profile = {r.column: r.params for r in rules_for(export_contract.TABLES["gold_demand__hourly_profile"][0], now)}
+    assert (profile["month"], profile["hour_local"], profile["hours_count"]) == ((1, 12), (0, 23), (0,))
+    yearly = {r.column: r.params for r in rules_for(export_contract.TABLES["gold_reliability__yearly"][0], now)}
+    assert (yearly["year"], yearly["period_hours"]) == ((1990, 2027), (0, 8784))
+    assert yearly["asai_w_major_event_days_pct"] == (0.0, 100.0)
+    events = {r.column: r for r in rules_for(export_contract.TABLES["gold_outages__events"][0], now)}
     assert "customers_affected" in events and "is_customers_unknown" not in events
+    restored = [r for r in events.values() if r.violation == '"RESTORED_AT_UTC" < "STARTED_AT_UTC"']
+    assert len(restored) == 1

@@ -223,18 +223,24 @@ def test_a_chain_of_incremental_batches_is_loaded_in_order_from_latest(database)
     assert dates(actual[DAILY.name]) == sorted(row["date_local"] for row in expected[DAILY.name])
     assert actual[DAILY.name].set_index("date_local")["energy_mwh"][dt.date(2021, 3, 16)] == 231_000.0
     assert list(actual[REGIONS.name]["region_code"]) == ["COAST"]
-    for batch_id in (B, C):
-        rows = history(settings, batch_id)
-        assert len(rows) == len(tables.GOLD_TABLES) and {r[1:3] for r in rows} == {("LOADED", "incremental")}
+    # A table the batch carries no change for is recorded UNCHANGED, not LOADED.
+    last_changed = dict.fromkeys(CONTRACTS, A)
+    for batch_id, upserts, deleted in ((B, upserts_b, deleted_b), (C, upserts_c, deleted_c)):
+        changed = set(upserts) | set(deleted)
+        assert {r[0]: r[1:3] for r in history(settings, batch_id)} == {
+            name: ("LOADED" if name in changed else "UNCHANGED", "incremental") for name in CONTRACTS
+        }
+        last_changed.update(dict.fromkeys(changed, batch_id))
     assert runner.load(settings)["status"] == "SKIPPED"
 
-    # DATA_FRESHNESS: each table at batch C, with the rows it holds now (not the rows C upserted).
+    # DATA_FRESHNESS: each table at the batch that last changed it, with the rows it holds now.
     runner.build(settings)
     query = f"SELECT TABLE_NAME, BATCH_ID, ROW_COUNT FROM {settings.database}.REPORTING.DATA_FRESHNESS"
     with session(settings) as s:
         freshness = sorted(tuple(r) for r in s.sql(query).collect())
-    assert freshness == sorted((name, C, len(frame)) for name, frame in actual.items())
+    assert freshness == sorted((name, last_changed[name], len(frame)) for name, frame in actual.items())
     assert (DAILY.name, C, 4) in freshness  # 5 days - 03-07 + 03-16 - 03-01; C itself upserted 1
+    assert (tables.GOLD_WEATHER_DAILY_DEGREE_DAYS.name, A, 1) in freshness  # no batch since A changed it
 
 
 def test_a_chain_from_latest_may_start_at_a_full_batch(database):

@@ -49,9 +49,9 @@ def test_deploy_plan_applies_again_on_a_loaded_warehouse(warehouse, export_root)
     """Idempotent (the fixture applied it once already); skips are checked in test_deploy_plan.py."""
     results = runner.apply(warehouse, str(export_root))
     ran = [r for r in results if not r.skipped_reason]
-    assert any("CREATE STAGE" in r.statement for r in ran)
-    # + LOAD_HISTORY and CONTRACT_VERSIONS
-    assert sum("CREATE TABLE" in r.statement for r in ran) == len(tables.GOLD_TABLES) + 2
+    assert any("CREATE OR ALTER STAGE" in r.statement for r in ran)
+    # + LOAD_HISTORY, LOAD_LOCK, CONTRACT_VERSIONS
+    assert sum("CREATE TABLE" in r.statement for r in ran) == len(tables.GOLD_TABLES) + 3
 
 
 def test_udfs_run_the_handler_code_and_create_function_is_refused(wh_session):
@@ -269,11 +269,11 @@ def test_every_statement_parses_with_only_the_intended_literals(warehouse, wh_se
     for statement in recording.statements:
         tree = sqlglot.parse_one(statement, read="snowflake", error_level=sqlglot.ErrorLevel.RAISE)
         literals = [literal.this for literal in tree.find_all(exp.Literal) if literal.is_string]
-        if isinstance(tree, exp.Copy):
-            assert len(literals) == 2 and literals[1] == '"ENERGY"."CURATED".EXPORT_PARQUET', statement
-            copied.append(literals[0])
-        else:  # everything else passes values as bind parameters; only the status names are written in the SQL
-            assert set(literals) <= {"LOADED", "SKIPPED", "LOAD_STAGING__%"}, statement
+        if isinstance(tree, exp.Copy):  # FILES = ('<name>', ...) then the file format
+            assert len(literals) >= 2 and literals[-1] == '"ENERGY"."CURATED".EXPORT_PARQUET', statement
+            copied.extend(literals[:-1])
+        else:  # everything else passes values as bind parameters; only status and lock names are written in the SQL
+            assert set(literals) <= {"LOADED", "UNCHANGED", "SKIPPED", "LOAD_STAGING__%", "LOAD"}, statement
     assert sorted(copied) == sorted(file_names) and len(file_names) == len(tables.GOLD_TABLES) + 2
     assert any(" AS SELECT " in s and "WHERE 1 = 0" in s for s in recording.statements)  # the deleted keys' CTAS
 
@@ -306,8 +306,11 @@ def _implausible_export(export_root, batch: str, **daily_values) -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"load_factor": 1.7}, r"column load_factor: value 1.7 in file gold_demand__daily/part-\S+ is not plausible"),
-        ({"energy_mwh": -5.0}, r"column energy_mwh: value -5.0 in file gold_demand__daily/part-\S+ .*non-negative"),
+        (
+            {"load_factor": 1.7},
+            r"column load_factor: value 1.7 in file \S+/gold_demand__daily/part-\S+ is not plausible",
+        ),
+        ({"energy_mwh": -5.0}, r"column energy_mwh: value -5.0 in file \S+/gold_demand__daily/part-\S+ .*non-negative"),
         ({"completeness_pct": 104.2}, r"column completeness_pct: value 104.2 in file .*in \[0, 100\]"),
         ({"date_local": dt.date.today() + dt.timedelta(days=3)}, r"column date_local: value \d{4}-\d\d-\d\d in"),
         ({"date_local": dt.date(1969, 7, 20)}, r"column date_local: value 1969-07-20 in file"),

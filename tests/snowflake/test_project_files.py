@@ -17,7 +17,8 @@ import yaml
 from sqlglot import exp
 
 from databricks_jobs import tables
-from local_platform.warehouse import apply_sql, control, ddl
+from databricks_jobs.export import snowflake_contract as ddl
+from local_platform.warehouse import apply_sql, control
 
 REPO = Path(__file__).resolve().parents[2]
 SNOW = REPO / ".venv" / "bin" / "snow"
@@ -26,6 +27,8 @@ DEPLOY_VARIABLES = {
     "export_url": "s3://energy-curated/gold-export/",
     "aws_role_arn": "arn:aws:iam::000000000000:role/energy-snowflake-read",
     "warehouse": "COMPUTE_WH",
+    "admin_role": "ENERGY_ADMIN",
+    "analyst_role": "ENERGY_ANALYST",
 }
 # Statements sqlglot keeps as an opaque Command (it parses them but has no typed tree): roles, grants, tasks, and the
 # aggregate functions, the native app's versioned schema and application roles.
@@ -34,6 +37,7 @@ OPAQUE_OK = (
     "GRANT",
     "CREATE TASK",
     "ALTER TASK",
+    "ALTER STORAGE INTEGRATION",
     "CREATE APPLICATION ROLE",
     "CREATE OR ALTER",
     "CREATE OR REPLACE AGGREGATE FUNCTION",
@@ -55,7 +59,7 @@ def test_every_sql_file_parses_with_the_snowflake_dialect(path):
 
 def test_curated_ddl_is_generated_from_the_contracts():
     assert ddl.CURATED_TABLES_SQL.read_text(encoding="utf-8") == ddl.curated_tables_sql(), (
-        "sql/05_curated_tables.sql is stale: run python -m local_platform.warehouse.ddl"
+        "sql/05_curated_tables.sql is stale: run python -m databricks_jobs.export.snowflake_contract"
     )
     text = apply_sql.render(ddl.CURATED_TABLES_SQL.read_text(encoding="utf-8"), DEPLOY_VARIABLES)
     created = {}
@@ -135,6 +139,7 @@ def _snow(args: list[str], cwd: Path, config: Path) -> subprocess.CompletedProce
     return result
 
 
+@pytest.mark.slow  # the Snowflake CLI packages the project: about a minute
 def test_snow_snowpark_build_and_app_bundle_offline(tmp_path):
     root = _project_copy(tmp_path)
     config = root / ".snowflake" / "config.toml"
@@ -195,3 +200,54 @@ def test_snow_sql_runs_a_deploy_file_with_its_variables_and_role(warehouse, tmp_
     with control.session(warehouse) as session:
         schemas = {r["name"] for r in session.sql("SHOW SCHEMAS IN DATABASE SNOWCLI_DEPLOY").collect()}
     assert {"CURATED", "REPORTING", "APP"} <= schemas
+
+
+OTHER_ENV = {
+    "database": "OTHERDB",
+    "warehouse": "OTHER_WH",
+    "admin_role": "OTHER_ADMIN",
+    "analyst_role": "OTHER_ANALYST",
+    "app_package": "OTHER_PKG",
+    "app": "OTHER_APP",
+}
+DEFAULTS = ("ENERGY", "COMPUTE_WH", "ENERGY_ADMIN", "ENERGY_ANALYST", "ENERGY_APP_PKG", "ENERGY_APP")
+
+
+def test_the_cli_renders_snowflake_yml_with_other_names_and_no_default_left():
+    """The Snowflake CLI's own rendering (snowflake.cli.api.utils.definition_rendering, what `--env` feeds): every
+    entity lands in the given database, imports from its stage, runs on its warehouse, as its role."""
+    from snowflake.cli.api.utils.definition_rendering import render_definition_template
+
+    definition = yaml.safe_load((REPO / "snowflake.yml").read_text(encoding="utf-8"))
+    model = render_definition_template(definition, {"ctx": {"env": OTHER_ENV}}).project_definition
+    entities = model.entities
+    for name in ("load_gold_export", "build_reporting_views", "refresh_reporting", "load_factor"):
+        assert entities[name].fqn.database == "OTHERDB", name
+        assert entities[name].stage == "OTHERDB.CURATED.SNOWPARK_CODE", name
+    assert (entities["energy_dashboard"].query_warehouse, entities["energy_dashboard"].stage) == (
+        "OTHER_WH",
+        "OTHERDB.APP.STREAMLIT_CODE",
+    )
+    app, package = entities["energy_app"], entities["energy_app_package"]
+    assert (app.fqn.name, app.meta.warehouse, app.meta.role) == ("OTHER_APP", "OTHER_WH", "OTHER_ADMIN")
+    assert (package.fqn.name, package.meta.warehouse, package.meta.role) == ("OTHER_PKG", "OTHER_WH", "OTHER_ADMIN")
+    rendered = json.dumps(model.model_dump(exclude={"env"}, mode="json"))
+    assert not [word for word in DEFAULTS if f'"{word}"' in rendered or f"{word}." in rendered]
+    # Without --env, the defaults of the env section, so a plain `snow` command still deploys ENERGY.
+    default = render_definition_template(definition, {}).project_definition
+    assert default.entities["energy_app"].meta.warehouse == "COMPUTE_WH"
+
+
+def test_snow_bundles_and_builds_offline_with_other_names(tmp_path):
+    root = _project_copy(tmp_path)
+    config = root / ".snowflake" / "config.toml"
+    config.chmod(0o600)
+    env = [arg for name, value in OTHER_ENV.items() for arg in ("--env", f"{name}={value}")]
+    _snow(["snowpark", "build", "--ignore-anaconda", *env], root, config)
+    _snow(["app", "bundle", *env], root, config)
+    deploy = root / "output" / "deploy"
+    manifest = yaml.safe_load((deploy / "manifest.yml").read_text())
+    descriptions = [entry[name]["description"] for entry in manifest["references"] for name in entry]
+    assert descriptions and all(d.startswith("SELECT on OTHERDB.REPORTING.") for d in descriptions)
+    assert manifest["configuration"]["trace_level"] == "OFF"  # a string, as the manifest schema wants
+    assert "OTHERDB.REPORTING" in (deploy / "README.md").read_text()

@@ -1,19 +1,21 @@
-"""Render the CURATED tables' DDL and the load procedure's contract from the Gold table contracts
-(databricks_jobs.tables.GOLD_TABLES), so neither can drift from what the lakehouse exports.
+"""The export contract as Snowflake receives it: the CURATED tables' DDL and the load procedure's contract, rendered
+from the Gold table contracts (databricks_jobs.tables.GOLD_TABLES), so neither can drift from what the lakehouse
+exports. It belongs to the contract, not to the local stand-ins: the same files deploy to a real account.
 
-`python -m local_platform.warehouse.ddl` rewrites sql/05_curated_tables.sql and
+`python -m databricks_jobs.export.snowflake_contract` rewrites sql/05_curated_tables.sql and
 snowpark/energy_snowpark/export_contract.json; tests fail when either disagrees with the contracts.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from databricks_jobs.batch import BATCH_ID_PATTERN
+from databricks_jobs.export import manifest
+from databricks_jobs.settings import PROJECT_ROOT
 from databricks_jobs.tables import CONTRACT_VERSION, GOLD_TABLES, WAREHOUSE_TABLES, TableContract
 from snowpark.energy_snowpark.snowflake_types import SNOWFLAKE_TYPES
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CURATED_TABLES_SQL = PROJECT_ROOT / "sql" / "05_curated_tables.sql"
 EXPORT_CONTRACT_JSON = PROJECT_ROOT / "snowpark" / "energy_snowpark" / "export_contract.json"
 
@@ -42,7 +44,8 @@ def table_ddl(table: TableContract) -> str:
 def curated_tables_sql() -> str:
     header = (
         "-- Curated tables: one per exported Gold table. GENERATED from databricks_jobs/tables.py by\n"
-        "-- `python -m local_platform.warehouse.ddl`; edit the contracts, not this file. Run as ENERGY_ADMIN.\n"
+        "-- `python -m databricks_jobs.export.snowflake_contract`; edit the contracts, not this file. Run as\n"
+        "-- ENERGY_ADMIN.\n"
         "-- PRIMARY KEY is informational in Snowflake: the load procedure enforces it (upsert on these columns).\n"
         "-- CLUSTER BY follows the app's filters (region, date).\n\n"
     )
@@ -63,13 +66,28 @@ def _contract_json_entry(table: TableContract) -> str:
     return f'  {json.dumps(table.name)}: {{{fields}, "columns": [\n{columns}\n  ]}}'
 
 
+def export_layout() -> dict[str, object]:
+    """How a batch is laid out, as the lakehouse writes it (batch.py, export/manifest.py): the load reads these from
+    the contract instead of declaring its own."""
+    return {
+        "batch_id_pattern": BATCH_ID_PATTERN.pattern,
+        "latest_file": manifest.LATEST_FILE,
+        "manifest_file": manifest.MANIFEST_FILE,
+        "manifest_version": manifest.MANIFEST_VERSION,
+        "format": manifest.FORMAT,
+        "modes": list(manifest.MODES),
+        "deleted_keys_folder": manifest.DELETED_KEYS_FOLDER,
+    }
+
+
 def export_contract_json() -> str:
-    """The Snowpark package's copy of the Gold contracts and of the warehouse's own tables (the load procedure
-    cannot import databricks_jobs), with the contract version: one column per line, JSON."""
+    """The Snowpark package's copy of the export contract (the load procedure cannot import databricks_jobs): the
+    batch layout, the contract version, the Gold tables and the warehouse's own tables, one column per line, JSON."""
+    layout = json.dumps(export_layout())
     entries = ",\n".join(_contract_json_entry(table) for table in GOLD_TABLES)
     warehouse = ",\n".join(_contract_json_entry(table) for table in WAREHOUSE_TABLES)
     return (
-        f'{{"contract_version": {CONTRACT_VERSION},\n"tables": {{\n'
+        f'{{"layout": {layout},\n"contract_version": {CONTRACT_VERSION},\n"tables": {{\n'
         + entries
         + '\n},\n"warehouse_tables": {\n'
         + warehouse
