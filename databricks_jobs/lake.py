@@ -20,9 +20,13 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import CHANGE_DATA_FEED_TABLES, TableContract
+from databricks_jobs.tables import CHANGE_DATA_FEED_TABLES, CONTRACT_VERSION, TableContract
 
 CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
+# What every table records of the contract it was made or last upgraded with (databricks_jobs/upgrade.py reads them).
+VERSION_PROPERTY = "energy_platform.contract_version"
+FINGERPRINT_PROPERTY = "energy_platform.contract_fingerprint"
+PRIMARY_KEY_PROPERTY = "energy_platform.primary_key"
 
 # Per Spark session: schema -> the folder it is bound to (local catalog only).
 _BOUND: weakref.WeakKeyDictionary[SparkSession, dict[str, str]] = weakref.WeakKeyDictionary()
@@ -93,10 +97,18 @@ def read_or_empty(spark: SparkSession, settings: LakeSettings, contract: TableCo
     return frame if frame is not None else spark.createDataFrame([], contract.spark_schema())
 
 
+def version_properties(contract: TableContract) -> str:
+    """TBLPROPERTIES entries of a table made or upgraded with this contract."""
+    return (
+        f"'{VERSION_PROPERTY}' = '{CONTRACT_VERSION}', '{FINGERPRINT_PROPERTY}' = '{contract.fingerprint}', "
+        f"'{PRIMARY_KEY_PROPERTY}' = '{','.join(contract.primary_key)}'"
+    )
+
+
 def create_table_sql(settings: LakeSettings, contract: TableContract) -> str:
     """CREATE TABLE IF NOT EXISTS from the contract: columns with types, NOT NULL and comments; liquid clustering;
-    the table's comment. Locally the table gets its folder under lake_root as LOCATION; on Unity Catalog none
-    (a managed table)."""
+    the table's comment; the contract version it was made with. Locally the table gets its folder under lake_root
+    as LOCATION; on Unity Catalog none (a managed table)."""
     columns = ",\n  ".join(
         f"`{c.name}` {c.type.upper()}{'' if c.nullable else ' NOT NULL'}"
         + (f" COMMENT {_sql_string(c.description)}" if c.description else "")
@@ -106,8 +118,8 @@ def create_table_sql(settings: LakeSettings, contract: TableContract) -> str:
     if contract.cluster_by:
         parts.append(f"CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})")
     parts.append(f"COMMENT {_sql_string(contract.description)}")
-    if contract.name in CHANGE_DATA_FEED_TABLES:
-        parts.append(f"TBLPROPERTIES ('{CHANGE_DATA_FEED}' = 'true')")
+    feed = f"'{CHANGE_DATA_FEED}' = 'true', " if contract.name in CHANGE_DATA_FEED_TABLES else ""
+    parts.append(f"TBLPROPERTIES ({feed}{version_properties(contract)})")
     if settings.is_local_catalog:
         parts.append(f"LOCATION {_sql_string(str(Path(_local_folder(settings)) / contract.name))}")
     return "\n".join(parts)

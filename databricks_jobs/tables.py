@@ -7,7 +7,9 @@ Naming follows PUDL: `{layer}_{subject}__{grain}[_{name}]`; `*_utc` are instants
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from pyspark.sql.types import (
@@ -45,6 +47,9 @@ class Column:
     type: str  # Spark SQL type name: string, double, int, bigint, boolean, date, timestamp, timestamp_ntz
     nullable: bool = True
     description: str = ""
+    # A NOT NULL column added to a table that has rows needs their value: a SQL expression over the table's other
+    # columns (Spark and Snowflake SQL alike), applied by the upgrade. Not part of the contract's fingerprint.
+    backfill: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,20 +67,78 @@ class TableContract:
     def spark_schema(self) -> StructType:
         return StructType([StructField(c.name, SPARK_TYPES[c.type], c.nullable) for c in self.columns])
 
+    @property
+    def fingerprint(self) -> str:
+        """What the table is made of (columns, types, nullability, comments, key, clustering), hashed: any change
+        to the contract changes it; a stored table records the fingerprint it was made or last upgraded with."""
+        text = json.dumps(
+            [
+                self.name,
+                self.description,
+                [[c.name, c.type, c.nullable, c.description] for c in self.columns],
+                list(self.primary_key),
+                list(self.cluster_by),
+            ]
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
-def _cols(*specs: tuple) -> tuple[Column, ...]:
-    return tuple(Column(*spec) for spec in specs)
+
+# Fields shared by several tables, declared once (as PUDL's metadata/fields.py does): a table names a shared field,
+# or overrides its description or nullability with _field(); a column only one table has is written out in place.
+def _fields(kind: str, nullable: bool, *names: str) -> tuple[Column, ...]:
+    return tuple(Column(name, kind, nullable) for name in names)
 
 
-BATCH = ("batch_id", "string", False, "pipeline batch that produced the row")
+FIELDS: dict[str, Column] = {
+    column.name: column
+    for column in (
+        *_fields("string", False, "source_id", "region_code", "source_file", "content_hash", "station_id", "event_id"),
+        *_fields("string", False, "reason", "table_name", "time_zone"),
+        *_fields("string", True, "cause", "device", "feeder_id"),
+        *_fields("date", False, "date_local", "month_start_date"),
+        *_fields("timestamp", False, "ingested_at_utc", "interval_start_utc", "started_at_utc"),
+        *_fields("bigint", False, "source_row_number", "rows_in", "rows_kept", "rows_quarantined"),
+        *_fields("bigint", False, "rows_exact_duplicate", "events_excluded_unknown_customers"),
+        *_fields("int", False, "hour_local", "hours_reported"),
+        *_fields("double", False, "temperature_c"),
+        *_fields("double", True, "duration_minutes"),
+        *_fields("boolean", False, "is_customers_unknown", "is_imputed", "is_major_event_day", "is_momentary"),
+        *_fields("boolean", False, "is_med_threshold_provisional", "is_open"),
+        Column("customers_affected", "bigint", True, "null when the source says unknown"),
+        Column("customers_served", "bigint", True, "N_T, reference data for the region and year (null: none sourced)"),
+        Column("events_excluded_unknown_restoration", "bigint", False, "interruptions counted without minutes"),
+        Column("restored_at_utc", "timestamp", True, "null while the event is open or when its restoration is unknown"),
+        Column("batch_id", "string", False, "pipeline batch that produced the row"),
+    )
+}
+
+
+def _field(name: str, description: str | None = None, *, nullable: bool | None = None) -> Column:
+    """A shared field with this table's own description or nullability."""
+    base = FIELDS[name]
+    return replace(
+        base,
+        description=base.description if description is None else description,
+        nullable=base.nullable if nullable is None else nullable,
+    )
+
+
+def _cols(*specs: str | Column | tuple) -> tuple[Column, ...]:
+    """A table's columns: a shared field's name, a Column (from _field), or (name, type, nullable, description)."""
+    return tuple(
+        FIELDS[spec] if isinstance(spec, str) else spec if isinstance(spec, Column) else Column(*spec) for spec in specs
+    )
+
+
+BATCH = "batch_id"
 
 SILVER_DEMAND_HOURLY = TableContract(
     "silver_demand__hourly",
     "Hourly demand per source and region, aligned to UTC hour-beginning intervals.",
     _cols(
-        ("source_id", "string", False),
-        ("region_code", "string", False),
-        ("interval_start_utc", "timestamp", False, "start of the hour (UTC)"),
+        "source_id",
+        "region_code",
+        _field("interval_start_utc", "start of the hour (UTC)"),
         ("interval_end_utc", "timestamp", False),
         (
             "demand_mw",
@@ -95,9 +158,9 @@ SILVER_DEMAND_HOURLY = TableContract(
             True,
             "the source's data-quality category (EIA-930 cleaning), if any",
         ),
-        ("is_imputed", "boolean", False),
-        ("source_file", "string", False),
-        ("source_row_number", "bigint", False),
+        "is_imputed",
+        "source_file",
+        "source_row_number",
         BATCH,
     ),
     ("source_id", "region_code", "interval_start_utc"),
@@ -108,13 +171,13 @@ SILVER_WEATHER_HOURLY = TableContract(
     "silver_weather__hourly",
     "Hourly air temperature per weather station, UTC hour-beginning.",
     _cols(
-        ("source_id", "string", False),
-        ("station_id", "string", False),
-        ("region_code", "string", False),
-        ("interval_start_utc", "timestamp", False),
-        ("temperature_c", "double", False),
-        ("source_file", "string", False),
-        ("source_row_number", "bigint", False),
+        "source_id",
+        "station_id",
+        "region_code",
+        "interval_start_utc",
+        "temperature_c",
+        "source_file",
+        "source_row_number",
         BATCH,
     ),
     ("source_id", "station_id", "interval_start_utc"),
@@ -125,29 +188,29 @@ SILVER_OUTAGE_EVENTS = TableContract(
     "silver_outages__events",
     "Outage events per source, typed and UTC; one row per event (overlapping exports merged once).",
     _cols(
-        ("source_id", "string", False),
-        ("event_id", "string", False, "the source's id, or a stable hash of the event's fields when it has none"),
-        ("region_code", "string", False),
-        ("feeder_id", "string", True),
-        ("started_at_utc", "timestamp", False),
-        ("restored_at_utc", "timestamp", True, "null while the event is open or when its restoration is unknown"),
-        ("duration_minutes", "double", True, "null while the event is open or when its restoration is unknown"),
-        ("customers_affected", "bigint", True, "null when the source says unknown"),
-        ("is_customers_unknown", "boolean", False),
-        ("is_momentary", "boolean", False, "duration <= the source's momentary threshold (default 5 minutes)"),
-        ("is_open", "boolean", False),
+        "source_id",
+        _field("event_id", "the source's id, or a stable hash of the event's fields when it has none"),
+        "region_code",
+        "feeder_id",
+        "started_at_utc",
+        "restored_at_utc",
+        _field("duration_minutes", "null while the event is open or when its restoration is unknown"),
+        "customers_affected",
+        "is_customers_unknown",
+        _field("is_momentary", "duration <= the source's momentary threshold (default 5 minutes)"),
+        "is_open",
         (
             "is_restoration_unknown",
             "boolean",
             False,
             "restored, but the source does not say when ('Unknown', a date without a time)",
         ),
-        ("cause", "string", True),
-        ("device", "string", True),
+        "cause",
+        "device",
         ("region_reported", "string", True, "the region as the source wrote it (e.g. multi-valued 'SERC/RF')"),
         ("area_affected", "string", True, "free-text area (OE-417 'State: County;')"),
-        ("source_file", "string", False),
-        ("source_row_number", "bigint", False),
+        "source_file",
+        "source_row_number",
         BATCH,
     ),
     ("source_id", "event_id"),
@@ -157,11 +220,11 @@ SILVER_QUARANTINE = TableContract(
     "silver__quarantine",
     "Every raw row that could not be used, with the reason. Nothing is dropped silently.",
     _cols(
-        ("source_id", "string", False),
-        ("source_file", "string", False),
-        ("source_row_number", "bigint", False),
+        "source_id",
+        "source_file",
+        "source_row_number",
         ("source_column", "string", False, "the value column of a wide file (one row per cell); '' for long rows"),
-        ("reason", "string", False, "machine-readable reason code, e.g. unparseable_timestamp"),
+        _field("reason", "machine-readable reason code, e.g. unparseable_timestamp"),
         ("detail", "string", True, "human-readable detail: column, value, expectation"),
         ("raw_record", "string", True, "the raw row as JSON"),
         BATCH,
@@ -174,10 +237,10 @@ GOLD_DEMAND_DAILY = TableContract(
     "gold_demand__daily",
     "Daily demand per source, region and local calendar day (23/24/25-hour days on DST changes).",
     _cols(
-        ("source_id", "string", False),
-        ("region_code", "string", False),
-        ("date_local", "date", False, "calendar day in the region's time zone"),
-        ("time_zone", "string", False),
+        "source_id",
+        "region_code",
+        _field("date_local", "calendar day in the region's time zone"),
+        "time_zone",
         ("energy_mwh", "double", True, "sum of hourly demand over the hours reported"),
         ("peak_demand_mw", "double", True),
         ("peak_interval_start_utc", "timestamp", True),
@@ -185,7 +248,7 @@ GOLD_DEMAND_DAILY = TableContract(
         ("min_demand_mw", "double", True),
         ("avg_demand_mw", "double", True),
         ("load_factor", "double", True, "avg / peak over the day (0..1)"),
-        ("hours_reported", "int", False),
+        "hours_reported",
         ("hours_expected", "int", False, "23, 24 or 25"),
         ("completeness_pct", "double", False, "100 * hours_reported / hours_expected"),
         ("imputed_hours", "int", False),
@@ -199,11 +262,11 @@ GOLD_DEMAND_HOURLY_PROFILE = TableContract(
     "gold_demand__hourly_profile",
     "Typical hourly load shape per source, region, month, day type and local hour.",
     _cols(
-        ("source_id", "string", False),
-        ("region_code", "string", False),
+        "source_id",
+        "region_code",
         ("month", "int", False, "1..12, local calendar"),
         ("day_type", "string", False, "weekday | weekend"),
-        ("hour_local", "int", False, "0..23, hour beginning, local"),
+        _field("hour_local", "0..23, hour beginning, local"),
         ("mean_demand_mw", "double", True),
         ("p95_demand_mw", "double", True),
         ("hours_count", "int", False),
@@ -217,16 +280,16 @@ GOLD_DEMAND_HOURLY_WEATHER = TableContract(
     "gold_demand__hourly_weather",
     "Hourly demand with local calendar fields, joined to the region's weather station temperature.",
     _cols(
-        ("source_id", "string", False),
-        ("region_code", "string", False),
-        ("interval_start_utc", "timestamp", False),
+        "source_id",
+        "region_code",
+        "interval_start_utc",
         ("interval_start_local", "timestamp_ntz", False),
-        ("date_local", "date", False),
-        ("hour_local", "int", False),
+        "date_local",
+        "hour_local",
         ("demand_mw", "double", True),
-        ("is_imputed", "boolean", False),
-        ("station_id", "string", True),
-        ("temperature_c", "double", True),
+        "is_imputed",
+        _field("station_id", nullable=True),
+        _field("temperature_c", nullable=True),
         BATCH,
     ),
     ("source_id", "region_code", "interval_start_utc"),
@@ -237,15 +300,15 @@ GOLD_WEATHER_DAILY_DEGREE_DAYS = TableContract(
     "gold_weather__daily_degree_days",
     "Daily temperature and heating / cooling degree days (base 65 F) per region, local calendar day.",
     _cols(
-        ("region_code", "string", False),
-        ("station_id", "string", False),
-        ("date_local", "date", False),
+        "region_code",
+        "station_id",
+        "date_local",
         ("mean_temperature_c", "double", True),
         ("min_temperature_c", "double", True),
         ("max_temperature_c", "double", True),
         ("heating_degree_days_f", "double", True),
         ("cooling_degree_days_f", "double", True),
-        ("hours_reported", "int", False),
+        "hours_reported",
         BATCH,
     ),
     ("region_code", "date_local"),
@@ -256,9 +319,9 @@ GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK = TableContract(
     "gold_demand__monthly_coincident_peak",
     "Each region's demand at the system's monthly peak hour (coincident) beside its own peak (non-coincident).",
     _cols(
-        ("source_id", "string", False),
-        ("month_start_date", "date", False, "first local calendar day of the month"),
-        ("region_code", "string", False),
+        "source_id",
+        _field("month_start_date", "first local calendar day of the month"),
+        "region_code",
         ("system_peak_interval_start_utc", "timestamp", False),
         ("system_peak_demand_mw", "double", False, "sum of the source's non-aggregate regions at that hour"),
         ("demand_at_system_peak_mw", "double", True, "coincident peak"),
@@ -275,13 +338,13 @@ GOLD_QUALITY_FILE_ACCOUNTING = TableContract(
     "gold_quality__file_accounting",
     "Row accounting per ingested file: rows_in = rows_kept + rows_quarantined + rows_exact_duplicate.",
     _cols(
-        ("source_id", "string", False),
-        ("source_file", "string", False),
-        ("rows_in", "bigint", False),
-        ("rows_kept", "bigint", False),
-        ("rows_quarantined", "bigint", False),
-        ("rows_exact_duplicate", "bigint", False),
-        ("ingested_at_utc", "timestamp", True),
+        "source_id",
+        "source_file",
+        "rows_in",
+        "rows_kept",
+        "rows_quarantined",
+        "rows_exact_duplicate",
+        _field("ingested_at_utc", nullable=True),
         BATCH,
     ),
     ("source_id", "source_file"),
@@ -291,9 +354,9 @@ GOLD_QUALITY_QUARANTINE_SUMMARY = TableContract(
     "gold_quality__quarantine_summary",
     "Quarantined rows per source, file and reason.",
     _cols(
-        ("source_id", "string", False),
-        ("source_file", "string", False),
-        ("reason", "string", False),
+        "source_id",
+        "source_file",
+        "reason",
         ("row_count", "bigint", False),
         BATCH,
     ),
@@ -304,9 +367,9 @@ GOLD_RELIABILITY_DAILY = TableContract(
     "gold_reliability__daily",
     "Reliability per region and local calendar day (events counted on the day they start), with Major Event Days.",
     _cols(
-        ("region_code", "string", False),
-        ("date_local", "date", False),
-        ("customers_served", "bigint", True, "N_T, reference data for the region and year (null: none sourced)"),
+        "region_code",
+        "date_local",
+        "customers_served",
         ("sustained_interruptions", "bigint", False, "events longer than the momentary threshold"),
         ("momentary_interruptions", "bigint", False),
         ("customer_interruptions", "bigint", False, "sum of customers affected by sustained events"),
@@ -320,11 +383,11 @@ GOLD_RELIABILITY_DAILY = TableContract(
             True,
             "IEEE 1366 2.5-beta threshold in force (null: no history)",
         ),
-        ("is_major_event_day", "boolean", False),
-        ("is_med_threshold_provisional", "boolean", False, "threshold fitted on less than five years"),
+        "is_major_event_day",
+        _field("is_med_threshold_provisional", "threshold fitted on less than five years"),
         ("med_history_days", "int", False, "days of history the threshold was fitted on"),
-        ("events_excluded_unknown_customers", "bigint", False),
-        ("events_excluded_unknown_restoration", "bigint", False, "interruptions counted without minutes"),
+        "events_excluded_unknown_customers",
+        "events_excluded_unknown_restoration",
         BATCH,
     ),
     ("region_code", "date_local"),
@@ -348,16 +411,16 @@ def _reliability_period(name: str, period_cols: tuple[tuple, ...], key: tuple[st
         name,
         f"Reliability indices per region and {name.rsplit('__', 1)[1]}, with and without Major Event Days.",
         _cols(
-            ("region_code", "string", False),
+            "region_code",
             *period_cols,
-            ("customers_served", "bigint", True, "null when no sourced count exists (indices null too)"),
+            _field("customers_served", "null when no sourced count exists (indices null too)"),
             ("period_hours", "int", False),
             *indices,
             ("cemi_n", "int", False, "the n of CEMI-n"),
             ("major_event_days", "int", False),
-            ("is_med_threshold_provisional", "boolean", False),
-            ("events_excluded_unknown_customers", "bigint", False),
-            ("events_excluded_unknown_restoration", "bigint", False, "interruptions counted without minutes"),
+            "is_med_threshold_provisional",
+            "events_excluded_unknown_customers",
+            "events_excluded_unknown_restoration",
             BATCH,
         ),
         key,
@@ -366,7 +429,7 @@ def _reliability_period(name: str, period_cols: tuple[tuple, ...], key: tuple[st
 
 
 GOLD_RELIABILITY_MONTHLY = _reliability_period(
-    "gold_reliability__monthly", (("month_start_date", "date", False),), ("region_code", "month_start_date")
+    "gold_reliability__monthly", ("month_start_date",), ("region_code", "month_start_date")
 )
 GOLD_RELIABILITY_YEARLY = _reliability_period(
     "gold_reliability__yearly", (("year", "int", False),), ("region_code", "year")
@@ -376,23 +439,23 @@ GOLD_OUTAGES_EVENTS = TableContract(
     "gold_outages__events",
     "Outage events with their region's local times, for drill-down.",
     _cols(
-        ("source_id", "string", False),
-        ("event_id", "string", False),
-        ("region_code", "string", False),
-        ("feeder_id", "string", True),
-        ("started_at_utc", "timestamp", False),
-        ("restored_at_utc", "timestamp", True, "null while the event is still open"),
+        "source_id",
+        "event_id",
+        "region_code",
+        "feeder_id",
+        "started_at_utc",
+        _field("restored_at_utc", "null while the event is still open"),
         ("started_at_local", "timestamp_ntz", False),
         ("restored_at_local", "timestamp_ntz", True),
-        ("date_local", "date", False, "local calendar day the event started"),
-        ("duration_minutes", "double", True),
-        ("customers_affected", "bigint", True, "null when unknown"),
-        ("is_customers_unknown", "boolean", False),
-        ("is_momentary", "boolean", False),
-        ("is_open", "boolean", False),
-        ("is_major_event_day", "boolean", False),
-        ("cause", "string", True),
-        ("device", "string", True),
+        _field("date_local", "local calendar day the event started"),
+        "duration_minutes",
+        _field("customers_affected", "null when unknown"),
+        "is_customers_unknown",
+        "is_momentary",
+        "is_open",
+        "is_major_event_day",
+        "cause",
+        "device",
         BATCH,
     ),
     ("source_id", "event_id"),
@@ -403,11 +466,11 @@ GOLD_REFERENCE_REGIONS = TableContract(
     "gold_reference__regions",
     "Regions as reference data (names, time zones, hierarchy, weather station), exported for the reports.",
     _cols(
-        ("region_code", "string", False),
+        "region_code",
         ("region_name", "string", False),
         ("parent_region_code", "string", True),
         ("is_aggregate", "boolean", False, "true for a system total that other regions add up to"),
-        ("time_zone", "string", False),
+        "time_zone",
         ("weather_station_id", "string", True),
         BATCH,
     ),
@@ -438,9 +501,9 @@ BRONZE_INGESTED_FILES = TableContract(
     "bronze__ingested_files",
     "One row per raw file version ingested into Bronze (path + content hash), and per file that failed.",
     _cols(
-        ("source_id", "string", False),
-        ("source_file", "string", False, "path relative to the raw root"),
-        ("content_hash", "string", False, "sha256 of the file's bytes; '' when the file could not be read at all"),
+        "source_id",
+        _field("source_file", "path relative to the raw root"),
+        _field("content_hash", "sha256 of the file's bytes; '' when the file could not be read at all"),
         ("size_bytes", "bigint", True),
         ("modified_ms", "bigint", True, "the file's modification time as listed (epoch ms)"),
         ("status", "string", False, "ingested | failed"),
@@ -448,7 +511,7 @@ BRONZE_INGESTED_FILES = TableContract(
         ("error", "string", True, "why the file failed, naming the file and the problem"),
         ("header_json", "string", True, "the file's header fields as a JSON array"),
         BATCH,
-        ("ingested_at_utc", "timestamp", False),
+        "ingested_at_utc",
     ),
     ("source_file", "content_hash", "status", "batch_id"),
     ("source_id", "source_file"),
@@ -458,13 +521,13 @@ SILVER_PROCESSED_FILES = TableContract(
     "silver__processed_files",
     "Row accounting of each Bronze file version Silver processed: rows_in = kept + quarantined + exact duplicates.",
     _cols(
-        ("source_id", "string", False),
-        ("source_file", "string", False),
-        ("content_hash", "string", False),
-        ("rows_in", "bigint", False),
-        ("rows_kept", "bigint", False),
-        ("rows_quarantined", "bigint", False),
-        ("rows_exact_duplicate", "bigint", False),
+        "source_id",
+        "source_file",
+        "content_hash",
+        "rows_in",
+        "rows_kept",
+        "rows_quarantined",
+        "rows_exact_duplicate",
         BATCH,
         ("processed_at_utc", "timestamp", False),
     ),
@@ -475,7 +538,7 @@ SILVER_PROCESSED_FILES = TableContract(
 GOLD_PROCESSED_SILVER_BATCHES = TableContract(
     "gold__processed_silver_batches",
     "Which Silver batches each Silver table had when Gold last finished: rows of any other batch are new to Gold.",
-    _cols(("table_name", "string", False), ("batch_id", "string", False)),
+    _cols("table_name", ("batch_id", "string", False)),
     ("table_name", "batch_id"),
 )
 
@@ -485,7 +548,7 @@ GOLD_BUILD_INPUTS = TableContract(
     "What each Gold table was last built from: a fingerprint of its inputs' Delta versions and reference data. A "
     "builder whose inputs have the same fingerprint would rebuild the same rows: it is skipped.",
     _cols(
-        ("table_name", "string", False),
+        "table_name",
         ("inputs_fingerprint", "string", False, "sha256 of the inputs' table ids and versions and the reference data"),
         ("inputs_json", "string", False, "the inputs as fingerprinted, for people"),
         BATCH,
@@ -501,14 +564,14 @@ def bronze_raw_rows(source_id: str) -> TableContract:
         f"bronze_{source_id}__raw_rows",
         f"Raw rows of source {source_id} as they came (csv: one per physical line; xls: one per sheet row).",
         _cols(
-            ("source_id", "string", False),
-            ("source_file", "string", False, "path relative to the raw root"),
-            ("content_hash", "string", False, "sha256 of the file version the row came from"),
-            ("source_row_number", "bigint", False, "csv: physical 1-based line, header = 1; xls: sheet row"),
+            "source_id",
+            _field("source_file", "path relative to the raw root"),
+            _field("content_hash", "sha256 of the file version the row came from"),
+            _field("source_row_number", "csv: physical 1-based line, header = 1; xls: sheet row"),
             ("raw_line", "string", True, "csv: the line as it came; xls: the row's cells as a JSON array"),
             ("field_count", "int", False, "fields in the line (quote-aware); its header is in bronze__ingested_files"),
             BATCH,
-            ("ingested_at_utc", "timestamp", False),
+            "ingested_at_utc",
         ),
         ("source_file", "content_hash", "source_row_number"),
         ("source_file", "content_hash"),
@@ -536,6 +599,62 @@ def contract(name: str) -> TableContract:
         if table.name == name:
             return table
     raise KeyError(f"no table contract named {name!r}")
+
+
+# LOAD_HISTORY is the warehouse's own table (sql/06_load_history.sql creates it; the load procedure writes it):
+# declared here so the warehouse upgrade treats it like the curated tables.
+WAREHOUSE_LOAD_HISTORY = TableContract(
+    "load_history",
+    "Audit of every load of the Gold export",
+    _cols(
+        ("load_id", "string", False, "one id per CALL of the load procedure (a chain of batches shares it)"),
+        "batch_id",
+        _field(
+            "table_name", "null when the load failed before reaching a table (e.g. unreadable manifest)", nullable=True
+        ),
+        ("status", "string", False, "LOADED | SKIPPED | FAILED"),
+        ("files_loaded", "int", False, "row files and deleted-key files"),
+        ("rows_in_manifest", "bigint", False),
+        ("rows_loaded", "bigint", False),
+        ("rows_rejected", "bigint", False),
+        ("rows_replaced", "bigint", False, "existing rows with the same primary key, replaced by the load"),
+        ("loaded_at_utc", "timestamp", False),
+        ("error_message", "string", True),
+        (
+            "mode",
+            "string",
+            True,
+            "full | incremental (export manifest version 2); null before it or when the manifest was unread",
+        ),
+        (
+            "rows_deleted",
+            "bigint",
+            True,
+            "existing rows deleted: absent from a full batch, or deleted keys of an incremental one",
+        ),
+        ("contract_version", "int", True, "the export contract version of the batch; null before contract versions"),
+    ),
+    (),
+)
+WAREHOUSE_TABLES: tuple[TableContract, ...] = (WAREHOUSE_LOAD_HISTORY,)
+
+
+def versioned_contracts() -> tuple[TableContract, ...]:
+    """Every contract the version covers: lake (Bronze's per-source template too) and warehouse."""
+    return (*SILVER_TABLES, *GOLD_TABLES, *BOOKKEEPING_TABLES, bronze_raw_rows("{source_id}"), *WAREHOUSE_TABLES)
+
+
+def contracts_fingerprint() -> str:
+    """One fingerprint of every contract: what CONTRACT_FINGERPRINTS pins for CONTRACT_VERSION."""
+    joined = ",".join(f"{c.name}={c.fingerprint}" for c in versioned_contracts())
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]
+
+
+# The contract version, stored on every table it made or upgraded (and carried by each export manifest). Any change
+# to a contract above changes contracts_fingerprint(): then raise CONTRACT_VERSION and pin the new fingerprint here
+# (tests/lakehouse/test_contract_version.py fails until both are done). Versions only grow; none is ever reused.
+CONTRACT_VERSION = 1
+CONTRACT_FINGERPRINTS: dict[int, str] = {1: "311bef15d651e0db"}
 
 
 class QuarantineReason(StrEnum):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from local_platform.commands import app, demo, deploy, pipeline, s3, sources, synthetic, warehouse
+from local_platform.commands import app, demo, deploy, pipeline, s3, sources, synthetic, upgrade, warehouse
 
-# The flow's order: the whole demo, its parts from raw files to the app, then the real deploy.
-COMMANDS = (demo, sources, synthetic, pipeline, s3, warehouse, app, deploy)
+# The flow's order: the whole demo, its parts from raw files to the app, then upgrading and the real deploy.
+COMMANDS = (demo, sources, synthetic, pipeline, s3, warehouse, app, upgrade, deploy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS <% database %>.CURATED.LOAD_HISTORY (
     LOADED_AT_UTC TIMESTAMP_NTZ NOT NULL,
     ERROR_MESSAGE VARCHAR,
     MODE VARCHAR COMMENT 'full | incremental (export manifest version 2); null before it or when the manifest was unread',
-    ROWS_DELETED NUMBER(19, 0) COMMENT 'existing rows deleted: absent from a full batch, or deleted keys of an incremental one'
+    ROWS_DELETED NUMBER(19, 0) COMMENT 'existing rows deleted: absent from a full batch, or deleted keys of an incremental one',
+    CONTRACT_VERSION NUMBER(10, 0) COMMENT 'the export contract version of the batch; null before contract versions'
 )
 COMMENT = 'Audit of every load of the Gold export';
 
@@ -23,6 +24,18 @@ ALTER TABLE <% database %>.CURATED.LOAD_HISTORY ADD COLUMN IF NOT EXISTS MODE VA
     COMMENT 'full | incremental (export manifest version 2); null before it or when the manifest was unread';
 ALTER TABLE <% database %>.CURATED.LOAD_HISTORY ADD COLUMN IF NOT EXISTS ROWS_DELETED NUMBER(19, 0)
     COMMENT 'existing rows deleted: absent from a full batch, or deleted keys of an incremental one';
+
+-- The contract version and fingerprint each CURATED table (and LOAD_HISTORY) was created or last upgraded with,
+-- written by the warehouse upgrade that the load procedure runs before each load (docs/upgrading.md). A deployment
+-- made before contract versions gets this table, LOAD_HISTORY's CONTRACT_VERSION and every row from that upgrade.
+CREATE TABLE IF NOT EXISTS <% database %>.CURATED.CONTRACT_VERSIONS (
+    TABLE_NAME VARCHAR NOT NULL,
+    CONTRACT_VERSION NUMBER(10, 0) NOT NULL,
+    FINGERPRINT VARCHAR NOT NULL COMMENT 'databricks_jobs.tables.TableContract.fingerprint',
+    UPGRADED_AT_UTC TIMESTAMP_NTZ NOT NULL,
+    PRIMARY KEY (TABLE_NAME)
+)
+COMMENT = 'Contract version of each warehouse table';
 
 -- The load lock: one row. A load's transaction starts with an UPDATE of it, which Snowflake holds until COMMIT, so two
 -- loads (the daily task and a manual CALL) change CURATED one after the other, each on the state the other left.

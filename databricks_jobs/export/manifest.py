@@ -5,6 +5,8 @@ Layout of a batch: `{export_root}/{batch_id}/{table}/part-*.parquet` (rows to up
 `{batch_id}/{table}/deleted_keys/part-*.parquet` (primary keys to delete), then `{batch_id}/_manifest.json` (its
 presence = the batch is complete), then `{export_root}/LATEST` (the newest complete batch id). The manifest is JSON:
   manifest_version (2), batch_id, created_at_utc (ISO 8601, Z), format ("parquet"),
+  contract_version: the contract version (tables.CONTRACT_VERSION) the batch was exported with; the load refuses a
+        batch from a newer contract than its own,
   mode: "full" (each table's files hold the whole table: the loaded table becomes exactly them) or "incremental"
         (the rows that changed since batch base_batch_id: upsert them by key, then delete deleted_keys),
   base_batch_id: null for full, else the batch whose loaded state this batch applies to,
@@ -27,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from databricks_jobs import storage
-from databricks_jobs.tables import TableContract
+from databricks_jobs.tables import CONTRACT_VERSION, TableContract
 
 MANIFEST_FILE = "_manifest.json"
 LATEST_FILE = "LATEST"
@@ -99,6 +101,7 @@ def build_manifest(
         "batch_id": batch_id,
         "created_at_utc": (created_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "format": FORMAT,
+        "contract_version": CONTRACT_VERSION,
         "mode": mode,
         "base_batch_id": base_batch_id,
         "tables": list(tables),

@@ -13,23 +13,11 @@ import json
 from databricks_jobs.batch import BATCH_ID_PATTERN
 from databricks_jobs.export import manifest
 from databricks_jobs.settings import PROJECT_ROOT
-from databricks_jobs.tables import GOLD_TABLES, TableContract
+from databricks_jobs.tables import CONTRACT_VERSION, GOLD_TABLES, WAREHOUSE_TABLES, TableContract
+from snowpark.energy_snowpark.snowflake_types import SNOWFLAKE_TYPES
 
 CURATED_TABLES_SQL = PROJECT_ROOT / "sql" / "05_curated_tables.sql"
 EXPORT_CONTRACT_JSON = PROJECT_ROOT / "snowpark" / "energy_snowpark" / "export_contract.json"
-
-# Spark type name (tables.py) -> Snowflake type. Timestamps are NTZ: *_utc hold UTC and *_local local wall-clock,
-# exactly as the export writes them, so no session time zone can shift them.
-SNOWFLAKE_TYPES = {
-    "string": "VARCHAR",
-    "double": "FLOAT",
-    "int": "NUMBER(10, 0)",
-    "bigint": "NUMBER(19, 0)",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP_NTZ",
-    "timestamp_ntz": "TIMESTAMP_NTZ",
-}
 
 
 def _comment(text: str) -> str:
@@ -65,9 +53,17 @@ def curated_tables_sql() -> str:
 
 
 def _contract_json_entry(table: TableContract) -> str:
-    columns = ",\n".join(f"    {json.dumps([c.name, c.type, c.nullable])}" for c in table.columns)
-    key = json.dumps(list(table.primary_key))
-    return f'  {json.dumps(table.name)}: {{"primary_key": {key}, "columns": [\n{columns}\n  ]}}'
+    """One table: key, fingerprint, clustering, its CREATE TABLE (for a table a release adds), and one column per line
+    as [name, Spark type, nullable, backfill or null]."""
+    columns = ",\n".join(f"    {json.dumps([c.name, c.type, c.nullable, c.backfill])}" for c in table.columns)
+    head = {
+        "primary_key": list(table.primary_key),
+        "fingerprint": table.fingerprint,
+        "cluster_by": list(table.cluster_by),
+        "create_sql": table_ddl(table).replace("<% database %>", "{database}") if table.primary_key else None,
+    }
+    fields = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in head.items())
+    return f'  {json.dumps(table.name)}: {{{fields}, "columns": [\n{columns}\n  ]}}'
 
 
 def export_layout() -> dict[str, object]:
@@ -86,10 +82,17 @@ def export_layout() -> dict[str, object]:
 
 def export_contract_json() -> str:
     """The Snowpark package's copy of the export contract (the load procedure cannot import databricks_jobs): the
-    batch layout, then the Gold tables, one column per line, JSON."""
+    batch layout, the contract version, the Gold tables and the warehouse's own tables, one column per line, JSON."""
     layout = json.dumps(export_layout())
     entries = ",\n".join(_contract_json_entry(table) for table in GOLD_TABLES)
-    return '{"layout": ' + layout + ',\n"tables": {\n' + entries + "\n}}\n"
+    warehouse = ",\n".join(_contract_json_entry(table) for table in WAREHOUSE_TABLES)
+    return (
+        f'{{"layout": {layout},\n"contract_version": {CONTRACT_VERSION},\n"tables": {{\n'
+        + entries
+        + '\n},\n"warehouse_tables": {\n'
+        + warehouse
+        + "\n}}\n"
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from databricks_jobs.settings import LakeSettings
 from databricks_jobs.silver.build import build_silver
 from databricks_jobs.sources import load_source_definitions
 from databricks_jobs.spark_session import get_spark
+from databricks_jobs.upgrade import lake_contracts, upgrade_lake
 
 STAGES = ("bronze", "silver", "gold", "export", "maintain")
 # What a run does unless told otherwise; maintenance (OPTIMIZE, VACUUM) is its own scheduled task.
@@ -105,6 +106,19 @@ def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, option
     return results, f"maintain: {len(results)} tables optimized ({compacted} files compacted) and vacuumed", []
 
 
+def upgrade_for_stages(
+    spark: SparkSession, settings: LakeSettings, stages: Sequence[str], log: Callable[[str], None], apply: bool = True
+):
+    """Before a stage writes anything: its layer's stored tables brought to the code's contracts (additive changes
+    applied in place), or the run refused (upgrade.UpgradeRefused) naming each destructive change and its way."""
+    layers = {"bronze": "bronze", "silver": "silver", "gold": "gold", "export": "gold"}
+    wanted = [layers[s] for s in stages if s in layers]
+    if not wanted:
+        return []
+    contracts = lake_contracts(load_source_definitions(config_root=settings.config_root), wanted)
+    return upgrade_lake(spark, settings, contracts, apply=apply, log=log)
+
+
 def _run_stage(
     report: PipelineReport, chosen: Sequence[str], log: Callable, stage: str, runner: Callable, *args
 ) -> None:
@@ -152,6 +166,7 @@ def run_pipeline(
     report = PipelineReport(batch_id, settings)
     options = RunOptions(full_refresh, full_export, source_ids)
     lake.bind_local_schema(spark, settings)
+    upgrade_for_stages(spark, settings, stages, log)
     where = settings.namespace + (f" (stored in {settings.lake_root})" if settings.is_local_catalog else "")
     log(f"pipeline batch {batch_id}: stages {' -> '.join(stages)}; tables {where}")
     # The stages in their fixed order, each named here so a reader can follow the run.

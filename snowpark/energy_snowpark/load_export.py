@@ -57,6 +57,7 @@ from .load_manifest import (
 )
 from .parquet_schema import SchemaReader, check_schemas, stage_schema_reader
 from .plausibility import rules_for
+from .upgrade_warehouse import upgrade_warehouse
 
 __all__ = ["LoadError", "load_export", "main", "parse_manifest"]
 
@@ -153,6 +154,8 @@ def load_export(
     load_id = f"{started:{LOAD_ID_TIME}}_{uuid.uuid4().hex[:12]}"
     resolved, mode = batch_id, None
     try:
+        # CURATED and LOAD_HISTORY brought to this code's contracts first (additive changes in place, or refused).
+        upgrade_warehouse(session, database)
         _drop_abandoned_staging(session, database, started)
         explicit = validate_batch_id(batch_id) != LATEST
         resolved = resolve_batch_id(batch_id, read)
@@ -590,15 +593,24 @@ def _record(
             load.rows_deleted,
             datetime.now(UTC).replace(tzinfo=None),
             None,
+            manifest.contract_version,
         ],
     )
 
 
 def _insert_history(session: Any, database: str, values: list[Any]) -> None:
+    """One LOAD_HISTORY row; CONTRACT_VERSION only when known, so a failure is still recorded in a LOAD_HISTORY that
+    the warehouse upgrade could not bring up to date."""
+    columns = (
+        "LOAD_ID, BATCH_ID, TABLE_NAME, STATUS, MODE, FILES_LOADED, ROWS_IN_MANIFEST, ROWS_LOADED, ROWS_REJECTED, "
+        "ROWS_REPLACED, ROWS_DELETED, LOADED_AT_UTC, ERROR_MESSAGE"
+    )
+    if values[-1] is None:
+        values = values[:-1]
+    else:
+        columns += ", CONTRACT_VERSION"
     session.sql(
-        f"INSERT INTO {database}.{CURATED}.{AUDIT_TABLE} (LOAD_ID, BATCH_ID, TABLE_NAME, STATUS, MODE, FILES_LOADED, "
-        "ROWS_IN_MANIFEST, ROWS_LOADED, ROWS_REJECTED, ROWS_REPLACED, ROWS_DELETED, LOADED_AT_UTC, ERROR_MESSAGE) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {database}.{CURATED}.{AUDIT_TABLE} ({columns}) VALUES ({', '.join('?' for _ in values)})",
         params=values,
     ).collect()
 
@@ -614,7 +626,7 @@ def _record_failure(
 ) -> None:
     """Best effort: a failure to record must not hide the load's own error."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    values = [load_id, batch_id, table_name, "FAILED", mode, 0, 0, 0, 0, 0, 0, now, str(error)[:4000]]
+    values = [load_id, batch_id, table_name, "FAILED", mode, 0, 0, 0, 0, 0, 0, now, str(error)[:4000], None]
     try:
         _insert_history(session, database, values)
     except Exception:  # noqa: BLE001 - the original error is re-raised by the caller

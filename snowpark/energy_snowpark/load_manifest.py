@@ -23,7 +23,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .export_contract import DELETED_KEYS_FOLDER, FORMAT, FULL, INCREMENTAL, MANIFEST_FILE, MANIFEST_VERSION, TABLES
+from .export_contract import (
+    CONTRACT_VERSION,
+    DELETED_KEYS_FOLDER,
+    FORMAT,
+    FULL,
+    INCREMENTAL,
+    MANIFEST_FILE,
+    MANIFEST_VERSION,
+    TABLES,
+)
 from .identifiers import BATCH_ID, InvalidIdentifierError, check_batch_time
 
 AUDIT_TABLE = "LOAD_HISTORY"
@@ -74,6 +83,7 @@ class Manifest:
     tables: tuple[ManifestTable, ...]
     mode: str = FULL
     base_batch_id: str | None = None
+    contract_version: int | None = None  # None: exported before contract versions
 
 
 def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
@@ -86,6 +96,7 @@ def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
     if not isinstance(raw, dict):
         raise LoadError(f"{where} is not a JSON object")
     _check_header(raw, expected_batch_id, where)
+    _contract_version(raw, where)  # before the tables: a newer contract's columns would be refused less clearly
     mode, base = _mode_and_base(raw, expected_batch_id, where)
     entries = raw.get("tables")
     if not isinstance(entries, list) or not entries:
@@ -97,7 +108,23 @@ def parse_manifest(text: str, expected_batch_id: str) -> Manifest:
         raise LoadError(f"{where}: a table is listed twice: {sorted(n for n in set(names) if names.count(n) > 1)}")
     if mode == FULL:
         _check_full_batch(tables, where)
-    return Manifest(expected_batch_id, tables, mode, base)
+    return Manifest(expected_batch_id, tables, mode, base, _contract_version(raw, where))
+
+
+def _contract_version(raw: dict[str, Any], where: str) -> int | None:
+    """The batch's contract version: absent before contract versions (its columns are still checked against the
+    contract); a newer one than this code's is refused, naming both (docs/upgrading.md: upgrade the load first)."""
+    version = raw.get("contract_version")
+    if version is None:
+        return None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise LoadError(f"{where}: contract_version {version!r} is not a positive integer")
+    if version > CONTRACT_VERSION:
+        raise LoadError(
+            f"{where}: exported with contract version {version}, newer than this load procedure's contract version "
+            f"{CONTRACT_VERSION}: deploy the newer release's Snowflake code (snow snowpark deploy) and load again"
+        )
+    return version
 
 
 def _check_file_cap(entries: list[Any], where: str) -> None:

@@ -91,3 +91,18 @@ def _views(warehouse) -> dict[str, pd.DataFrame]:
         ]
         frames["CURATED_COUNTS"] = pd.DataFrame(counts, columns=["table", "rows"])
         return frames
+
+
+def reload_in_full(spark, settings, export_root: str, batch_id: str, reference) -> dict:
+    """The same Gold exported whole to `export_root` and loaded into the warehouse `reference` (started here, stopped
+    by the caller): the load's report. What an incremental history must equal."""
+    from dataclasses import replace
+
+    from databricks_jobs.export import export_gold
+    from local_platform.warehouse import control, runner
+
+    full = replace(settings, export_root=export_root)
+    export_gold(spark, full, batch_id, log=lambda _: None, full=True)
+    control.start(reference)
+    runner.apply(reference, full.export_root)
+    return runner.load_and_build(reference, batch_id)["load"]

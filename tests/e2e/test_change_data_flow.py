@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from databricks_jobs.export import export_gold
 from databricks_jobs.tables import GOLD_TABLES
 from local_platform.flow import FlowConfig, lake_settings, run_flow
 from local_platform.s3.server import free_port
+from tests.e2e.conftest import reload_in_full
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -52,7 +52,7 @@ def change_raw_files(raw: Path) -> None:
 @pytest.fixture(scope="module")
 def flow_with_a_change(tmp_path_factory, spark):
     from databricks_jobs.synthetic import generate_synthetic_utility
-    from local_platform.warehouse import control, runner
+    from local_platform.warehouse import control
 
     root = tmp_path_factory.mktemp("change-data-flow")
     raw = root / "raw"
@@ -67,12 +67,7 @@ def flow_with_a_change(tmp_path_factory, spark):
         change_raw_files(raw)
         second = run_flow(config, warehouse, spark=spark, log=quiet)
         # The same Gold, exported whole and loaded into a warehouse of its own.
-        full = lake_settings(config)
-        full = type(full)(raw_root=full.raw_root, lake_root=full.lake_root, export_root=str(root / "full-stage"))
-        export_gold(spark, full, FULL_BATCH, log=quiet, full=True)
-        control.start(reference)
-        runner.apply(reference, full.export_root)
-        reference_load = runner.load_and_build(reference, FULL_BATCH)["load"]
+        reference_load = reload_in_full(spark, lake_settings(config), str(root / "full-stage"), FULL_BATCH, reference)
         yield {
             "first": first,
             "second": second,

@@ -38,8 +38,10 @@ def test_unity_catalog_ddl_names_the_table_and_leaves_storage_to_unity_catalog()
             assert f"CLUSTER BY ({', '.join(f'`{c}`' for c in contract.cluster_by)})" in ddl
         # The export reads every Gold table's change data feed: on from the CREATE (docs page "Use Delta Lake change
         # data feed on Databricks"), never on Silver (nothing reads it there).
-        feed = "TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')"
+        feed = "'delta.enableChangeDataFeed' = 'true'"
         assert (feed in ddl) == (contract in GOLD_TABLES), contract.name
+        # Every table records the contract version and fingerprint it was made with (docs/upgrading.md).
+        assert f"'energy_platform.contract_fingerprint' = '{contract.fingerprint}'" in ddl
 
 
 def test_names_that_would_need_quoting_are_refused():
