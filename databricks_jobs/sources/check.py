@@ -131,7 +131,6 @@ def check_file(spark: SparkSession, definition: SourceDefinition, file: RawFile,
         result.refused = True
         result.lines.append(f"  file refused: {error}")
         return result
-    fates = fates.cache()
     result.lines += [f"  header: {header}", *header_match(definition, header)]
     result.lines += _row_lines(fates, definition, first_rows)
     result.lines += _quarantine_lines(fates)
@@ -143,7 +142,6 @@ def check_file(spark: SparkSession, definition: SourceDefinition, file: RawFile,
         f"  rows in {c['rows_in']} = kept {c[KEPT]} + quarantined {c[QUARANTINED]} "
         f"+ exact duplicates {c[EXACT_DUPLICATE]}"
     )
-    fates.unpersist()
     return result
 
 
