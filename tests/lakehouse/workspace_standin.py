@@ -46,6 +46,7 @@ class Workspace:
     schemas: dict[str, dict] = field(default_factory=dict)
     volumes: dict[str, dict] = field(default_factory=dict)
     permissions: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
+    runs: dict[int, dict] = field(default_factory=dict)  # job runs as runs/get answers them with include_history
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
     user_name: str = USER_NAME  # a service principal's userName is its application id
@@ -185,6 +186,16 @@ class Workspace:
         self.jobs[job_id] = call.body["new_settings"]
         return {}
 
+    def get_run(self, call: Call) -> dict:
+        """A run; its repair_history only when asked for (include_history=true), as the Jobs API answers."""
+        run_id = int(call.query["run_id"])
+        if run_id not in self.runs:
+            raise Missing(f"Run {run_id} does not exist.")
+        run = dict(self.runs[run_id])
+        if call.query.get("include_history") != "true":
+            run.pop("repair_history", None)
+        return run
+
     # --- Unity Catalog -------------------------------------------------------------------------------------------
 
     def create_schema(self, call: Call) -> dict:
@@ -229,6 +240,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", r"/api/2\.2/jobs/create", Workspace.create_job),
     ("GET", r"/api/2\.2/jobs/get", Workspace.get_job),
     ("POST", r"/api/2\.2/jobs/reset", Workspace.reset_job),
+    ("GET", r"/api/2\.2/jobs/runs/get", Workspace.get_run),
     ("POST", r"/api/2\.1/unity-catalog/schemas", Workspace.create_schema),
     ("GET", r"/api/2\.1/unity-catalog/schemas/([^/]+)", Workspace.get_schema),
     ("POST", r"/api/2\.1/unity-catalog/volumes", Workspace.create_volume),
