@@ -15,7 +15,6 @@ examples: job that uses serverless compute" (https://docs.databricks.com/aws/en/
 
 from __future__ import annotations
 
-import copy
 import importlib
 import json
 import re
@@ -222,18 +221,20 @@ def test_serverless_targets_carry_the_wheel_in_an_environment(resolved, target):
 @pytest.mark.parametrize("target", TARGETS)
 def test_the_variants_differ_in_compute_only(resolved, target):
     compute = {"job_cluster_key", "environment_key", "libraries", "job_clusters", "environments"}
-    base = copy.deepcopy(resolved(target.removesuffix("_serverless"))["resources"]["jobs"])
-    for name, job in copy.deepcopy(resolved(target)["resources"]["jobs"]).items():
-        strip = lambda j: {  # noqa: E731
-            **{k: v for k, v in j.items() if k not in compute | {"deployment"}},
-            "tasks": [{k: v for k, v in t.items() if k not in compute} for t in j["tasks"]],
-        }
-        other = strip(base[name])
-        mine = strip(job)
-        for task in mine["tasks"] + other["tasks"]:
-            if "notebook_task" in task:
-                task["notebook_task"]["notebook_path"] = task["notebook_task"]["notebook_path"].rsplit("/", 1)[-1]
-        assert mine == other
+
+    def without_compute(config: dict, target: str) -> dict:
+        """The jobs without their compute fields or deployment metadata, the target's own folder named alike."""
+        text = json.dumps(config["resources"]["jobs"]).replace(f"/energy_lakehouse/{target}/", "/energy_lakehouse/T/")
+        jobs = json.loads(text)
+        for job in jobs.values():
+            job.pop("deployment", None)
+            for field in compute:
+                job.pop(field, None)
+            job["tasks"] = [{k: v for k, v in t.items() if k not in compute} for t in job["tasks"]]
+        return jobs
+
+    base = target.removesuffix("_serverless")
+    assert without_compute(resolved(target), target) == without_compute(resolved(base), base)
 
 
 def test_entry_points_are_the_local_run_s_main_functions(resolved):
@@ -303,7 +304,9 @@ def test_notebook_job_gives_the_notebooks_the_wheel_job_s_arguments(resolved):
         assert task["notebook_task"]["notebook_path"] == f"{files}/notebooks/{stage}"
         assert (BUNDLE_ROOT / "notebooks" / f"{stage}.py").read_text().startswith("# Databricks notebook source\n")
         widgets = {p["name"]: _resolve(p["default"], config, notebooks) for p in notebooks["parameters"]}
-        widgets.update({k: _resolve(v, config, notebooks) for k, v in task["notebook_task"]["base_parameters"].items()})
+        given = task["notebook_task"]["base_parameters"]
+        assert given["wheel_folder"] == f"{config['workspace']['artifact_path']}/.internal"  # deployed_wheel's widget
+        widgets.update({k: _resolve(v, config, notebooks) for k, v in given.items() if k != "wheel_folder"})
         assert set(widgets) <= set(explore.STAGE_WIDGETS), "every value the job passes has a widget to land in"
         arguments = explore.stage_arguments(widgets)
         assert settings_from(arguments) == wheel_settings

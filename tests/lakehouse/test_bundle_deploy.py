@@ -91,8 +91,8 @@ def test_the_wheel_built_from_the_repository_is_uploaded_and_every_job_names_it(
 
 
 def test_the_notebooks_find_the_uploaded_wheel_where_they_look(deployed):
-    """Each notebook task's notebook is uploaded beside deployed_wheel, which it %runs; that one's glob (relative to
-    the notebook's folder, a notebook's working directory) names the uploaded wheel."""
+    """Each notebook task's notebook is uploaded beside deployed_wheel, which it %runs; that one's glob, in the folder
+    the task's wheel_folder names (and, without it, relative to the notebook's folder), names the uploaded wheel."""
     target, workspace, _ = deployed
     wheel = _uploaded_wheel(workspace, target)
     notebooks = _jobs_by_name(workspace)["energy_pipeline_notebooks"]
@@ -102,9 +102,11 @@ def test_the_notebooks_find_the_uploaded_wheel_where_they_look(deployed):
         assert workspace.files[f"{path}.py"] == (BUNDLE_ROOT / "notebooks" / f"{task['task_key']}.py").read_bytes()
         assert "# MAGIC %run ./deployed_wheel" in workspace.files[f"{path}.py"].decode()
         helper = workspace.files[posixpath.join(posixpath.dirname(path), "deployed_wheel.py")].decode()
-        (pattern,) = re.findall(r'glob\.glob\("([^"]+)"', helper)
-        looked_in = posixpath.normpath(posixpath.join(posixpath.dirname(path), pattern))
-        assert fnmatch.fnmatchcase(wheel, looked_in), (looked_in, wheel)
+        (default,) = re.findall(r'dbutils\.widgets\.get\("wheel_folder"\) or "([^"]+)"', helper)
+        (pattern,) = re.findall(r'glob\.glob\(f"\{folder\}/([^"]+)"', helper)
+        given = task["notebook_task"]["base_parameters"]["wheel_folder"]
+        for folder in (given, posixpath.normpath(posixpath.join(posixpath.dirname(path), default))):
+            assert fnmatch.fnmatchcase(wheel, f"{folder}/{pattern}"), (folder, wheel)
         assert not task.get("libraries") and "environment_key" not in task
 
 

@@ -62,8 +62,9 @@ def test_notebook_is_in_databricks_source_format(name):
 
 
 def test_the_deployed_wheel_notebook_finds_the_newest_wheel_beside_the_bundle_files(tmp_path, monkeypatch):
-    """Run as %run runs it: in the calling notebook's folder, <root>/files/notebooks, with the wheels in
-    <root>/artifacts/.internal; on Databricks without a wheel it stops with what to do."""
+    """Run as %run runs it: with the widget wheel_folder the notebook job gives, else relative to the calling
+    notebook's folder <root>/files/notebooks, the wheels being in <root>/artifacts/.internal; on Databricks without a
+    wheel it stops with what to do."""
     import os
 
     folder = tmp_path / "files" / "notebooks"
@@ -78,11 +79,14 @@ def test_the_deployed_wheel_notebook_finds_the_newest_wheel_beside_the_bundle_fi
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
     run = run_notebook(NOTEBOOKS / "deployed_wheel.py", spark=None, widgets={})
     assert run.namespace["wheel"] == "../../artifacts/.internal/energy_reliability_platform-0.2.0-py3-none-any.whl"
+    monkeypatch.chdir(tmp_path)  # the widget (as the notebook job gives it) wins over the working directory
+    run = run_notebook(NOTEBOOKS / "deployed_wheel.py", spark=None, widgets={"wheel_folder": str(wheels)})
+    assert run.namespace["wheel"] == str(new)
     for wheel in (old, new):
         wheel.unlink()
     monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
     with pytest.raises(FileNotFoundError, match="databricks bundle deploy"):
-        run_notebook(NOTEBOOKS / "deployed_wheel.py", spark=None, widgets={})
+        run_notebook(NOTEBOOKS / "deployed_wheel.py", spark=None, widgets={"wheel_folder": str(wheels)})
 
 
 def test_the_format_check_refuses_what_databricks_would_not_import_as_exported():
