@@ -65,10 +65,7 @@ def write_gold(
     if full_refresh or not lake.exists(spark, settings, contract.name):
         lake.overwrite(spark, settings, contract, rows)
         # The write's own count, from its commit: no scan of the table just written.
-        return {
-            "operation": "overwrite",
-            "rows_written": int(_last_write_metrics(spark, settings, contract)["numOutputRows"]),
-        }
+        return {"operation": "overwrite", "rows_written": _overwritten_rows(spark, settings, contract)}
 
     # Computed once, into a staging Delta table (as Silver stages its candidates): the emptiness check, the
     # comparison and the MERGE read the same rows. Serverless refuses DataFrame.persist / cache.
@@ -76,21 +73,25 @@ def write_gold(
     return _merge(spark, settings, contract, rows, mode)
 
 
-# Operations whose commit writes a Gold table's rows, and their metrics (Delta's DESCRIBE HISTORY operationMetrics).
-_WRITES = ("WRITE", "CREATE OR REPLACE TABLE AS SELECT", "REPLACE TABLE AS SELECT", "CREATE TABLE AS SELECT", "MERGE")
+# Commits after an overwrite that write no rows (a whole-table overwrite is followed by CLUSTER BY: lake.overwrite).
+_METADATA_ONLY = ("CLUSTER BY", "SET TBLPROPERTIES", "UNSET TBLPROPERTIES")
 
 
 def _history(spark: SparkSession, settings: LakeSettings, contract: TableContract, limit: int) -> list:
     return spark.sql(f"DESCRIBE HISTORY {settings.table_name(contract.name)} LIMIT {int(limit)}").collect()
 
 
-def _last_write_metrics(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> dict[str, str]:
-    """operationMetrics of the table's latest row-writing commit (an overwrite may be followed by a metadata-only
-    ALTER TABLE ... CLUSTER BY commit, which has none)."""
+def _overwritten_rows(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> int:
+    """Rows the overwrite just committed, from its commit's operationMetrics (numOutputRows): no scan of the table.
+    A commit without that figure (Delta records none for some empty writes) is counted the slow way."""
     for entry in _history(spark, settings, contract, 3):
-        if entry["operation"] in _WRITES:
-            return dict(entry["operationMetrics"] or {})
-    raise LookupError(f"{settings.table_name(contract.name)}: no write among its last commits")
+        if entry["operation"] in _METADATA_ONLY:
+            continue
+        metrics = entry["operationMetrics"] or {}
+        if "numOutputRows" in metrics:
+            return int(metrics["numOutputRows"])
+        break
+    return lake.read(spark, settings, contract.name).count()
 
 
 def _merge(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame, mode: str) -> dict:
