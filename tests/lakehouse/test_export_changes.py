@@ -229,6 +229,8 @@ def _copy(spark, settings: LakeSettings, tmp_path: Path) -> LakeSettings:
     shutil.copytree(settings.export_root, tmp_path / "export")
     copy = LakeSettings(lake_root=str(tmp_path / "lake"), export_root=str(tmp_path / "export"))
     lake.bind_local_schema(spark, copy)
+    for contract in GOLD_TABLES:
+        lake.exists(spark, copy, contract.name)  # registers the copied table in the local catalog
     return copy
 
 
