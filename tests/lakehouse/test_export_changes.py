@@ -262,7 +262,8 @@ def test_commits_that_change_no_row_publish_no_batch(spark, lake_with_changes, t
         daily = lake.delta_table(spark, copy, tables.GOLD_DEMAND_DAILY.name)
         daily.update(F.lit(True), {"hours_reported": F.col("hours_reported")})  # every row rewritten, as it was
         for contract in GOLD_TABLES:
-            spark.sql(f"OPTIMIZE {copy.table_name(contract.name)}").collect()
+            if lake.exists(spark, copy, contract.name):  # not every Gold table is built from this lake's Silver
+                spark.sql(f"OPTIMIZE {copy.table_name(contract.name)}").collect()
         assert lake.latest_version(spark, copy, tables.GOLD_DEMAND_DAILY.name) > before
         messages: list[str] = []
         assert export_gold(spark, copy, "20261107T120000Z-00000007", log=messages.append) is None
