@@ -7,13 +7,22 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast lint format bench system-deps clean deploy deploy-dry-run
 
+# The real Databricks CLI (tests run `databricks bundle validate/deploy` with it) is not served by a package registry
+# here: it comes from ../shared/tools/databricks-cli (see its SOURCE.txt). A clone without ../shared goes without, and
+# the CLI tests skip saying so.
+DATABRICKS_CLI_SOURCE := ../shared/tools/databricks-cli
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[local,test]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(BIN)/databricks: | $(STAMP)
+	@if [ -f $(DATABRICKS_CLI_SOURCE)/install.sh ]; then bash $(DATABRICKS_CLI_SOURCE)/install.sh $(BIN); \
+	else echo "no $(DATABRICKS_CLI_SOURCE): the Databricks CLI tests will be skipped"; fi
+
+venv: $(STAMP) $(BIN)/databricks
 
 # Debian's chromium drives the browser tests (playwright's own browser download is not used).
 system-deps:
@@ -24,7 +33,7 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/energy-platform demo
 
-test: $(STAMP) system-deps
+test: venv system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

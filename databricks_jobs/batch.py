@@ -29,9 +29,10 @@ def run_started_ms_from_jobs_api(run_id: str, get_run: Callable[[int], Any] | No
 
     A repair re-runs tasks inside the same run (same run id), and `{{job.start_time}}` is not documented to stay put
     across repairs; the run's recorded start, its ORIGINAL attempt in `repair_history`, does. So the batch id is a
-    function of the run id alone and a repaired task writes under the batch its run began.
+    function of the run id alone and a repaired task writes under the batch its run began. The Jobs API returns
+    `repair_history` only when asked (`include_history=true`, https://docs.databricks.com/api/workspace/jobs/getrun).
     """
-    run = (get_run or _workspace_get_run())(int(run_id))
+    run = (get_run or _workspace_get_run())(int(run_id), include_history=True)
     for attempt in run.repair_history or []:
         if getattr(attempt.type, "value", attempt.type) == "ORIGINAL" and attempt.start_time:
             return int(attempt.start_time)

@@ -190,16 +190,23 @@ def batch_root(export_root: str, batch_id: str) -> str:
     return f"{export_root.rstrip('/')}/{batch_id}"
 
 
-def publish(export_root: str, manifest: dict) -> None:
-    """Writes the batch's manifest, then LATEST: after every data file, so a reader never sees a partial batch."""
+def publish(export_root: str, manifest: dict) -> bool:
+    """Writes the batch's manifest, then LATEST (after every data file, so a reader never sees a partial batch);
+    whether LATEST moved (see advance_latest)."""
     root = export_root.rstrip("/")
     storage.write_text(f"{batch_root(root, manifest['batch_id'])}/{MANIFEST_FILE}", json.dumps(manifest, indent=2))
-    point_latest(root, manifest["batch_id"])
+    return advance_latest(root, manifest["batch_id"])
 
 
-def point_latest(export_root: str, batch_id: str) -> None:
-    """(Re)writes LATEST to name `batch_id`, a batch whose manifest is written already."""
+def advance_latest(export_root: str, batch_id: str) -> bool:
+    """LATEST only moves forward: it becomes `batch_id` unless it names this batch or a newer one already (a repair
+    of an older run must not hand the loader an older state). Batch ids begin with their UTC start time, so they
+    order as their runs started. Whether LATEST was written."""
+    current = latest_batch_id(export_root)
+    if current is not None and current >= batch_id:
+        return False
     storage.write_text(f"{export_root.rstrip('/')}/{LATEST_FILE}", batch_id + "\n")
+    return True
 
 
 def latest_batch_id(export_root: str) -> str | None:

@@ -6,10 +6,16 @@ with USE_LOGICAL_TYPE = TRUE reads the same instants whatever the session time z
 
 Incremental by default: LATEST's manifest says which Delta version of each Gold table the warehouse has; a new batch
 carries only what changed since (the tables' change data feed, netted per key by export/changes.py: rows to upsert,
-keys to delete). Nothing changed in Gold: no new batch at all. A full snapshot (every row of every table) is written
-on the first export, on request (`full=True`, the pipeline's --full-export or --full-refresh), and whenever the feed
-cannot cover the gap: a table re-created or not yet carrying the feed, a version behind LATEST's, a feed whose files
-were vacuumed. The mode is the batch's, never mixed.
+keys to delete; computed once per table and staged to Delta). No row changed in Gold (no commit, or only commits
+such as OPTIMIZE and VACUUM that change none): no new batch at all. A full snapshot (every row of every table) is
+written on the first export, on request (`full=True`, the pipeline's --full-export or --full-refresh), and whenever
+the feed cannot cover the gap, decided up front (export/feed_window.py): a table re-created or not yet carrying the
+feed, a version behind LATEST's, a first needed version the log no longer holds or older than the table's
+delta.deletedFileRetentionDuration; Delta's own errors for a vacuumed feed are the backstop. The mode is the batch's,
+never mixed.
+
+LATEST only moves forward: a repaired run older than LATEST's batch exports nothing and says so (its Gold changes
+go out with the next batch).
 
 The manifest lists the files Spark's reader sees in each table's folder (`_metadata.file_name`): the committed
 output. A raw listing could also show files of failed task attempts, which Databricks' commit protocol leaves behind
@@ -28,6 +34,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs import lake, storage, tables
 from databricks_jobs.batch import check_batch_id
+from databricks_jobs.export import feed_window
 from databricks_jobs.export.changes import net_changes
 from databricks_jobs.export.manifest import (
     DATA_FILE,
@@ -36,12 +43,12 @@ from databricks_jobs.export.manifest import (
     LATEST_FILE,
     MANIFEST_FILE,
     ManifestError,
+    advance_latest,
     batch_root,
     build_manifest,
     columns_of,
     deleted_keys_folder,
     latest_batch_id,
-    point_latest,
     publish,
     read_manifest,
     table_entry,
@@ -78,10 +85,13 @@ def committed_files(spark: SparkSession, folder: str) -> dict[str, tuple[int, in
     return {r.file_name: (int(r["count"]), int(r.file_size)) for r in counted}
 
 
-def _write_files(spark: SparkSession, df: DataFrame, folder: str, empty_file: bool) -> list[dict]:
-    """Write `df` as Parquet in `folder`; the files with their row counts. No rows: one empty file carrying the
-    schema when `empty_file`, else nothing at all."""
-    rows = df.count()
+def _write_files(
+    spark: SparkSession, df: DataFrame, folder: str, empty_file: bool, rows: int | None = None
+) -> list[dict]:
+    """Write `df` as Parquet in `folder`; the files with their row counts, as the write's own read-back finds them.
+    No rows: one empty file carrying the schema when `empty_file`, else nothing at all. `rows`: the count when known
+    already (staged changes); else counted here (a Delta table's count comes from its file statistics)."""
+    rows = df.count() if rows is None else rows
     if rows == 0 and not empty_file:
         return []
     out = df.repartition(max(1, math.ceil(rows / ROWS_PER_FILE))) if rows else df.coalesce(1)
@@ -114,10 +124,13 @@ class TablePlan:
 
 
 def _finish_retry(spark: SparkSession, settings: LakeSettings, batch_id: str, log: Log) -> dict:
-    """The batch's manifest exists (an earlier attempt of this task wrote it): verify it, then (re)write LATEST."""
+    """The batch's manifest exists (an earlier attempt of this task wrote it): verify it, then move LATEST to it
+    unless LATEST is newer already."""
     manifest = verify_export(settings.export_root, batch_id, spark=spark)
-    point_latest(settings.export_root, batch_id)
-    log(f"  export {batch_id}: already complete from an earlier attempt; verified, LATEST set")
+    if advance_latest(settings.export_root, batch_id):
+        log(f"  export {batch_id}: already complete from an earlier attempt; verified, LATEST set")
+    else:
+        log(f"  export {batch_id}: already complete from an earlier attempt; verified, LATEST is at or after it")
     return manifest
 
 
@@ -160,9 +173,15 @@ def _incremental_plan(
     if not state.change_data_feed:
         lake.enable_change_data_feed(spark, settings, contract.name)
         raise ChangeFeedUnavailable(f"{contract.name} had no change data feed (turned on now)")
-    version = lake.latest_version(spark, settings, contract.name)
+    table = settings.table_name(contract.name)
+    commits = feed_window.history(spark, table)
+    version = commits[0].version
     if version < base_version:
         raise ChangeFeedUnavailable(f"{contract.name} is at version {version}, behind the exported {base_version}")
+    try:
+        feed_window.check_covers(commits, base_version, feed_window.retention_of(spark, table))
+    except feed_window.FeedGap as gap:
+        raise ChangeFeedUnavailable(f"{contract.name}: {gap}") from None
     return TablePlan(contract, state, version, base_version)
 
 
@@ -185,8 +204,43 @@ def plan_export(
     return FULL, [_full_plan(spark, settings, contract) for contract in tables.GOLD_TABLES]
 
 
-def _export_table(spark: SparkSession, settings: LakeSettings, root: str, mode: str, plan: TablePlan) -> dict:
-    """Write one table's files (full: the table at plan.version; incremental: its net changes) -> manifest entry."""
+@dataclass(frozen=True)
+class StagedChanges:
+    """A table's net changes, computed once and staged to Delta; the counts read from the staged tables."""
+
+    upserts: DataFrame
+    deletes: DataFrame
+    rows: int
+    deleted: int
+
+
+def _staged_changes(spark: SparkSession, settings: LakeSettings, plans: list[TablePlan]) -> dict[str, StagedChanges]:
+    """Each changed table's change feed netted per key, once: staged to Delta (serverless has no persist), so the
+    emptiness check, the counts and the files all read the same rows without recomputing the feed."""
+    staged = {}
+    for plan in plans:
+        if plan.carries_nothing:
+            continue
+        name = plan.contract.name
+        upserts, deletes = net_changes(
+            lake.changes(spark, settings, name, plan.base_version, plan.version), plan.contract
+        )
+        upserts = lake.stage(spark, settings, f"staging_export__{name}__upserts", upserts)
+        deletes = lake.stage(spark, settings, f"staging_export__{name}__deleted_keys", deletes)
+        staged[name] = StagedChanges(upserts, deletes, upserts.count(), deletes.count())
+    return staged
+
+
+def _export_table(
+    spark: SparkSession,
+    settings: LakeSettings,
+    root: str,
+    mode: str,
+    plan: TablePlan,
+    changes: dict[str, StagedChanges],
+) -> dict:
+    """Write one table's files (full: the table at plan.version; incremental: its staged net changes) -> manifest
+    entry."""
     contract, name = plan.contract, plan.contract.name
     table = settings.table_name(name)
     deleted: list[dict] = []
@@ -198,15 +252,16 @@ def _export_table(spark: SparkSession, settings: LakeSettings, root: str, mode: 
             else lake.read_or_empty(spark, settings, contract)
         )
         files = _write_files(spark, for_parquet(rows, contract), f"{root}/{name}", empty_file=True)
-    elif plan.carries_nothing:
+    elif name not in changes:
         files = []
     else:
-        feed = lake.changes(spark, settings, name, plan.base_version, plan.version)
-        upserts, deletes = net_changes(feed, contract)
-        files = _write_files(spark, for_parquet(upserts, contract), f"{root}/{name}", empty_file=False)
+        change = changes[name]
+        upserts = for_parquet(change.upserts, contract)
+        files = _write_files(spark, upserts, f"{root}/{name}", empty_file=False, rows=change.rows)
         keys = list(contract.primary_key)
         folder = f"{root}/{deleted_keys_folder(name)}"
-        deleted = _write_files(spark, for_parquet(deletes, contract, keys), folder, empty_file=False)
+        deletes = for_parquet(change.deletes, contract, keys)
+        deleted = _write_files(spark, deletes, folder, empty_file=False, rows=change.deleted)
     return table_entry(
         contract,
         files,
@@ -233,21 +288,31 @@ def export_gold(
     root = batch_root(settings.export_root, batch_id)
     if storage.exists(f"{root}/{MANIFEST_FILE}"):
         return _finish_retry(spark, settings, batch_id, log)
+    latest = latest_batch_id(settings.export_root)
+    if latest is not None and latest > batch_id:
+        # A repaired (or very late) run older than the published state: exporting it would move the loader
+        # backwards, and failing would fail every retry. Its Gold changes go out with the next batch.
+        log(f"  export {batch_id}: LATEST is the newer batch {latest}; an older run exports nothing")
+        return None
     base = None if full else _base_manifest(settings, log)
     mode, plans = plan_export(spark, settings, base, log)
     if mode == INCREMENTAL and all(p.carries_nothing for p in plans):
         log(f"  export: no Gold table changed since batch {base['batch_id']}: no new batch")
         return None
-    storage.delete(root, recursive=True)  # files of an attempt that died before its manifest
     try:
-        entries = [_logged(log, _export_table(spark, settings, root, mode, plan)) for plan in plans]
+        changes = _staged_changes(spark, settings, plans) if mode == INCREMENTAL else {}
     except Exception as error:
-        if mode == FULL or not _is_feed_error(error):
+        if not _is_feed_error(error):
             raise
         log(f"  export: the change data feed cannot be read ({_first_line(error)}): full snapshot")
-        storage.delete(root, recursive=True)
         mode, plans = plan_export(spark, settings, None, log)
-        entries = [_logged(log, _export_table(spark, settings, root, mode, plan)) for plan in plans]
+        changes = {}
+    if mode == INCREMENTAL and not any(c.rows or c.deleted for c in changes.values()):
+        # Commits that change no rows (OPTIMIZE, VACUUM, predictive optimization, a property) moved versions only.
+        log(f"  export: no Gold row changed since batch {base['batch_id']}: no new batch")
+        return None
+    storage.delete(root, recursive=True)  # files of an attempt that died before its manifest
+    entries = [_logged(log, _export_table(spark, settings, root, mode, plan, changes)) for plan in plans]
     manifest = build_manifest(
         batch_id, entries, mode=mode, base_batch_id=base["batch_id"] if mode == INCREMENTAL else None
     )
@@ -268,8 +333,11 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-# Delta's errors when a change feed's files or versions are gone (VACUUM, log clean-up).
+# Delta's errors when a change feed's files or versions are gone (VACUUM, log clean-up): the backstop when the plan
+# (export/feed_window.py) could not foresee it.
 FEED_ERRORS = (
+    "DELTA_TRUNCATED_TRANSACTION_LOG",
+    "FAILED_READ_FILE",
     "DELTA_CHANGE_DATA_FILE_NOT_FOUND",
     "DELTA_VERSIONS_NOT_CONTIGUOUS",
     "VersionNotFound",

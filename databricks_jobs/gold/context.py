@@ -36,16 +36,14 @@ class GoldContext:
         return load_customers_served(self.settings.config_root)
 
     def cached(self, key: object, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
-        """One persisted DataFrame per key for the whole Gold run: builders share their Silver inputs."""
+        """One DataFrame (plan) per key for the whole Gold run: builders share their Silver inputs' plans. Not
+        persisted: serverless refuses DataFrame.persist/cache ([NOT_SUPPORTED_WITH_SERVERLESS]); each builder's
+        read of Silver is a Delta scan with file skipping, and its result is written once by write_gold."""
         if key not in self._cache:
-            frame = factory()
-            self._cache[key] = None if frame is None else frame.persist()
+            self._cache[key] = factory()
         return self._cache[key]
 
     def release(self) -> None:
-        for frame in self._cache.values():
-            if frame is not None:
-                frame.unpersist()
         self._cache.clear()
 
     def read(self, table_name: str) -> DataFrame | None:
@@ -58,7 +56,7 @@ class GoldContext:
 
     def processed_batches(self) -> DataFrame:
         if self._processed is None:
-            self._processed = self.read_or_empty(GOLD_PROCESSED_SILVER_BATCHES).cache()
+            self._processed = lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES)
         return self._processed
 
     def changed(self, table_name: str) -> DataFrame | None:
@@ -95,6 +93,4 @@ class GoldContext:
         known = self.processed_batches().select("table_name", "batch_id")
         new = current.join(known, ["table_name", "batch_id"], "left_anti")
         lake.append(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES, new)
-        if self._processed is not None:
-            self._processed.unpersist()
-            self._processed = None
+        self._processed = None

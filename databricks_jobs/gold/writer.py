@@ -64,14 +64,34 @@ def write_gold(
     rows = conform(rows, contract)
     if full_refresh or not lake.exists(spark, settings, contract.name):
         lake.overwrite(spark, settings, contract, rows)
-        return {"operation": "overwrite", "rows_written": lake.read(spark, settings, contract.name).count()}
+        # The write's own count, from its commit: no scan of the table just written.
+        return {"operation": "overwrite", "rows_written": _overwritten_rows(spark, settings, contract)}
 
-    # Computed once: the emptiness check, the comparison and the MERGE read the same rows.
-    rows = rows.persist()
-    try:
-        return _merge(spark, settings, contract, rows, mode)
-    finally:
-        rows.unpersist()
+    # Computed once, into a staging Delta table (as Silver stages its candidates): the emptiness check, the
+    # comparison and the MERGE read the same rows. Serverless refuses DataFrame.persist / cache.
+    rows = lake.stage(spark, settings, f"staging_gold__{contract.name}", rows)
+    return _merge(spark, settings, contract, rows, mode)
+
+
+# Commits after an overwrite that write no rows (a whole-table overwrite is followed by CLUSTER BY: lake.overwrite).
+_METADATA_ONLY = ("CLUSTER BY", "SET TBLPROPERTIES", "UNSET TBLPROPERTIES")
+
+
+def _history(spark: SparkSession, settings: LakeSettings, contract: TableContract, limit: int) -> list:
+    return spark.sql(f"DESCRIBE HISTORY {settings.table_name(contract.name)} LIMIT {int(limit)}").collect()
+
+
+def _overwritten_rows(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> int:
+    """Rows the overwrite just committed, from its commit's operationMetrics (numOutputRows): no scan of the table.
+    A commit without that figure (Delta records none for some empty writes) is counted the slow way."""
+    for entry in _history(spark, settings, contract, 3):
+        if entry["operation"] in _METADATA_ONLY:
+            continue
+        metrics = entry["operationMetrics"] or {}
+        if "numOutputRows" in metrics:
+            return int(metrics["numOutputRows"])
+        break
+    return lake.read(spark, settings, contract.name).count()
 
 
 def _merge(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame, mode: str) -> dict:
@@ -89,8 +109,24 @@ def _merge(spark: SparkSession, settings: LakeSettings, contract: TableContract,
     )
     if mode == "sync":
         merge = merge.whenNotMatchedBySourceDelete()
-    # The MERGE returns its own row counts: no history() read, and a MERGE that changes nothing (no commit) reports
-    # zeros instead of the previous commit's figures.
-    metrics = merge.execute().first()
-    written = int(metrics["num_inserted_rows"]) + int(metrics["num_updated_rows"])
-    return {"operation": "merge", "rows_written": written, "rows_deleted": int(metrics["num_deleted_rows"])}
+    before = _history(spark, settings, contract, 1)[0]["version"]
+    result = merge.execute()
+    return {"operation": "merge", **_merge_counts(spark, settings, contract, result, before)}
+
+
+def _merge_counts(
+    spark: SparkSession, settings: LakeSettings, contract: TableContract, result: DataFrame | None, before: int
+) -> dict[str, int]:
+    """Rows the MERGE wrote and deleted. Delta 3.x / 4.x return them as a one-row DataFrame; older runtimes return
+    None after the MERGE committed, so the counts then come from the MERGE's commit in the history, and a MERGE
+    that changed nothing (no new version) counts zero, not the previous commit's figures."""
+    if result is not None:
+        metrics = result.first()
+        inserted, updated, deleted = (metrics[f"num_{k}_rows"] for k in ("inserted", "updated", "deleted"))
+    else:
+        (latest,) = _history(spark, settings, contract, 1)
+        if latest["version"] == before:
+            return {"rows_written": 0, "rows_deleted": 0}
+        metrics = latest["operationMetrics"] or {}
+        inserted, updated, deleted = (metrics.get(f"numTargetRows{k}", 0) for k in ("Inserted", "Updated", "Deleted"))
+    return {"rows_written": int(inserted) + int(updated), "rows_deleted": int(deleted)}

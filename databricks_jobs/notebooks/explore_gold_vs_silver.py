@@ -8,6 +8,14 @@
 
 # COMMAND ----------
 
+# MAGIC %run ./deployed_wheel
+
+# COMMAND ----------
+
+# MAGIC %pip install --quiet $wheel
+
+# COMMAND ----------
+
 from databricks_jobs import explore, lake
 from databricks_jobs.spark_session import get_spark
 from databricks_jobs.tables import (

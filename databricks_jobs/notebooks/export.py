@@ -7,6 +7,14 @@
 
 # COMMAND ----------
 
+# MAGIC %run ./deployed_wheel
+
+# COMMAND ----------
+
+# MAGIC %pip install --quiet $wheel
+
+# COMMAND ----------
+
 from databricks_jobs import explore
 from databricks_jobs.spark_session import get_spark
 

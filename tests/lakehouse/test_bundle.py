@@ -1,148 +1,249 @@
-"""The Databricks Asset Bundle, checked offline: the `databricks` CLI is a Go binary not installable from the package
-registries here, so the rules the CLI and the Jobs service apply are checked in the test, and the resources are parsed
-by Databricks' own typed models (`databricks-bundles`, which rejects unknown or misspelled fields). Paths and the wheel
-are in test_bundle_paths.py, batch ids across repair runs in test_bundle_batch_id.py."""
+"""The Databricks Asset Bundle (databricks_jobs/), as the real Databricks CLI loads, validates and resolves it.
+
+`databricks bundle validate` runs for every target (job cluster and serverless, dev and prod) against the workspace
+stand-in and must pass without a warning; `validate -o json` is the resolved configuration the assertions read (task
+parameters, libraries and environments, schema and volume names, schedules, permissions, run_as, lifecycle). What the
+CLI cannot say (that the entry points exist, that the task arguments parse into the settings the code expects, that
+the notebook job gives the notebooks the same values) is checked here on that resolved configuration. The deploy is
+in test_bundle_deploy.py; the wheel itself in test_bundle_wheel.py; batch ids across repairs in
+test_bundle_batch_id.py.
+
+Docs: "Databricks Asset Bundle configuration" (https://docs.databricks.com/aws/en/dev-tools/bundles/settings),
+"Deployment modes" (https://docs.databricks.com/aws/en/dev-tools/bundles/deployment-modes), "Bundle configuration
+examples: job that uses serverless compute" (https://docs.databricks.com/aws/en/dev-tools/bundles/resource-examples).
+"""
 
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
-import yaml
-from databricks.bundles.jobs import Job
-from databricks.bundles.schemas import Schema
-from databricks.bundles.volumes import Volume
 
 from databricks_jobs.jobs.common import settings_from, task_parser
+from tests.lakehouse.databricks_cli import BUNDLE_ROOT, PROD_PRINCIPAL, TARGETS, cli_fixture
 
-BUNDLE_ROOT = Path(__file__).resolve().parents[2] / "databricks_jobs"
 PYPROJECT = tomllib.loads((BUNDLE_ROOT.parent / "pyproject.toml").read_text())
 STAGES = ["bronze", "silver", "gold", "export"]
 # The wheel job runs the upgrade first (docs/upgrading.md); the notebook job's stages check their tables as they start.
-WHEEL_TASKS = ["upgrade", *STAGES]
+JOB_TASKS = {"energy_pipeline": ["upgrade", *STAGES], "energy_pipeline_notebooks": STAGES}
 # The task arguments of the lakehouse entry points on Databricks: tables by name in catalog.schema, files in Volumes.
 STAGE_FLAGS = {"--catalog", "--schema", "--raw-root", "--export-root", "--config-root", "--run-id"}
+JOBS = {"energy_pipeline", "energy_pipeline_notebooks", "energy_maintenance"}
+DEV_SCHEMA = "dev_alice_smith_lakehouse"  # development mode's prefix for alice.smith@example.com, normalised
+
+
+@pytest.fixture(autouse=True)
+def no_config_root_leaks(monkeypatch):
+    """settings_from makes --config-root the process's config root (an environment variable); the job's arguments
+    name a Volume that does not exist here, so every test of this module gets the variable back as it was."""
+    monkeypatch.setenv("ENERGY_CONFIG_ROOT", "")  # records the variable's state, so teardown restores it
+    monkeypatch.delenv("ENERGY_CONFIG_ROOT")
 
 
 @pytest.fixture(scope="module")
-def bundle() -> dict:
-    return yaml.safe_load((BUNDLE_ROOT / "databricks.yml").read_text())
+def cli(tmp_path_factory):
+    return cli_fixture(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def resources(bundle) -> dict:
-    found: dict = {}
-    for pattern in bundle["include"]:
-        files = sorted(BUNDLE_ROOT.glob(pattern))
-        assert files, f"include {pattern} matches no file"
-        for path in files:
-            for kind, items in yaml.safe_load(path.read_text())["resources"].items():
-                found.setdefault(kind, {}).update(items)
-    return found
+def resolved(cli):
+    """target -> `bundle validate -o json`, each asked once per module."""
+    cache: dict[str, dict] = {}
+
+    def of(target: str) -> dict:
+        if target not in cache:
+            cache[target] = cli.resolved(target)
+        return cache[target]
+
+    return of
 
 
-@pytest.fixture(scope="module")
-def job(resources) -> dict:
-    return resources["jobs"]["energy_pipeline"]
+def _tasks(job: dict) -> dict[str, dict]:
+    return {t["task_key"]: t for t in job["tasks"]}
 
 
-def _resolve_job_parameter(value: str, job: dict) -> str:
-    """What a task argument becomes at run time, with the resource references as the deploy fills them in."""
-    names = {
-        "${resources.schemas.lakehouse.catalog_name}": "energy",
-        "${resources.schemas.lakehouse.name}": "dev_alice_lakehouse",
-        "${resources.volumes.raw.catalog_name}": "energy",
-        "${resources.volumes.raw.schema_name}": "dev_alice_lakehouse",
-        "${resources.volumes.raw.name}": "raw",
-        "${resources.volumes.export.catalog_name}": "energy",
-        "${resources.volumes.export.schema_name}": "dev_alice_lakehouse",
-        "${resources.volumes.export.name}": "export",
-        "${resources.volumes.config.catalog_name}": "energy",
-        "${resources.volumes.config.schema_name}": "dev_alice_lakehouse",
-        "${resources.volumes.config.name}": "config",
-    }
+def _resolve(value: str, config: dict, job: dict) -> str:
+    """What a task argument becomes at run time: job parameters, then the resource references the deploy fills in
+    (schema and volume names, which `validate` leaves as references), then the run id."""
     defaults = {p["name"]: p["default"] for p in job["parameters"]}
     value = re.sub(r"\{\{job\.parameters\.(\w+)\}\}", lambda m: defaults[m.group(1)], value)
-    value = re.sub(r"\$\{resources\.[a-z_.]+\}", lambda m: names[m.group(0)], value)
+
+    def reference(match: re.Match) -> str:
+        kind, name, field = match.group(1).split(".")
+        resource = config["resources"][kind][name]
+        if field == "schema_name":
+            return config["resources"]["schemas"]["lakehouse"]["name"]
+        if field == "catalog_name":
+            return config["resources"]["schemas"]["lakehouse"]["catalog_name"]
+        return resource[field]
+
+    value = re.sub(r"\$\{resources\.([a-z_.]+)\}", reference, value)
     return value.replace("{{job.run_id}}", "550315892394120")
 
 
-def test_resources_parse_with_databricks_models(resources):
-    assert [t.task_key for t in Job.from_dict(resources["jobs"]["energy_pipeline"]).tasks] == WHEEL_TASKS
-    assert str(Schema.from_dict(resources["schemas"]["lakehouse"]).name) == "${var.schema}"
-    assert {name: str(Volume.from_dict(v).name) for name, v in resources["volumes"].items()} == {
-        "raw": "raw",
-        "export": "export",
-        "config": "config",
+# --- the CLI accepts every target --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_cli_validates_the_target_without_a_warning(cli, target):
+    user = PROD_PRINCIPAL if target.startswith("prod") else "alice.smith@example.com"
+    run = cli.run("validate", target=target, user_name=user)
+    assert run.returncode == 0, run.output
+    assert "Validation OK!" in run.output
+    assert not re.search(r"\b(Warn|Warning|Recommendation|Error)\b", run.output), run.output
+
+
+def test_the_cli_refuses_a_merge_key_on_an_inline_anchor(cli, tmp_path, monkeypatch):
+    """The rule the bundle once broke: the CLI's YAML loader takes `<<:` with an alias only (PyYAML takes both)."""
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "databricks.yml").write_text(
+        "bundle:\n  name: merge_key\nresources:\n  jobs:\n    j:\n      name: j\n      tasks:\n"
+        "        - task_key: a\n          <<: &settings\n            max_retries: 1\n"
+    )
+    monkeypatch.setattr("tests.lakehouse.databricks_cli.BUNDLE_ROOT", bundle)
+    run = cli.run("validate", target="default")
+    assert run.returncode != 0
+    assert "map merge requires map or sequence of maps as the value" in run.output
+
+
+def test_a_prod_validate_without_the_prod_variables_is_refused(cli, monkeypatch):
+    """Variables without a default must be given (the principal, the operators' group, the alert address, the
+    export location): production has no fallback to the deploying user."""
+    monkeypatch.setattr("tests.lakehouse.databricks_cli.PROD_VARIABLES", {})
+    run = cli.run("validate", target="prod", user_name=PROD_PRINCIPAL)
+    assert run.returncode != 0
+    assert re.search(
+        r"no value assigned to required variable (prod_service_principal|operators_group|alert_email)", run.output
+    ), run.output
+
+
+# --- names, schedules, permissions -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["dev", "dev_serverless"])
+def test_dev_is_per_user_and_paused(resolved, target):
+    config = resolved(target)
+    resources = config["resources"]
+    assert resources["schemas"]["lakehouse"]["name"] == DEV_SCHEMA
+    assert {v["volume_path"] for v in resources["volumes"].values()} == {
+        f"/Volumes/energy/{DEV_SCHEMA}/{name}" for name in ("raw", "export", "config")
     }
+    assert {j["name"] for j in resources["jobs"].values()} == {f"[dev alice_smith] {name}" for name in JOBS}
+    assert resources["jobs"]["energy_pipeline"]["schedule"]["pause_status"] == "PAUSED"
+    assert resources["jobs"]["energy_maintenance"]["schedule"]["pause_status"] == "PAUSED"
+    assert resources["jobs"]["energy_pipeline"]["email_notifications"]["on_failure"] == ["alice.smith@example.com"]
+    assert "run_as" not in config and "permissions" not in config
+    assert config["workspace"]["root_path"].startswith("/Workspace/Users/alice.smith@example.com/.bundle/")
+    assert not any("lifecycle" in r for kind in ("schemas", "volumes") for r in resources[kind].values())
+    assert resources["volumes"]["export"]["volume_type"] == "MANAGED"
 
 
-def test_volumes_name_the_schema_resource_so_it_is_created_first(resources):
-    for volume in resources["volumes"].values():
-        assert volume["schema_name"] == "${resources.schemas.lakehouse.name}"
-        assert volume["catalog_name"] == "${resources.schemas.lakehouse.catalog_name}"
+@pytest.mark.parametrize("target", ["prod", "prod_serverless"])
+def test_prod_runs_as_its_principal_on_schedule_and_keeps_its_data(resolved, target):
+    config = resolved(target)
+    resources = config["resources"]
+    assert resources["schemas"]["lakehouse"]["name"] == "lakehouse"
+    assert config["run_as"] == {"service_principal_name": PROD_PRINCIPAL}
+    assert config["workspace"]["root_path"] == f"/Workspace/Users/{PROD_PRINCIPAL}/.bundle/energy_lakehouse/{target}"
+    for job in resources["jobs"].values():
+        assert not job["name"].startswith("[dev")
+        assert {"group_name": "energy-operators", "level": "CAN_MANAGE"} in job["permissions"]
+    assert resources["jobs"]["energy_pipeline"]["schedule"]["pause_status"] == "UNPAUSED"
+    assert resources["jobs"]["energy_pipeline"]["email_notifications"]["on_failure"] == ["oncall@example.com"]
+    # bundle destroy, or a change that re-creates them, must not drop the tables or the files
+    for kind in ("schemas", "volumes"):
+        for name, resource in resources[kind].items():
+            assert resource.get("lifecycle") == {"prevent_destroy": True}, f"{kind}.{name}"
+    export = resources["volumes"]["export"]
+    assert (export["volume_type"], export["storage_location"]) == ("EXTERNAL", "s3://energy-export/gold-export/")
 
 
-def test_every_referenced_variable_is_declared(bundle, resources):
-    text = (BUNDLE_ROOT / "databricks.yml").read_text() + yaml.safe_dump(resources)
-    used = set(re.findall(r"\$\{var\.([a-z_]+)\}", text))
-    assert used and used <= set(bundle["variables"])
+def test_maintenance_is_optional_where_predictive_optimization_runs(cli, resolved):
+    assert resolved("prod")["resources"]["jobs"]["energy_maintenance"]["schedule"]["pause_status"] == "UNPAUSED"
+    run = cli.run(
+        "validate", "-o", "json", "--var=maintenance_pause_status=PAUSED", target="prod", user_name=PROD_PRINCIPAL
+    )
+    maintenance = json.loads(run.stdout)["resources"]["jobs"]["energy_maintenance"]
+    assert maintenance["schedule"]["pause_status"] == "PAUSED"
 
 
-def test_variables_without_default_are_given_by_every_target_that_needs_them(bundle):
-    """The CLI refuses a deploy while any declared variable has no value, whichever target is deployed."""
-    required = {name for name, spec in bundle["variables"].items() if "default" not in spec}
-    assert required, "prod needs its principal, group and alert address from the deployer"
-    assert required <= set(bundle["targets"]["dev"]["variables"])
+# --- tasks and compute -------------------------------------------------------------------------------------------
 
 
-def test_dev_target_is_per_user_and_prod_is_deployable_by_a_person(bundle):
-    dev, prod = bundle["targets"]["dev"], bundle["targets"]["prod"]
-    assert dev["mode"] == "development" and dev["default"] is True
-    assert "${workspace.current_user.short_name}" in dev["presets"]["name_prefix"]
-    assert prod["mode"] == "production"
-    # production mode refuses a person's deploy unless the *target* sets workspace.root_path
-    assert prod["workspace"]["root_path"].startswith("/Workspace/")
-    assert "${bundle.target}" in prod["workspace"]["root_path"]
-    assert prod["run_as"] == {"service_principal_name": "${var.prod_service_principal}"}
-    assert prod["permissions"]
+@pytest.mark.parametrize("target", TARGETS)
+def test_tasks_chain_bronze_silver_gold_export_with_bounded_retries(resolved, target):
+    for name, chain in JOB_TASKS.items():
+        job = resolved(target)["resources"]["jobs"][name]
+        tasks = _tasks(job)
+        assert sorted(tasks) == sorted(chain) and job["max_concurrent_runs"] == 1
+        assert "depends_on" not in tasks[chain[0]]
+        for before, after in zip(chain, chain[1:], strict=False):
+            assert tasks[after]["depends_on"] == [{"task_key": before}]
+        for task in tasks.values():
+            assert task["max_retries"] == 2 and task["min_retry_interval_millis"] >= 60_000
+            assert 0 < task["timeout_seconds"] <= job["timeout_seconds"]
 
 
-def test_schedule_is_not_forced_paused(job):
-    """Development mode pauses schedules by itself; a pause_status in the job would keep prod from ever running."""
-    assert job["schedule"]["quartz_cron_expression"] and "pause_status" not in job["schedule"]
+@pytest.mark.parametrize("target", ["dev", "prod"])
+def test_job_cluster_targets_run_every_task_on_a_standard_access_mode_cluster(resolved, target):
+    for job in resolved(target)["resources"]["jobs"].values():
+        (cluster,) = job["job_clusters"]
+        assert cluster["new_cluster"]["data_security_mode"] == "USER_ISOLATION"  # Spark Connect, Unity Catalog
+        assert cluster["new_cluster"]["spark_version"].startswith("17.3.")
+        assert not job.get("environments")
+        for task in job["tasks"]:
+            assert task["job_cluster_key"] == cluster["job_cluster_key"] and "environment_key" not in task
+            if "python_wheel_task" in task:
+                assert task["libraries"] == [{"whl": "../dist/*.whl"}]
+            else:  # notebooks install the deployed wheel themselves (%pip), on either compute
+                assert "libraries" not in task
 
 
-def test_failures_are_retried_bounded_and_reported(job):
-    assert job["email_notifications"]["on_failure"] == ["${var.alert_email}"]
-    assert job["timeout_seconds"] > 0
-    for task in job["tasks"]:
-        assert task["max_retries"] >= 1 and task["min_retry_interval_millis"] >= 60_000
-        assert 0 < task["timeout_seconds"] <= job["timeout_seconds"]
+@pytest.mark.parametrize("target", ["dev_serverless", "prod_serverless"])
+def test_serverless_targets_carry_the_wheel_in_an_environment(resolved, target):
+    """Serverless: no cluster; python wheel tasks name an environment (required there), whose dependencies hold the
+    wheel; notebook tasks take neither task libraries nor an environment."""
+    for name, job in resolved(target)["resources"]["jobs"].items():
+        assert not job.get("job_clusters")
+        for task in job["tasks"]:
+            assert "job_cluster_key" not in task and "new_cluster" not in task and not task.get("libraries")
+        if name == "energy_pipeline_notebooks":
+            assert not job.get("environments")
+            assert all("environment_key" not in t for t in job["tasks"])
+            continue
+        (environment,) = job["environments"]
+        assert environment["spec"] == {"environment_version": "4", "dependencies": ["../dist/*.whl"]}
+        assert {t["environment_key"] for t in job["tasks"]} == {environment["environment_key"]}
 
 
-def test_tasks_chain_upgrade_bronze_silver_gold_export(job):
-    tasks = {t["task_key"]: t for t in job["tasks"]}
-    assert sorted(tasks) == sorted(WHEEL_TASKS)
-    assert "depends_on" not in tasks["upgrade"]
-    for before, after in zip(WHEEL_TASKS, WHEEL_TASKS[1:], strict=False):
-        assert [d["task_key"] for d in tasks[after]["depends_on"]] == [before]
+@pytest.mark.parametrize("target", TARGETS)
+def test_the_variants_differ_in_compute_only(resolved, target):
+    compute = {"job_cluster_key", "environment_key", "libraries", "job_clusters", "environments"}
+
+    def without_compute(config: dict, target: str) -> dict:
+        """The jobs without their compute fields or deployment metadata, the target's own folder named alike."""
+        text = json.dumps(config["resources"]["jobs"]).replace(f"/energy_lakehouse/{target}/", "/energy_lakehouse/T/")
+        jobs = json.loads(text)
+        for job in jobs.values():
+            job.pop("deployment", None)
+            for field in compute:
+                job.pop(field, None)
+            job["tasks"] = [{k: v for k, v in t.items() if k not in compute} for t in job["tasks"]]
+        return jobs
+
+    base = target.removesuffix("_serverless")
+    assert without_compute(resolved(target), target) == without_compute(resolved(base), base)
 
 
-def test_compute_runs_through_spark_connect_on_runtime_17_lts(bundle, job):
-    (cluster,) = job["job_clusters"]
-    assert cluster["new_cluster"]["data_security_mode"] == "USER_ISOLATION"
-    assert bundle["variables"]["spark_version"]["default"].startswith("17.3.")
-    assert {t["job_cluster_key"] for t in job["tasks"]} == {cluster["job_cluster_key"]}
-
-
-def test_entry_points_are_the_local_run_s_main_functions(job):
+def test_entry_points_are_the_local_run_s_main_functions(resolved):
     scripts = PYPROJECT["project"]["scripts"]
     package = PYPROJECT["project"]["name"].replace("-", "_")
-    for task in job["tasks"]:
+    jobs = resolved("dev")["resources"]["jobs"]
+    for task in jobs["energy_pipeline"]["tasks"] + jobs["energy_maintenance"]["tasks"]:
         wheel_task = task["python_wheel_task"]
         assert wheel_task["package_name"] == package
         module_name, function = scripts[wheel_task["entry_point"]].split(":")
@@ -150,7 +251,8 @@ def test_entry_points_are_the_local_run_s_main_functions(job):
         assert callable(getattr(importlib.import_module(module_name), function))
 
 
-def test_job_parameters_are_declared_once_and_every_task_gets_the_same_arguments(job):
+def test_job_parameters_are_declared_once_and_every_task_gets_the_same_arguments(resolved):
+    job = resolved("dev")["resources"]["jobs"]["energy_pipeline"]
     arguments = [task["python_wheel_task"]["parameters"] for task in job["tasks"]]
     assert all(a == arguments[0] for a in arguments)
     flags = {a for a in arguments[0] if a.startswith("--")}
@@ -159,20 +261,58 @@ def test_job_parameters_are_declared_once_and_every_task_gets_the_same_arguments
     assert referenced == {p["name"] for p in job["parameters"]}
 
 
-def test_task_arguments_resolve_to_tables_by_name_and_volume_paths(job):
-    values = [_resolve_job_parameter(v, job) for v in job["tasks"][0]["python_wheel_task"]["parameters"]]
+def test_task_arguments_resolve_to_tables_by_name_and_volume_paths(resolved):
+    config = resolved("dev")
+    job = config["resources"]["jobs"]["energy_pipeline"]
+    values = [_resolve(v, config, job) for v in _tasks(job)["bronze"]["python_wheel_task"]["parameters"]]
     args = dict(zip(values[::2], values[1::2], strict=True))
-    assert args["--catalog"] == "energy" and args["--schema"] == "dev_alice_lakehouse"
-    assert args["--raw-root"] == "/Volumes/energy/dev_alice_lakehouse/raw"
-    assert args["--export-root"] == "/Volumes/energy/dev_alice_lakehouse/export"
+    assert args["--catalog"] == "energy" and args["--schema"] == DEV_SCHEMA
+    assert args["--raw-root"] == f"/Volumes/energy/{DEV_SCHEMA}/raw"
+    assert args["--export-root"] == f"/Volumes/energy/{DEV_SCHEMA}/export"
     assert args["--run-id"] == "550315892394120"
     parsed = task_parser("test").parse_args(values)
     settings = settings_from(parsed)
-    assert parsed.run_id == "550315892394120"
     assert not settings.is_local_catalog
-    assert settings.table_name("gold_demand__daily") == "energy.dev_alice_lakehouse.gold_demand__daily"
+    assert settings.table_name("gold_demand__daily") == f"energy.{DEV_SCHEMA}.gold_demand__daily"
     assert (settings.raw_root, settings.export_root) == (args["--raw-root"], args["--export-root"])
-    assert settings.config_root == "/Volumes/energy/dev_alice_lakehouse/config"
+    assert settings.config_root == f"/Volumes/energy/{DEV_SCHEMA}/config"
+
+
+def test_maintenance_names_the_tables_of_the_pipeline(resolved):
+    config = resolved("dev")
+    jobs = config["resources"]["jobs"]
+    maintenance, pipeline = jobs["energy_maintenance"], jobs["energy_pipeline"]
+    assert maintenance["parameters"] == [p for p in pipeline["parameters"] if p["name"] in ("catalog", "schema")]
+    (task,) = maintenance["tasks"]
+    values = [_resolve(v, config, maintenance) for v in task["python_wheel_task"]["parameters"]]
+    assert settings_from(task_parser("test").parse_args(values)).namespace == f"energy.{DEV_SCHEMA}"
+
+
+def test_notebook_job_gives_the_notebooks_the_wheel_job_s_arguments(resolved):
+    """energy_pipeline_notebooks: job parameters pushed down as widgets and run_id as a task parameter give each
+    notebook the settings the wheel task of its stage gets."""
+    from databricks_jobs import explore
+
+    config = resolved("dev")
+    jobs = config["resources"]["jobs"]
+    notebooks, wheel_job = jobs["energy_pipeline_notebooks"], jobs["energy_pipeline"]
+    assert notebooks["parameters"] == wheel_job["parameters"] and "schedule" not in notebooks
+    wheel_arguments = [
+        _resolve(v, config, wheel_job) for v in _tasks(wheel_job)["bronze"]["python_wheel_task"]["parameters"]
+    ]
+    wheel_settings = settings_from(task_parser("test").parse_args(wheel_arguments))
+    files = config["workspace"]["file_path"]
+    for stage, task in _tasks(notebooks).items():
+        assert task["notebook_task"]["notebook_path"] == f"{files}/notebooks/{stage}"
+        assert (BUNDLE_ROOT / "notebooks" / f"{stage}.py").read_text().startswith("# Databricks notebook source\n")
+        widgets = {p["name"]: _resolve(p["default"], config, notebooks) for p in notebooks["parameters"]}
+        given = task["notebook_task"]["base_parameters"]
+        assert given["wheel_folder"] == f"{config['workspace']['artifact_path']}/.internal"  # deployed_wheel's widget
+        widgets.update({k: _resolve(v, config, notebooks) for k, v in given.items() if k != "wheel_folder"})
+        assert set(widgets) <= set(explore.STAGE_WIDGETS), "every value the job passes has a widget to land in"
+        arguments = explore.stage_arguments(widgets)
+        assert settings_from(arguments) == wheel_settings
+        assert arguments.run_id == "550315892394120"
 
 
 def test_cluster_wheel_does_not_pull_the_local_stack():
@@ -181,46 +321,3 @@ def test_cluster_wheel_does_not_pull_the_local_stack():
     wheel_requirements = PYPROJECT["project"]["dependencies"]
     assert not [r for r in wheel_requirements if r.startswith(runtime_or_local_only)], wheel_requirements
     assert any(r.startswith("pyspark") for r in PYPROJECT["project"]["optional-dependencies"]["local"])
-
-
-def test_maintenance_job_parses_and_names_the_tables_of_the_pipeline(resources, job):
-    maintenance = resources["jobs"]["energy_maintenance"]
-    assert [t.task_key for t in Job.from_dict(maintenance).tasks] == ["maintain"]
-    # Same catalog and schema as the pipeline writes to, no file roots (it touches tables only).
-    assert maintenance["parameters"] == [p for p in job["parameters"] if p["name"] in ("catalog", "schema")]
-    values = [
-        _resolve_job_parameter(v, maintenance) for v in maintenance["tasks"][0]["python_wheel_task"]["parameters"]
-    ]
-    settings = settings_from(task_parser("test").parse_args(values))
-    assert settings.namespace == "energy.dev_alice_lakehouse"
-
-
-def test_notebook_job_runs_the_layer_notebooks_with_the_wheel_job_s_arguments(resources, job):
-    """energy_pipeline_notebooks: the same four stages as notebook tasks, on the same cluster and wheel, given the
-    same values (job parameters pushed down as widgets, run_id as a task parameter) as the wheel tasks."""
-    from databricks_jobs import explore
-
-    notebooks = resources["jobs"]["energy_pipeline_notebooks"]
-    assert [t.task_key for t in Job.from_dict(notebooks).tasks] == STAGES
-    assert notebooks["parameters"] == job["parameters"] and notebooks["job_clusters"] == job["job_clusters"]
-    assert "schedule" not in notebooks and notebooks["max_concurrent_runs"] == 1
-    tasks = {t["task_key"]: t for t in notebooks["tasks"]}
-    wheel_tasks = {t["task_key"]: t for t in job["tasks"]}
-    for before, after in zip(STAGES, STAGES[1:], strict=False):
-        assert [d["task_key"] for d in tasks[after]["depends_on"]] == [before]
-    wheel_arguments = [_resolve_job_parameter(v, job) for v in job["tasks"][0]["python_wheel_task"]["parameters"]]
-    wheel_settings = settings_from(task_parser("test").parse_args(wheel_arguments))
-    for stage, task in tasks.items():
-        notebook = (BUNDLE_ROOT / "resources" / task["notebook_task"]["notebook_path"]).resolve()
-        assert notebook == BUNDLE_ROOT / "notebooks" / f"{stage}.py"
-        assert notebook.read_text().startswith("# Databricks notebook source\n")
-        assert task["libraries"] == wheel_tasks[stage]["libraries"]
-        assert task["max_retries"] == wheel_tasks[stage]["max_retries"]
-        assert task["job_cluster_key"] == wheel_tasks[stage]["job_cluster_key"]
-        # what the notebook's widgets receive: job parameters (pushed down) and the task's base parameters
-        widgets = {p["name"]: _resolve_job_parameter(p["default"], job) for p in notebooks["parameters"]}
-        widgets.update({k: _resolve_job_parameter(v, job) for k, v in task["notebook_task"]["base_parameters"].items()})
-        assert set(widgets) <= set(explore.STAGE_WIDGETS), "every value the job passes has a widget to land in"
-        arguments = explore.stage_arguments(widgets)
-        assert settings_from(arguments) == wheel_settings
-        assert arguments.run_id == "550315892394120"

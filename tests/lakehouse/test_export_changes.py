@@ -4,6 +4,7 @@ batch; a feed that cannot cover the gap gives a full snapshot; applying the batc
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -217,3 +218,107 @@ def test_an_export_killed_before_its_manifest_is_redone_whole(spark, lake_with_c
     regions = next(t for t in manifest["tables"] if t["name"] == "gold_reference__regions")
     assert (regions["row_count"], regions["deleted_keys"]["row_count"]) == (0, 1)
     assert verify_export(str(export_copy))["batch_id"] == batch
+
+
+# --- LATEST only moves forward; commits without row changes; the feed's reach decided up front ---------------------
+
+
+def _copy(spark, settings: LakeSettings, tmp_path: Path) -> LakeSettings:
+    """A copy of the module's lake and export, bound as the session's schema (the caller binds the original back)."""
+    shutil.copytree(settings.lake_root, tmp_path / "lake")
+    shutil.copytree(settings.export_root, tmp_path / "export")
+    copy = LakeSettings(lake_root=str(tmp_path / "lake"), export_root=str(tmp_path / "export"))
+    lake.bind_local_schema(spark, copy)
+    for contract in GOLD_TABLES:
+        lake.exists(spark, copy, contract.name)  # registers the copied table in the local catalog
+    return copy
+
+
+def _no_feed_read(*args, **kwargs):
+    raise AssertionError("the change data feed was read: the gap should have been decided up front")
+
+
+def test_a_repaired_older_run_never_moves_latest_back(spark, lake_with_changes, tmp_path):
+    settings, _ = lake_with_changes
+    export_copy = tmp_path / "export"
+    shutil.copytree(settings.export_root, export_copy)
+    copy = LakeSettings(lake_root=settings.lake_root, export_root=str(export_copy))
+    messages: list[str] = []
+    # its manifest exists (the run exported before): verified, LATEST stays at the newer batch
+    assert export_gold(spark, copy, EXPORT_1, log=messages.append)["batch_id"] == EXPORT_1
+    assert (export_copy / "LATEST").read_text().strip() == EXPORT_2
+    # a run older than LATEST that never exported: nothing written, a clean exit that says why
+    older = "20261101T130000Z-0000000a"
+    assert export_gold(spark, copy, older, log=messages.append) is None
+    assert not (export_copy / older).exists() and (export_copy / "LATEST").read_text().strip() == EXPORT_2
+    assert f"export {older}: LATEST is the newer batch {EXPORT_2}; an older run exports nothing" in messages[-1]
+
+
+def test_commits_that_change_no_row_publish_no_batch(spark, lake_with_changes, tmp_path):
+    settings, _ = lake_with_changes
+    copy = _copy(spark, settings, tmp_path)
+    try:
+        before = lake.latest_version(spark, copy, tables.GOLD_DEMAND_DAILY.name)
+        daily = lake.delta_table(spark, copy, tables.GOLD_DEMAND_DAILY.name)
+        daily.update(F.lit(True), {"hours_reported": F.col("hours_reported")})  # every row rewritten, as it was
+        for contract in GOLD_TABLES:
+            if lake.exists(spark, copy, contract.name):  # not every Gold table is built from this lake's Silver
+                spark.sql(f"OPTIMIZE {copy.table_name(contract.name)}").collect()
+        assert lake.latest_version(spark, copy, tables.GOLD_DEMAND_DAILY.name) > before
+        messages: list[str] = []
+        assert export_gold(spark, copy, "20261107T120000Z-00000007", log=messages.append) is None
+    finally:
+        lake.bind_local_schema(spark, settings)
+    assert messages[-1] == f"  export: no Gold row changed since batch {EXPORT_2}: no new batch"
+    assert not (tmp_path / "export" / "20261107T120000Z-00000007").exists()
+    assert (tmp_path / "export" / "LATEST").read_text().strip() == EXPORT_2
+
+
+def test_changes_older_than_the_retention_give_a_full_snapshot_up_front(
+    spark, lake_with_changes, tmp_path, monkeypatch
+):
+    settings, _ = lake_with_changes
+    copy = _copy(spark, settings, tmp_path)
+    name = copy.table_name(tables.GOLD_DEMAND_DAILY.name)
+    try:
+        spark.sql(f"ALTER TABLE {name} SET TBLPROPERTIES ('delta.deletedFileRetentionDuration' = 'interval 1 seconds')")
+        daily = lake.delta_table(spark, copy, tables.GOLD_DEMAND_DAILY.name)
+        daily.update(F.col("date_local") == F.lit("2025-03-03").cast("date"), {"hours_reported": F.lit(23)})
+        time.sleep(1.5)  # the update is now older than the table's retention: VACUUM may take its change files
+        monkeypatch.setattr(lake, "changes", _no_feed_read)
+        messages: list[str] = []
+        manifest = export_gold(spark, copy, "20261108T120000Z-00000008", log=messages.append)
+    finally:
+        lake.bind_local_schema(spark, settings)
+    assert (manifest["mode"], manifest["base_batch_id"]) == ("full", None)
+    (reason,) = [m for m in messages if "full snapshot" in m]
+    assert (
+        "gold_demand__daily: version" in reason and "delta.deletedFileRetentionDuration (interval 1 seconds)" in reason
+    )
+
+
+def test_a_truncated_log_gives_a_full_snapshot_up_front(spark, lake_with_changes, tmp_path, monkeypatch):
+    settings, _ = lake_with_changes
+    copy = _copy(spark, settings, tmp_path)
+    name = copy.table_name(tables.GOLD_DEMAND_DAILY.name)
+    log_folder = tmp_path / "lake" / tables.GOLD_DEMAND_DAILY.name / "_delta_log"
+    try:
+        spark.sql(f"ALTER TABLE {name} SET TBLPROPERTIES ('delta.checkpointInterval' = '1')")
+        daily = lake.delta_table(spark, copy, tables.GOLD_DEMAND_DAILY.name)
+        daily.update(F.col("date_local") == F.lit("2025-03-03").cast("date"), {"hours_reported": F.lit(23)})
+        checkpoint = lake.latest_version(spark, copy, tables.GOLD_DEMAND_DAILY.name)
+        assert (log_folder / f"{checkpoint:020d}.checkpoint.parquet").exists()
+        for commit in log_folder.glob("*.json"):  # what log clean-up does after delta.logRetentionDuration
+            if int(commit.name.split(".")[0]) < checkpoint:
+                commit.unlink()
+                commit.with_name(f".{commit.name}.crc").unlink(missing_ok=True)
+        monkeypatch.setattr(lake, "changes", _no_feed_read)
+        messages: list[str] = []
+        manifest = export_gold(spark, copy, "20261109T120000Z-00000009", log=messages.append)
+    finally:
+        lake.bind_local_schema(spark, settings)
+    assert (manifest["mode"], manifest["base_batch_id"]) == ("full", None)
+    (reason,) = [m for m in messages if "full snapshot" in m]
+    assert f"gold_demand__daily: the log starts at version {checkpoint}" in reason
+    daily_entry = next(t for t in manifest["tables"] if t["name"] == "gold_demand__daily")
+    assert daily_entry["row_count"] == 3

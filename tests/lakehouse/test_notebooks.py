@@ -40,20 +40,53 @@ MED_REGION = "SYN_NORTH"
 
 
 def test_the_notebooks_are_the_layers_and_the_explorations():
-    assert sorted(p.stem for p in NOTEBOOKS.glob("*.py")) == sorted((*LAYERS, *EXPLORATIONS))
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.py")) == sorted((*LAYERS, *EXPLORATIONS, "deployed_wheel"))
     assert not list(NOTEBOOKS.glob("__init__.py")), "notebooks are not a package: they are synced, not imported"
 
 
 @pytest.mark.parametrize("name", [*LAYERS, *EXPLORATIONS])
 def test_notebook_is_in_databricks_source_format(name):
+    """Layer and exploration notebooks; deployed_wheel (which each of them %runs) is tested on its own below."""
     text = (NOTEBOOKS / f"{name}.py").read_text()
     cells = parse_notebook(text)
     assert render_notebook(cells) == text  # exactly the exported form: nothing between or around the separators
     assert cells[0].is_markdown and cells[0].source.split("\n")[1].startswith("# MAGIC # "), "a title cell first"
-    assert all(c.is_markdown for c in cells if c.is_magic), "only %md magics (a code cell runs in the job as well)"
+    # Besides Markdown, two magics: find the deployed wheel, `%pip install` it, before the first import of the package
+    # (serverless notebook tasks take no task libraries; the local runner skips both, the package being installed).
+    magics = [c for c in cells if c.is_magic and not c.is_markdown]
+    assert [c.source for c in magics] == ["# MAGIC %run ./deployed_wheel", "# MAGIC %pip install --quiet $wheel"]
+    assert magics[0].index + 1 == magics[1].index < next(c.index for c in cells if "from databricks_jobs" in c.source)
     code = [c for c in cells if not c.is_magic]
     assert any("display(" in c.source for c in code)
     assert not any("SparkSession" in c.source for c in code), "the notebook uses the injected / active session"
+
+
+def test_the_deployed_wheel_notebook_finds_the_newest_wheel_beside_the_bundle_files(tmp_path, monkeypatch):
+    """Run as %run runs it: with the widget wheel_folder the notebook job gives, else relative to the calling
+    notebook's folder <root>/files/notebooks, the wheels being in <root>/artifacts/.internal; on Databricks without a
+    wheel it stops with what to do."""
+    import os
+
+    folder = tmp_path / "files" / "notebooks"
+    wheels = tmp_path / "artifacts" / ".internal"
+    folder.mkdir(parents=True)
+    wheels.mkdir(parents=True)
+    old, new = (wheels / f"energy_reliability_platform-0.{n}.0-py3-none-any.whl" for n in (1, 2))
+    old.write_bytes(b"")
+    new.write_bytes(b"")
+    os.utime(old, (1, 1))
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    run = run_notebook(NOTEBOOKS / "deployed_wheel.py", spark=None, widgets={})
+    assert run.namespace["wheel"] == "../../artifacts/.internal/energy_reliability_platform-0.2.0-py3-none-any.whl"
+    monkeypatch.chdir(tmp_path)  # the widget (as the notebook job gives it) wins over the working directory
+    run = run_notebook(NOTEBOOKS / "deployed_wheel.py", spark=None, widgets={"wheel_folder": str(wheels)})
+    assert run.namespace["wheel"] == str(new)
+    for wheel in (old, new):
+        wheel.unlink()
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    with pytest.raises(FileNotFoundError, match="databricks bundle deploy"):
+        run_notebook(NOTEBOOKS / "deployed_wheel.py", spark=None, widgets={"wheel_folder": str(wheels)})
 
 
 def test_the_format_check_refuses_what_databricks_would_not_import_as_exported():

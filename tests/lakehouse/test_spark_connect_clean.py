@@ -1,6 +1,7 @@
 """The code that runs on Databricks must run through Spark Connect (serverless, standard access mode), where there is
-no SparkContext, JVM gateway, RDD, localCheckpoint or input_file_name(). Local Spark has them all, so without this
-guard a use would pass every other test here and fail only on the cluster.
+no SparkContext, JVM gateway, RDD, localCheckpoint or input_file_name(), and serverless refuses DataFrame.persist /
+cache ([NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE) and checkpoint. Local Spark has them all, so without this guard
+a use would pass every other test here and fail only on the cluster.
 
 Docs: "Serverless compute limitations" (https://docs.databricks.com/aws/en/compute/serverless/limitations),
 "Compute access mode limitations for Unity Catalog"
@@ -22,6 +23,13 @@ FORBIDDEN_ATTRIBUTES = {
     "_jsc": "the Java SparkContext (_jsc)",
     "rdd": "the RDD API (.rdd)",
     "localCheckpoint": "localCheckpoint",
+}
+# DataFrame methods serverless refuses; a staging Delta table (lake.stage) is what the pipeline uses instead.
+FORBIDDEN_CALLS = {
+    "persist": "DataFrame.persist (serverless refuses it: stage to a Delta table, lake.stage)",
+    "cache": "DataFrame.cache (serverless refuses it: stage to a Delta table, lake.stage)",
+    "unpersist": "DataFrame.unpersist (nothing may be persisted on serverless)",
+    "checkpoint": "DataFrame.checkpoint (serverless refuses it: stage to a Delta table, lake.stage)",
 }
 INPUT_FILE_NAME_SQL = re.compile(r"\binput_file_name\s*\(", re.IGNORECASE)
 
@@ -51,6 +59,10 @@ def _problem(node: ast.AST, docstrings: set[int]) -> str | None:
         and getattr(node, "attr", getattr(node, "id", None)) == "SparkContext"
     ):
         return "SparkContext"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in FORBIDDEN_CALLS:
+        # functools.cache(f) is a decorator factory, not a DataFrame's
+        if not (isinstance(node.func.value, ast.Name) and node.func.value.id == "functools"):
+            return FORBIDDEN_CALLS[node.func.attr]
     if isinstance(node, ast.Call) and _called_name(node) == "input_file_name":
         return "input_file_name() (use the _metadata column: _metadata.file_path / file_name)"
     if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
@@ -97,18 +109,25 @@ pinned = df.localCheckpoint()
 files = df.select(F.input_file_name())
 names = df.selectExpr("input_file_name() AS file")
 active = SparkContext._active_spark_context
+kept = df.persist()
+again = df.cache()
+kept.unpersist()
+cut = df.checkpoint(eager=True)
+memo = functools.cache(len)
 '''
 
 
 def test_the_guard_catches_each_forbidden_use():
     found = spark_connect_violations(PLANTED, "planted.py")
     lines = [int(message.split(":")[1]) for message in found]
-    assert lines == [2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15], found
+    assert lines == [2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19], found
     assert found[0] == "planted.py:2: a py4j import"
     assert "planted.py:8: SparkContext (spark.sparkContext)" in found
     assert "planted.py:11: the RDD API (.rdd)" in found
     assert "planted.py:12: localCheckpoint" in found
     assert "planted.py:14: input_file_name() in SQL text (use the _metadata column)" in found
+    assert "planted.py:16: DataFrame.persist (serverless refuses it: stage to a Delta table, lake.stage)" in found
+    assert "planted.py:19: DataFrame.checkpoint (serverless refuses it: stage to a Delta table, lake.stage)" in found
     assert spark_connect_violations('"""No sparkContext here."""\nx = df.metadata_column\n', "clean.py") == []
 
 

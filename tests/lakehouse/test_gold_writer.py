@@ -1,0 +1,91 @@
+"""write_gold's row counts: an overwrite's from its own commit (no scan of the table), a MERGE's from what
+`execute()` returns, or, on a runtime where it returns None (Delta before 3.0; the MERGE has committed by then),
+from the MERGE's commit. Nothing is persisted (serverless refuses DataFrame.persist / cache).
+
+Docs: Delta Lake "Table utility commands: history" (operationMetrics of WRITE and MERGE,
+https://docs.delta.io/latest/delta-utility.html#history-schema), Delta Lake 3.0 release notes (DeltaMergeBuilder.
+execute returns the MERGE's metrics as a DataFrame), "Serverless compute limitations"
+(https://docs.databricks.com/aws/en/compute/serverless/limitations).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from delta.tables import DeltaMergeBuilder
+
+from databricks_jobs.gold.writer import write_gold
+from databricks_jobs.settings import LakeSettings
+from databricks_jobs.tables import Column, TableContract
+
+CONTRACT = TableContract(
+    "gold_test__writer",
+    "a small Gold-shaped table for the writer's counts",
+    (
+        Column("region_code", "string", False),
+        Column("energy_mwh", "double", True),
+        Column("batch_id", "string", False),
+    ),
+    ("region_code",),
+)
+
+
+@pytest.fixture()
+def settings(tmp_path) -> LakeSettings:
+    return LakeSettings(lake_root=str(tmp_path / "lake"), schema=f"writer_{uuid.uuid4().hex[:8]}")
+
+
+def _rows(spark, *rows: tuple[str, float, str]):
+    return spark.createDataFrame(list(rows), CONTRACT.spark_schema())
+
+
+@pytest.fixture(params=["returns metrics", "returns None"])
+def merge_result(request, monkeypatch):
+    """Delta's execute() as this runtime has it, or as a runtime that returns None after committing."""
+    if request.param == "returns None":
+        original = DeltaMergeBuilder.execute
+
+        def execute_returning_none(self):
+            original(self)
+            return None
+
+        monkeypatch.setattr(DeltaMergeBuilder, "execute", execute_returning_none)
+    return request.param
+
+
+def test_counts_come_from_the_write_and_the_merge(spark, settings, merge_result):
+    first = write_gold(
+        spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1"), ("B", 2.0, "b1"), ("C", 3.0, "b1")), "upsert", False
+    )
+    assert first == {"operation": "overwrite", "rows_written": 3}
+
+    # B changes, D is new, A and C are the same: 1 update + 1 insert
+    changed = _rows(spark, ("A", 1.0, "b2"), ("B", 2.5, "b2"), ("D", 4.0, "b2"))
+    assert write_gold(spark, settings, CONTRACT, changed, "upsert", False) == {
+        "operation": "merge",
+        "rows_written": 2,
+        "rows_deleted": 0,
+    }
+    # the same rows again: the MERGE changes nothing and counts nothing (not the previous commit's figures)
+    again = _rows(spark, ("A", 1.0, "b3"), ("B", 2.5, "b3"))
+    assert write_gold(spark, settings, CONTRACT, again, "upsert", False)["rows_written"] == 0
+    table = spark.read.table(settings.table_name(CONTRACT.name))
+    assert sorted((r.region_code, r.energy_mwh, r.batch_id) for r in table.collect()) == [
+        ("A", 1.0, "b1"),
+        ("B", 2.5, "b2"),
+        ("C", 3.0, "b1"),
+        ("D", 4.0, "b2"),
+    ]
+
+
+def test_a_full_refresh_counts_its_rows_without_reading_the_table(spark, settings, monkeypatch):
+    write_gold(spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1")), "upsert", False)
+    import databricks_jobs.lake as lake
+
+    def no_read(*args, **kwargs):
+        raise AssertionError("the table was read back to count it")
+
+    monkeypatch.setattr(lake, "read", no_read)
+    rows = _rows(spark, ("A", 1.0, "b2"), ("E", 5.0, "b2"))
+    assert write_gold(spark, settings, CONTRACT, rows, "sync", True) == {"operation": "overwrite", "rows_written": 2}
