@@ -62,6 +62,13 @@ def quiet(_: str) -> None:
     pass
 
 
+def _shallow() -> bool:
+    answer = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--is-shallow-repository"], capture_output=True, text=True
+    )
+    return answer.stdout.strip() == "true"
+
+
 def base_checkout(target: Path) -> Path:
     """The repository at BASE_COMMIT, as files (no work tree bookkeeping)."""
     archive = subprocess.run(
@@ -69,7 +76,10 @@ def base_checkout(target: Path) -> Path:
         capture_output=True,
         check=False,
     )
-    assert archive.returncode == 0, f"git archive {BASE_COMMIT} failed (a shallow clone?): {archive.stderr.decode()}"
+    if archive.returncode != 0 and _shallow():
+        # .ci/run deepens a shallow clone first; a clone that still lacks the commit cannot build the old lake.
+        pytest.skip(f"this clone is shallow and lacks {BASE_COMMIT}: `git fetch --unshallow` to run the upgrade test")
+    assert archive.returncode == 0, f"git archive {BASE_COMMIT} failed: {archive.stderr.decode()}"
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
         tar.extractall(target, filter="data")
     return target
