@@ -165,7 +165,9 @@ def history(tmp_path_factory, spark):
     root = tmp_path_factory.mktemp("upgrade-history")
     old = base_checkout(root / "old-code")
     warehouse = control.WarehouseSettings(state_dir=root / "warehouse", port=free_port())
-    reference = control.WarehouseSettings(state_dir=root / "reference-warehouse", port=free_port())
+    reference = control.WarehouseSettings(
+        state_dir=root / "reference-warehouse", port=free_port(), data_dirs=(root / "full-stage",)
+    )
     build_with_old_code(old, root, warehouse.port)
     config = FlowConfig(s3=None, raw_source=root / "raw", lake_root=str(root / "lake"), stage_dir=root / "stage")
     settings = lake_settings(config)
@@ -198,7 +200,9 @@ def history(tmp_path_factory, spark):
                 warehouse, "SELECT TABLE_NAME, CONTRACT_VERSION FROM {database}.CURATED.CONTRACT_VERSIONS"
             ),
         }
-        # The next run with this code: one raw value changed and one event removed -> an incremental batch.
+        # The next run with this code: one raw value changed and one event removed -> an incremental batch. The flow
+        # starts the warehouse itself, allowed to read its stage folder.
+        control.stop(warehouse)
         change_raw_files(config.raw_source)
         second = run_flow(config, warehouse, spark=spark, log=quiet)
         history_versions = query(
