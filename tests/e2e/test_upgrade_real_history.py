@@ -29,6 +29,7 @@ from databricks_jobs.tables import CONTRACT_VERSION, GOLD_DEMAND_DAILY, GOLD_TAB
 from databricks_jobs.upgrade import UpgradeRefused, lake_contracts, upgrade_lake
 from local_platform.flow import FlowConfig, lake_settings, run_flow
 from local_platform.s3.server import free_port
+from local_platform.s3.settings import process_environment
 from tests.e2e.conftest import reload_in_full
 from tests.e2e.test_change_data_flow import CHANGED_EVENT, change_raw_files, curated
 
@@ -128,18 +129,10 @@ def run_cli_dry_run(settings, warehouse) -> tuple[int, str]:
     """`energy-platform upgrade --dry-run` on this lake and warehouse, as a user runs it: exit status and output."""
     from local_platform.cli import main
 
-    saved = {k: os.environ.get(k) for k in ("ENERGY_WAREHOUSE_DIR", "ENERGY_WAREHOUSE_PORT")}
-    os.environ.update(ENERGY_WAREHOUSE_DIR=str(warehouse.state_dir), ENERGY_WAREHOUSE_PORT=str(warehouse.port))
+    environment = {"ENERGY_WAREHOUSE_DIR": str(warehouse.state_dir), "ENERGY_WAREHOUSE_PORT": str(warehouse.port)}
     output = StringIO()
-    try:
-        with redirect_stdout(output):
-            status = main(["upgrade", "--dry-run", "--lake-root", settings.lake_root, "--raw-root", settings.raw_root])
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with process_environment(environment), redirect_stdout(output):
+        status = main(["upgrade", "--dry-run", "--lake-root", settings.lake_root, "--raw-root", settings.raw_root])
     return status, output.getvalue()
 
 
