@@ -109,18 +109,22 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
     """
     if file.size_bytes == 0:
         raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
-    if file.size_bytes > definition.xls_max_bytes:
-        # xlrd holds the whole workbook in memory (several times its size): refuse before reading a byte.
+    # xlrd holds the whole workbook in memory (several times its size): refuse before reading a byte, and read at most
+    # one byte over the limit (a file that grew after the listing is refused, not held whole).
+    limit = definition.xls_max_bytes
+    content = b"" if file.size_bytes > limit else b"".join(read_bytes(file.uri, limit + 1))
+    if file.size_bytes > limit or len(content) > limit:
+        size = f"{file.size_bytes:,} bytes" if file.size_bytes > limit else "more bytes than listed"
         raise RawFileError(
-            f"{file.relative_path}: .xls file of {file.size_bytes:,} bytes is above the source's limit of "
-            f"{definition.xls_max_bytes:,} (xls.max_megabytes); export it as CSV or split it"
+            f"{file.relative_path}: .xls file of {size} is above the source's limit of {limit:,} "
+            "(xls.max_megabytes); export it as CSV or split it"
         )
-    if b"".join(read_bytes(file.uri, len(ZIP_MAGIC))) == ZIP_MAGIC:
+    if content.startswith(ZIP_MAGIC):
         raise RawFileError(
             f"{file.relative_path}: an .xlsx (Office Open XML / zip) workbook, but the source declares format: xls "
             "(legacy BIFF); save it as .xls or export it as CSV"
         )
-    cells = read_sheet_cells(b"".join(read_bytes(file.uri)), definition, file.relative_path)
+    cells = read_sheet_cells(content, definition, file.relative_path)
     width = max((len(row) for row in cells), default=0)
     cells = [row + [None] * (width - len(row)) for row in cells]  # within xls.max_cells
     header_index = None

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
+
 from tests.lakehouse.bounded import run_bounded
 from tests.lakehouse.xls_files import write_workbook
 
@@ -64,3 +66,25 @@ def test_a_missing_sheet_is_named(tmp_path):
     path = write_workbook(tmp_path / "two.xls", {"first": "plain", "second": "plain"})
     run = read_in_child(path, {**DEFINITION, "xls": {"sheet": "load"}})
     assert run.stdout.strip() == "refused: two.xls: no sheet 'load' (xls.sheet); the workbook has ['first', 'second']"
+
+
+def test_a_file_grown_after_the_listing_is_refused_without_reading_it_whole(tmp_path):
+    """The size check uses the listing; the read itself stops one byte past the limit, so a workbook that grew
+    between listing and reading is refused, not handed whole to xlrd."""
+    from databricks_jobs.bronze.raw_files import RawFileError, raw_file
+    from databricks_jobs.bronze.xls_reader import read_xls_rows
+    from databricks_jobs.sources import parse_definition
+
+    path = write_workbook(tmp_path / "grows.xls", {"Sheet1": "plain"})
+    listed = raw_file(str(tmp_path), "grows.xls")
+    limit = 1 << 20  # xls.max_megabytes: 1
+    with path.open("ab") as handle:
+        handle.write(b"\0" * (limit + 1))  # appended after the listing
+    definition = parse_definition({**DEFINITION, "xls": {"max_megabytes": 1}}, "x.yml")
+    assert listed.size_bytes < limit
+    with pytest.raises(RawFileError) as refused:
+        read_xls_rows(None, listed, definition)
+    assert str(refused.value) == (
+        "grows.xls: .xls file of more bytes than listed is above the source's limit of 1,048,576 "
+        "(xls.max_megabytes); export it as CSV or split it"
+    )
