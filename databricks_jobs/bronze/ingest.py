@@ -309,15 +309,16 @@ def ingest_bronze(
         new, queued = [], set()
         for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
             # Like rsync's quick check: an unchanged listing is not read again (a rewrite that keeps both size and
-            # modification time goes unseen; touching the file makes Bronze hash it).
+            # modification time goes unseen; touching the file makes Bronze hash it). A listing is known only for an
+            # ingested version, so a known hash is always one to skip.
             digest = known.hash_if_unchanged(file)
-            scan = None
-            if digest is None or (file.relative_path, digest) not in ingested | queued:
-                scan = scan_file(file, definition)  # hash and text checks in one read
-                digest = scan.content_hash
-            version = (file.relative_path, digest)
-            if version in ingested or version in queued:
+            if digest is not None:
                 report.files.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
+                continue
+            scan = scan_file(file, definition)  # hash and text checks in one read
+            version = (file.relative_path, scan.content_hash)
+            if version in ingested or version in queued:
+                report.files.append(FileResult(source_id, file.relative_path, scan.content_hash, SKIPPED, 0))
                 continue
             new.append((file, scan))
             queued.add(version)

@@ -30,8 +30,10 @@ def test_an_unchanged_listing_is_not_read_and_a_changed_one_is(spark, sample_dat
     assert statuses(ingest_bronze(spark, settings, "20210101T000000Z-00000001", [SOURCE])) == {FILE: INGESTED}
 
     hashed: list[str] = []
-    real_hash = ingest.content_hash
-    monkeypatch.setattr(ingest, "content_hash", lambda uri: hashed.append(uri) or real_hash(uri))
+    real_scan = ingest.scan_file  # the one read that hashes a file (and checks its text)
+    monkeypatch.setattr(
+        ingest, "scan_file", lambda file, definition: hashed.append(file.uri) or real_scan(file, definition)
+    )
     assert statuses(ingest_bronze(spark, settings, "20210101T000000Z-00000002", [SOURCE])) == {FILE: SKIPPED}
     assert hashed == []  # known by its listing: not a byte read
 
