@@ -112,10 +112,6 @@ class RawFields:
         """(name, raw text) of the header's names among `names`, in header order."""
         return [(h, F.try_element_at(F.col("_fields"), F.lit(i + 1))) for i, h in enumerate(layout) if h in names]
 
-    def values(self) -> Column:
-        """The row's fields, one per header name (a short line's missing ones null, extra ones dropped)."""
-        return self._per_layout([F.array(*[v for _, v in self._named(lay, lay)]) for lay in self.layouts])
-
     def record(self) -> Column:
         """The row as a map header name -> raw text: what silver__quarantine.raw_record shows (as JSON)."""
         pairs = [self._named(lay, lay) for lay in self.layouts]
