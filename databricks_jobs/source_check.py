@@ -68,7 +68,7 @@ def header_match(definition: SourceDefinition, header: list[str]) -> list[str]:
 def _candidates(
     spark: SparkSession, definition: SourceDefinition, file: RawFile, regions: tuple[Region, ...]
 ) -> tuple[list[str], DataFrame]:
-    header, bronze, _ = read_file_rows(spark, definition, file, "check", batch_id="check")
+    header, bronze, _ = read_file_rows(spark, definition, file, batch_id="check")
     handler = handler_for(definition.dataset)
     candidates = source_candidates(bronze, definition, RawFields.of({file.relative_path: header}), regions)
     existing = spark.createDataFrame([], handler.target.spark_schema())

@@ -8,7 +8,6 @@ import csv
 import io
 import os
 import re
-import zlib
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -17,40 +16,27 @@ from pyspark.sql import DataFrame, SparkSession, Window
 
 from databricks_jobs.bronze.csv_line import field_count
 from databricks_jobs.bronze.headers import check_header, number_duplicates
-from databricks_jobs.bronze.raw_files import GZIP_MAGIC, RawFile, RawFileError, read_bytes
+from databricks_jobs.bronze.raw_files import FileScan, RawFile, RawFileError
 from databricks_jobs.sources.model import SourceDefinition
 
-HEADER_PROBE_BYTES = 1 << 16
 
-
-def _probe_text(file: RawFile) -> str:
-    """The file's first 64 KiB as text (decompressed when gzip); RawFileError for binary or non-UTF-8 content."""
+def _probe_text(file: RawFile, head: bytes) -> str:
+    """The file's first bytes as the scan kept them (raw_files.FileScan.head: decompressed, NUL and gzip already
+    checked) as text; RawFileError for an empty file or non-UTF-8 content."""
     if file.size_bytes == 0:
         raise RawFileError(f"{file.relative_path}: empty file (0 bytes)")
-    probe = b"".join(read_bytes(file.uri, HEADER_PROBE_BYTES))
-    if probe.startswith(GZIP_MAGIC):
-        if not file.relative_path.endswith(".gz"):
-            # Spark's text reader picks the codec by extension: a gzip file named .csv would be read as binary.
-            raise RawFileError(f"{file.relative_path}: gzip-compressed content in a file not named *.gz; rename it")
-        try:
-            probe = zlib.decompressobj(wbits=31).decompress(probe, HEADER_PROBE_BYTES)
-        except zlib.error as error:
-            raise RawFileError(f"{file.relative_path}: not a readable gzip file ({error})") from None
-    if b"\x00" in probe:
-        offset = probe.index(b"\x00")
-        raise RawFileError(f"{file.relative_path}: binary content, not text (NUL byte at offset {offset})")
     try:
-        return probe.decode("utf-8")
+        return head.decode("utf-8")
     except UnicodeDecodeError as error:
-        # A multi-byte character cut by the probe limit is fine; anything earlier is not text.
-        if error.start < len(probe) - 4:
+        # A multi-byte character cut by the head's limit is fine; anything earlier is not text.
+        if error.start < len(head) - 4:
             raise RawFileError(f"{file.relative_path}: not UTF-8 text (invalid byte at offset {error.start})") from None
-        return probe[: error.start].decode("utf-8")
+        return head[: error.start].decode("utf-8")
 
 
-def _header_record(file: RawFile, definition: SourceDefinition) -> tuple[list[str], int]:
+def _header_record(file: RawFile, head: bytes, definition: SourceDefinition) -> tuple[list[str], int]:
     """(header fields, physical lines the header takes): a quoted column name may hold a line break."""
-    text = _probe_text(file).lstrip("\ufeff")
+    text = _probe_text(file, head).lstrip("\ufeff")
     if not text.strip() or not text.splitlines()[0].strip():
         raise RawFileError(f"{file.relative_path}: empty file (no header line)")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=definition.delimiter)
@@ -69,11 +55,12 @@ class CsvFile:
     header_lines: int  # physical lines the header takes (more than 1 when a quoted name holds a line break)
 
 
-def probe_csv(file: RawFile, content_hash: str, definition: SourceDefinition) -> CsvFile:
-    """Header probe and check of one CSV file (Python, first 64 KiB only); RawFileError for a file to refuse."""
-    header, header_lines = _header_record(file, definition)
+def probe_csv(file: RawFile, scan: FileScan, definition: SourceDefinition) -> CsvFile:
+    """Header probe and check of one scanned CSV file (its first 64 KiB, kept by the scan); RawFileError for a file
+    to refuse."""
+    header, header_lines = _header_record(file, scan.head, definition)
     check_header(definition, header, file.relative_path)
-    return CsvFile(file, content_hash, tuple(header), header_lines)
+    return CsvFile(file, scan.content_hash, tuple(header), header_lines)
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def read_new_files(
                 read.rows.append(rows)
                 read.ingested.append((file, digest, count, header))
             else:
-                probed.append(probe_csv(file, digest, definition))
+                probed.append(probe_csv(file, scan, definition))
                 headers[file.relative_path] = list(probed[-1].header)
         except RawFileError as error:
             read.failed.append((file, digest, str(error)))
@@ -198,12 +198,11 @@ def read_new_files(
 
 
 def read_file_rows(
-    spark: SparkSession, definition: SourceDefinition, file: RawFile, digest: str, batch_id: str
+    spark: SparkSession, definition: SourceDefinition, file: RawFile, batch_id: str
 ) -> tuple[list[str], DataFrame, int]:
     """(header, rows with lineage, row count) of one file, as Bronze would ingest it in `batch_id`; RawFileError when
     refused."""
-    scan = scan_file(file, definition)
-    read = read_new_files(spark, definition, [(file, FileScan(digest, scan.problem))])
+    read = read_new_files(spark, definition, [(file, scan_file(file, definition))])
     if read.failed:
         raise RawFileError(read.failed[0][2])
     _, _, count, header = read.ingested[0]

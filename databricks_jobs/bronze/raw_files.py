@@ -71,6 +71,8 @@ def content_hash(uri: str) -> str:
 # Decompressed bytes handed to the text checks per step: a small .gz expanding to gigabytes is checked in steps of
 # this size, never held whole.
 SCAN_STEP_BYTES = 8 << 20
+# Decompressed bytes a scan keeps from a text file's start: what the CSV header probe reads (no second read).
+HEAD_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class FileScan:
 
     content_hash: str
     problem: str | None = None
+    head: bytes = b""  # a text file's first HEAD_BYTES, decompressed (a .gz) as Spark reads it
 
 
 class TextChecks:
@@ -95,6 +98,7 @@ class TextChecks:
         self.run = 0  # bytes of the current line before the current chunk
         self.ends_with_cr = False  # the previous chunk ended with CR (a LF first in this one ends no line)
         self.problem: str | None = None
+        self.head = b""  # the first HEAD_BYTES fed
 
     def _breaks(self, data: bytes, end: int) -> int:
         count = data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
@@ -118,6 +122,8 @@ class TextChecks:
     def feed(self, data: bytes) -> None:
         if self.problem is not None or not data:
             return
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
         nul = data.find(b"\x00")
         if nul >= 0:
             line = self.breaks + self._breaks(data, nul) + 1
@@ -171,7 +177,7 @@ def scan_text_file(file: RawFile, max_line_bytes: int) -> FileScan:
                 # Spark's text reader picks the codec by extension: gzip named .csv would be read as binary.
                 checks.problem = f"{file.relative_path}: gzip-compressed content in a file not named *.gz; rename it"
             checks.feed(chunk)
-    return FileScan(digest.hexdigest(), checks.problem)
+    return FileScan(digest.hexdigest(), checks.problem, checks.head)
 
 
 def scan_file(file: RawFile, definition: SourceDefinition) -> FileScan:

@@ -129,3 +129,19 @@ def test_line_numbers_follow_spark_line_breaks(tmp_path, breaks):
     path = tmp_path / "f.csv"
     path.write_bytes(breaks.join([b"a,b", b"1,2", b"3,4", b"x" * 30, b"5,6"]))
     assert scan_text_file(raw(path), 10).problem.startswith("f.csv: line 4 is longer than 10 bytes")
+
+
+def test_the_scan_keeps_the_decompressed_head_the_header_probe_reads(tmp_path):
+    """The header probe reads the scan's head (no second read of the file): the first 64 KiB as Spark reads them."""
+    rng = random.Random(3)
+    text = b"".join(
+        b"%d,%s\n" % (i, bytes(rng.choice(b"abcdef") for _ in range(rng.randint(0, 40)))) for i in range(9000)
+    )
+    plain, packed = tmp_path / "p.csv", tmp_path / "p.csv.gz"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text[:50_000]) + gzip.compress(text[50_000:]))  # two members
+    assert len(text) > 3 * 65_536
+    for path in (plain, packed):
+        scan = scan_text_file(raw(path), CAP)
+        assert (scan.problem, scan.head) == (None, text[:65_536])
+        assert scan.content_hash == hashlib.sha256(path.read_bytes()).hexdigest()
