@@ -7,6 +7,15 @@ are found by position, not by a regular expression looking ahead to the line's e
 overflowed the JVM's stack on a 20 KB line of quoted fields). A quoted field may hold the delimiter and doubled
 quotes ("" for "), as RFC 4180 and Python's csv module read it. Bronze refuses files holding a NUL byte, so NUL can
 mark the field boundaries inside this expression.
+
+Not as Python's csv (nor Spark's CSV reader, unescapedQuoteHandling STOP_AT_DELIMITER): a quote inside an unquoted
+field (`a,12" pipe,b`) is a literal there, but here every quote toggles "inside quotes" (parity): telling a
+field-opening quote from a literal one needs the state after every earlier character, which split/transform cannot
+carry and aggregate carries only by copying its state per step (quadratic). The difference shows instead of
+misleading: an odd count is quarantined by Silver as an unbalanced quote; an even count whose stretch holds no
+delimiter reads as csv reads it, one that holds delimiters hides them, so the line has fewer fields than its header
+(malformed_row for demand and weather; the outage transform does not compare field counts). The sources README
+("Limits", quotes) says so to the user.
 """
 
 from __future__ import annotations
