@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 from databricks_jobs import lake, storage, tables
 from databricks_jobs.batch import check_batch_id
 from databricks_jobs.export import feed_window
-from databricks_jobs.export.changes import net_changes
+from databricks_jobs.export.changes import DELETE, UPSERT, net_actions, split_actions
 from databricks_jobs.export.manifest import (
     DATA_FILE,
     FULL,
@@ -206,7 +206,7 @@ def plan_export(
 
 @dataclass(frozen=True)
 class StagedChanges:
-    """A table's net changes, computed once and staged to Delta; the counts read from the staged tables."""
+    """A table's net changes, computed once and staged to Delta; the counts read from the staged table."""
 
     upserts: DataFrame
     deletes: DataFrame
@@ -215,19 +215,19 @@ class StagedChanges:
 
 
 def _staged_changes(spark: SparkSession, settings: LakeSettings, plans: list[TablePlan]) -> dict[str, StagedChanges]:
-    """Each changed table's change feed netted per key, once: staged to Delta (serverless has no persist), so the
-    emptiness check, the counts and the files all read the same rows without recomputing the feed."""
+    """Each changed table's change feed netted per key, once: one staged Delta table of upserts and deletes
+    (serverless has no persist), so the emptiness check, the counts and both folders' files read the same rows
+    without reading the feed again."""
     staged = {}
     for plan in plans:
         if plan.carries_nothing:
             continue
         name = plan.contract.name
-        upserts, deletes = net_changes(
-            lake.changes(spark, settings, name, plan.base_version, plan.version), plan.contract
-        )
-        upserts = lake.stage(spark, settings, f"staging_export__{name}__upserts", upserts)
-        deletes = lake.stage(spark, settings, f"staging_export__{name}__deleted_keys", deletes)
-        staged[name] = StagedChanges(upserts, deletes, upserts.count(), deletes.count())
+        feed = lake.changes(spark, settings, name, plan.base_version, plan.version)
+        actions = lake.stage(spark, settings, f"staging_export__{name}", net_actions(feed, plan.contract))
+        counts = {r["_action"]: int(r["count"]) for r in actions.groupBy("_action").count().collect()}
+        upserts, deletes = split_actions(actions, plan.contract)
+        staged[name] = StagedChanges(upserts, deletes, counts.get(UPSERT, 0), counts.get(DELETE, 0))
     return staged
 
 
