@@ -25,9 +25,13 @@ def _order() -> Column:
     return F.struct(F.col("_commit_version"), within_commit)
 
 
-def net_changes(feed: DataFrame, contract: TableContract) -> tuple[DataFrame, DataFrame]:
-    """(rows to upsert with the contract's columns, keys to delete with the key columns) from a change feed that
-    has the contract's columns plus _change_type and _commit_version."""
+UPSERT, DELETE = "upsert", "delete"
+
+
+def net_actions(feed: DataFrame, contract: TableContract) -> DataFrame:
+    """One row per key whose changes net to something: the key columns, `_action` (upsert or delete) and `_after`
+    (the row's last state, a struct of the contract's columns). The one plan that reads the feed: an export stages
+    it once and splits it (split_actions) without reading the feed again."""
     columns, keys = contract.column_names, list(contract.primary_key)
     row, order = F.struct(*[F.col(c) for c in columns]), _order()
     per_key = feed.groupBy(*keys).agg(
@@ -39,6 +43,18 @@ def net_changes(feed: DataFrame, contract: TableContract) -> tuple[DataFrame, Da
     had_row = F.col("_first_type").isin(*BEFORE_TYPES)
     has_row = F.col("_last_type").isin(*AFTER_TYPES)
     changed = ~had_row | ~F.col("_before").eqNullSafe(F.col("_after"))
-    upserts = per_key.where(has_row & changed).select([F.col(f"_after.{c}").alias(c) for c in columns])
-    deletes = per_key.where(had_row & ~has_row).select(*keys)
-    return upserts, deletes
+    action = F.when(has_row & changed, F.lit(UPSERT)).when(had_row & ~has_row, F.lit(DELETE))
+    return per_key.select(*keys, action.alias("_action"), "_after").where(F.col("_action").isNotNull())
+
+
+def split_actions(actions: DataFrame, contract: TableContract) -> tuple[DataFrame, DataFrame]:
+    """(rows to upsert with the contract's columns, keys to delete with the key columns) of net_actions' rows."""
+    upserts = actions.where(F.col("_action") == UPSERT)
+    deletes = actions.where(F.col("_action") == DELETE).select(*contract.primary_key)
+    return upserts.select([F.col(f"_after.{c}").alias(c) for c in contract.column_names]), deletes
+
+
+def net_changes(feed: DataFrame, contract: TableContract) -> tuple[DataFrame, DataFrame]:
+    """(rows to upsert with the contract's columns, keys to delete with the key columns) from a change feed that
+    has the contract's columns plus _change_type and _commit_version."""
+    return split_actions(net_actions(feed, contract), contract)

@@ -26,6 +26,9 @@ RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
 DEFAULT_RETENTION = "interval 1 week"  # Delta's default for the property
 _INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s+(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
+# The commits read from a table's history. More commits than this since the last batch: a full snapshot (the gap is
+# as long as its batch would be large), and the planning never reads an unbounded log.
+MAX_COMMITS = 1000
 
 
 class FeedGap(Exception):
@@ -53,9 +56,11 @@ def retention(spec: str) -> dt.timedelta:
     return dt.timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
-def history(spark: SparkSession, table: str) -> list[Commit]:
-    """The commits the log still holds, newest first."""
-    rows = spark.sql(f"DESCRIBE HISTORY {table}").select("version", "timestamp", "operation").collect()
+def history(spark: SparkSession, table: str, limit: int = MAX_COMMITS) -> list[Commit]:
+    """The newest `limit` commits the log still holds, newest first. DESCRIBE HISTORY … LIMIT reads only those from
+    the log: a table committed to every few minutes keeps thousands within delta.logRetentionDuration."""
+    rows = spark.sql(f"DESCRIBE HISTORY {table} LIMIT {int(limit)}").select("version", "timestamp", "operation")
+    rows = rows.collect()
     return sorted((Commit(int(r.version), r.timestamp, r.operation) for r in rows), key=lambda c: -c.version)
 
 
@@ -70,6 +75,8 @@ def check_covers(commits: list[Commit], after_version: int, retention_spec: str,
     change data is younger than the retention."""
     first_needed = after_version + 1
     earliest = min(c.version for c in commits)
+    if first_needed < earliest and len(commits) >= MAX_COMMITS:
+        raise FeedGap(f"more than {MAX_COMMITS} commits since version {after_version} (the most this export reads)")
     if first_needed < earliest:
         raise FeedGap(f"the log starts at version {earliest}; the changes needed start at {first_needed}")
     writing = [c for c in commits if c.version >= first_needed and c.operation not in NO_CHANGE_DATA]

@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 from databricks_jobs import lake, storage, tables
 from databricks_jobs.batch import check_batch_id
 from databricks_jobs.export import feed_window
-from databricks_jobs.export.changes import net_changes
+from databricks_jobs.export.changes import DELETE, UPSERT, net_actions, split_actions
 from databricks_jobs.export.manifest import (
     DATA_FILE,
     FULL,
@@ -206,7 +206,7 @@ def plan_export(
 
 @dataclass(frozen=True)
 class StagedChanges:
-    """A table's net changes, computed once and staged to Delta; the counts read from the staged tables."""
+    """A table's net changes, computed once and staged to Delta; the counts read from the staged table."""
 
     upserts: DataFrame
     deletes: DataFrame
@@ -215,19 +215,19 @@ class StagedChanges:
 
 
 def _staged_changes(spark: SparkSession, settings: LakeSettings, plans: list[TablePlan]) -> dict[str, StagedChanges]:
-    """Each changed table's change feed netted per key, once: staged to Delta (serverless has no persist), so the
-    emptiness check, the counts and the files all read the same rows without recomputing the feed."""
+    """Each changed table's change feed netted per key, once: one staged Delta table of upserts and deletes
+    (serverless has no persist), so the emptiness check, the counts and both folders' files read the same rows
+    without reading the feed again."""
     staged = {}
     for plan in plans:
         if plan.carries_nothing:
             continue
         name = plan.contract.name
-        upserts, deletes = net_changes(
-            lake.changes(spark, settings, name, plan.base_version, plan.version), plan.contract
-        )
-        upserts = lake.stage(spark, settings, f"staging_export__{name}__upserts", upserts)
-        deletes = lake.stage(spark, settings, f"staging_export__{name}__deleted_keys", deletes)
-        staged[name] = StagedChanges(upserts, deletes, upserts.count(), deletes.count())
+        feed = lake.changes(spark, settings, name, plan.base_version, plan.version)
+        actions = lake.stage(spark, settings, f"staging_export__{name}", net_actions(feed, plan.contract))
+        counts = {r["_action"]: int(r["count"]) for r in actions.groupBy("_action").count().collect()}
+        upserts, deletes = split_actions(actions, plan.contract)
+        staged[name] = StagedChanges(upserts, deletes, counts.get(UPSERT, 0), counts.get(DELETE, 0))
     return staged
 
 
@@ -354,10 +354,16 @@ def _is_feed_error(error: Exception) -> bool:
 
 
 def _verify_files(
-    spark: SparkSession, root: str, folder: str, listed: list[dict], types: list[tuple[str, str]], where: str
+    spark: SparkSession | None,
+    root: str,
+    folder: str,
+    listed: list[dict],
+    types: list[tuple[str, str]],
+    where: str,
+    read_back: bool,
 ) -> None:
-    """The files listed for `folder` (relative to the batch) exist with their sizes, row counts and schema, and no
-    other file there holds rows."""
+    """The files listed for `folder` (relative to the batch) exist with their sizes; with `read_back`, also their
+    row counts and schema, and no other file there holds rows."""
     by_name = {f["path"].rsplit("/", 1)[-1]: f for f in listed}
     for file_name, meta in sorted(by_name.items()):
         info = storage.file_info(f"{root}/{folder}/{file_name}")
@@ -368,6 +374,8 @@ def _verify_files(
                 f"{where}: file {root}/{folder}/{file_name}: {info.size_bytes} bytes, manifest says "
                 f"{meta['size_bytes']}"
             )
+    if not read_back:
+        return
     if by_name:
         data = spark.read.parquet(*[f"{root}/{folder}/{file_name}" for file_name in sorted(by_name)])
         actual_types = [(f.name, f.dataType.simpleString()) for f in data.schema.fields]
@@ -387,7 +395,7 @@ def _verify_files(
             )
 
 
-def _verify_table(spark: SparkSession, root: str, entry: dict, mode: str, where: str) -> None:
+def _verify_table(spark: SparkSession | None, root: str, entry: dict, mode: str, where: str, read_back: bool) -> None:
     name = entry["name"]
     try:
         contract = tables.contract(name)
@@ -398,17 +406,21 @@ def _verify_table(spark: SparkSession, root: str, entry: dict, mode: str, where:
     if mode == FULL and not entry["files"]:
         raise ExportVerificationError(f"{where}: table {name}: no data file listed")
     types = [(c.name, PARQUET_TYPE.get(c.type, c.type)) for c in contract.columns]
-    _verify_files(spark, root, name, entry["files"], types, where)
+    _verify_files(spark, root, name, entry["files"], types, where, read_back)
     key_types = [t for t in types if t[0] in contract.primary_key]
-    _verify_files(spark, root, deleted_keys_folder(name), entry["deleted_keys"]["files"], key_types, where)
+    _verify_files(spark, root, deleted_keys_folder(name), entry["deleted_keys"]["files"], key_types, where, read_back)
 
 
-def verify_export(export_root: str, batch_id: str | None = None, spark: SparkSession | None = None) -> dict:
+def verify_export(
+    export_root: str, batch_id: str | None = None, spark: SparkSession | None = None, read_back: bool = True
+) -> dict:
     """Re-reads a batch's manifest (LATEST's when batch_id is None) and checks every table's files, sizes, row
-    counts and schema against it and against tables.py. Returns the manifest; raises ExportVerificationError."""
+    counts and schema against it and against tables.py. Returns the manifest; raises ExportVerificationError.
+    `read_back=False` checks the manifest and each file's presence and size in storage only (no Spark): for a batch
+    export_gold has just written, whose row counts are what Spark read back from the files it wrote."""
     from databricks_jobs.spark_session import get_spark
 
-    spark = spark or get_spark()
+    spark = spark or (get_spark() if read_back else None)
     root = export_root.rstrip("/")
     if batch_id is None:
         batch_id = latest_batch_id(root)
@@ -425,5 +437,5 @@ def verify_export(export_root: str, batch_id: str | None = None, spark: SparkSes
     if sorted(exported) != sorted(expected):
         raise ExportVerificationError(f"{where}: tables {sorted(exported)} != contract Gold tables {sorted(expected)}")
     for entry in manifest["tables"]:
-        _verify_table(spark, folder, entry, manifest["mode"], where)
+        _verify_table(spark, folder, entry, manifest["mode"], where, read_back)
     return manifest

@@ -2,8 +2,8 @@
 # MAGIC %md
 # MAGIC # Export: Gold -> Parquet + `_manifest.json` + `LATEST`
 # MAGIC
-# MAGIC The `export` stage as the wheel task `energy-export` runs it; it re-reads the batch (`verify_export`) before
-# MAGIC it returns.
+# MAGIC The `export` stage as the wheel task `energy-export` runs it; it checks the published batch against storage
+# MAGIC (`verify_export`, row counts as the write read them back) before it returns.
 
 # COMMAND ----------
 

@@ -116,9 +116,16 @@ def tampered_copy(exported: LakeSettings, tmp_path: Path) -> Path:
 def test_verify_names_a_missing_file(exported, tmp_path):
     copy = tampered_copy(exported, tmp_path)
     (part,) = (copy / BATCH / "gold_demand__daily").glob("part-*.parquet")
+    size = part.stat().st_size
+    assert verify_export(str(copy), read_back=False)["batch_id"] == BATCH
+    # Storage only (the pipeline's check of a batch it has just written and read back): sizes and presence.
+    part.write_bytes(part.read_bytes() + b"x")
+    with pytest.raises(ExportVerificationError, match=f"{part.name}: {size + 1} bytes, manifest says {size}"):
+        verify_export(str(copy), read_back=False)
     part.unlink()
-    with pytest.raises(ExportVerificationError, match=f"gold_demand__daily: file {part.name} is in the manifest"):
-        verify_export(str(copy))
+    for read_back in (False, True):
+        with pytest.raises(ExportVerificationError, match=f"gold_demand__daily: file {part.name} is in the manifest"):
+            verify_export(str(copy), read_back=read_back)
 
 
 def test_verify_names_a_wrong_row_count(exported, tmp_path):

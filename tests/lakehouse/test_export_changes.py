@@ -238,6 +238,17 @@ def _no_feed_read(*args, **kwargs):
     raise AssertionError("the change data feed was read: the gap should have been decided up front")
 
 
+def _decided_full(spark, copy: LakeSettings, batch: str, monkeypatch) -> tuple[dict, str]:
+    """Export `copy` with the change feed unreadable: (the manifest, which must be a full snapshot, and the one
+    reason logged for it)."""
+    monkeypatch.setattr(lake, "changes", _no_feed_read)
+    messages: list[str] = []
+    manifest = export_gold(spark, copy, batch, log=messages.append)
+    assert (manifest["mode"], manifest["base_batch_id"]) == ("full", None)
+    (reason,) = [m for m in messages if "full snapshot" in m]
+    return manifest, reason
+
+
 def test_a_repaired_older_run_never_moves_latest_back(spark, lake_with_changes, tmp_path):
     settings, _ = lake_with_changes
     export_copy = tmp_path / "export"
@@ -285,13 +296,9 @@ def test_changes_older_than_the_retention_give_a_full_snapshot_up_front(
         daily = lake.delta_table(spark, copy, tables.GOLD_DEMAND_DAILY.name)
         daily.update(F.col("date_local") == F.lit("2025-03-03").cast("date"), {"hours_reported": F.lit(23)})
         time.sleep(1.5)  # the update is now older than the table's retention: VACUUM may take its change files
-        monkeypatch.setattr(lake, "changes", _no_feed_read)
-        messages: list[str] = []
-        manifest = export_gold(spark, copy, "20261108T120000Z-00000008", log=messages.append)
+        _, reason = _decided_full(spark, copy, "20261108T120000Z-00000008", monkeypatch)
     finally:
         lake.bind_local_schema(spark, settings)
-    assert (manifest["mode"], manifest["base_batch_id"]) == ("full", None)
-    (reason,) = [m for m in messages if "full snapshot" in m]
     assert (
         "gold_demand__daily: version" in reason and "delta.deletedFileRetentionDuration (interval 1 seconds)" in reason
     )
@@ -312,13 +319,35 @@ def test_a_truncated_log_gives_a_full_snapshot_up_front(spark, lake_with_changes
             if int(commit.name.split(".")[0]) < checkpoint:
                 commit.unlink()
                 commit.with_name(f".{commit.name}.crc").unlink(missing_ok=True)
-        monkeypatch.setattr(lake, "changes", _no_feed_read)
-        messages: list[str] = []
-        manifest = export_gold(spark, copy, "20261109T120000Z-00000009", log=messages.append)
+        manifest, reason = _decided_full(spark, copy, "20261109T120000Z-00000009", monkeypatch)
     finally:
         lake.bind_local_schema(spark, settings)
-    assert (manifest["mode"], manifest["base_batch_id"]) == ("full", None)
-    (reason,) = [m for m in messages if "full snapshot" in m]
     assert f"gold_demand__daily: the log starts at version {checkpoint}" in reason
     daily_entry = next(t for t in manifest["tables"] if t["name"] == "gold_demand__daily")
     assert daily_entry["row_count"] == 3
+
+
+def test_a_re_created_table_gives_a_full_snapshot_up_front(spark, lake_with_changes, tmp_path, monkeypatch):
+    """Dropped and made again with the same rows, then written past the exported version: its versions and change
+    feed look like a continuation, but they are another table's (another id), so no feed of it is read."""
+    settings, manifests = lake_with_changes
+    copy = _copy(spark, settings, tmp_path)
+    contract = tables.GOLD_DEMAND_DAILY
+    exported = next(t for t in manifests[EXPORT_2]["tables"] if t["name"] == contract.name)
+    try:
+        old_id = lake.table_state(spark, copy, contract.name).table_id
+        rows = lake.read(spark, copy, contract.name).collect()
+        spark.sql(f"DROP TABLE {copy.table_name(contract.name)}")
+        shutil.rmtree(tmp_path / "lake" / contract.name)
+        lake.overwrite(spark, copy, contract, spark.createDataFrame(rows, contract.spark_schema()))
+        daily = lake.delta_table(spark, copy, contract.name)
+        while lake.latest_version(spark, copy, contract.name) <= exported["gold_version"]:
+            daily.update(F.col("date_local") == F.lit("2025-03-03").cast("date"), {"hours_reported": F.lit(23)})
+        new_id = lake.table_state(spark, copy, contract.name).table_id
+        manifest, reason = _decided_full(spark, copy, "20261110T120000Z-00000010", monkeypatch)
+    finally:
+        lake.bind_local_schema(spark, settings)
+    assert new_id != old_id == exported["gold_table_id"]
+    assert f"{contract.name} was re-created (table id {old_id} -> {new_id})" in reason
+    entry = next(t for t in manifest["tables"] if t["name"] == contract.name)
+    assert (entry["row_count"], entry["gold_table_id"]) == (len(rows), new_id)

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from databricks_jobs.export.feed_window import Commit, FeedGap, check_covers, retention
+from databricks_jobs.export.feed_window import MAX_COMMITS, Commit, FeedGap, check_covers, retention
 
 NOW = dt.datetime(2026, 12, 3, 12, 0, 0)
 
@@ -53,3 +53,13 @@ def test_old_commits_without_change_data_do_not_count():
 def test_versions_the_log_no_longer_holds_are_a_gap():
     with pytest.raises(FeedGap, match="the log starts at version 12; the changes needed start at 11"):
         check_covers(_commits((12, 1, "MERGE"), (13, 0.5, "MERGE")), 10, "interval 1 week", NOW)
+
+
+def test_a_gap_longer_than_the_history_read_is_a_gap_named_as_such():
+    """history() reads at most MAX_COMMITS commits: the oldest read being newer than the first needed is then a long
+    gap, not a truncated log; one commit fewer is the log's own start."""
+    long_gap = _commits(*((v, 0.5, "MERGE") for v in range(11 + 1, 11 + 1 + MAX_COMMITS)))
+    with pytest.raises(FeedGap, match=f"more than {MAX_COMMITS} commits since version 10"):
+        check_covers(long_gap, 10, "interval 1 week", NOW)
+    with pytest.raises(FeedGap, match="the log starts at version 13; the changes needed start at 11"):
+        check_covers(long_gap[:-1], 10, "interval 1 week", NOW)
