@@ -2,7 +2,7 @@
 
 Every table records, as Delta table properties, the contract version and fingerprint it was created or last upgraded
 with (tables.CONTRACT_VERSION, TableContract.fingerprint) and its primary key. A table whose fingerprint matches its
-contract costs one DESCRIBE DETAIL. Otherwise its schema is compared with the contract:
+contract costs one DESCRIBE DETAIL (its schema is not read). Otherwise its schema is compared with the contract:
 - applied in place: a new nullable column (ALTER TABLE ADD COLUMNS); a new NOT NULL column that declares a backfill
   (added, filled, then SET NOT NULL); int -> bigint (Delta type widening); NOT NULL -> nullable; a changed table or
   column comment; changed liquid clustering; the change data feed turned on where the contract wants it;
@@ -18,7 +18,7 @@ layer below), exactly as for a new deployment.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pyspark.sql import SparkSession
 
@@ -122,20 +122,34 @@ def _rebuild_way(table: str) -> str:
 
 @dataclass(frozen=True)
 class StoredTable:
-    """What the lake has for a table: columns (name -> type, nullable, comment), comment, clustering, properties."""
+    """What the lake has for a table: columns (name -> type, nullable, comment), comment, clustering, properties.
+    `columns` is None when they were not read: the table records this code's contract version and fingerprint."""
 
-    columns: dict[str, tuple[str, bool, str]]
+    columns: dict[str, tuple[str, bool, str]] | None
     comment: str
     cluster_by: tuple[str, ...]
     properties: dict[str, str]
 
 
-def read_stored(spark: SparkSession, settings: LakeSettings, table: str) -> StoredTable | None:
-    if not lake.exists(spark, settings, table):
+def _records_contract(properties: dict[str, str], contract: TableContract) -> bool:
+    """The table was made or last upgraded by this very contract (its version and fingerprint recorded)."""
+    return properties.get(FINGERPRINT_PROPERTY) == contract.fingerprint and properties.get(VERSION_PROPERTY) == str(
+        CONTRACT_VERSION
+    )
+
+
+def read_stored(
+    spark: SparkSession, settings: LakeSettings, table: str, contract: TableContract | None = None
+) -> StoredTable | None:
+    """The table's DESCRIBE DETAIL, and its schema unless it records `contract` already: an up-to-date table (every
+    table on a run without a release) costs that one metadata read."""
+    detail = lake.detail(spark, settings, table)
+    if detail is None:
         return None
-    name = settings.table_name(table)
-    detail = spark.sql(f"DESCRIBE DETAIL {name}").first()
     properties = dict(detail["properties"] or {})
+    stored = StoredTable(None, detail["description"] or "", tuple(detail["clusteringColumns"] or ()), properties)
+    if contract is not None and _records_contract(properties, contract):
+        return stored
     checked = {k.split(".", 2)[2] for k in properties if k.startswith("delta.constraints.")}
     columns = {
         f.name: (
@@ -143,9 +157,9 @@ def read_stored(spark: SparkSession, settings: LakeSettings, table: str) -> Stor
             f.nullable and NOT_NULL_CHECK.format(column=f.name).lower() not in checked,
             f.metadata.get("comment", ""),
         )
-        for f in spark.read.table(name).schema.fields
+        for f in spark.read.table(settings.table_name(table)).schema.fields
     }
-    return StoredTable(columns, detail["description"] or "", tuple(detail["clusteringColumns"] or ()), properties)
+    return replace(stored, columns=columns)
 
 
 def plan_table(settings: LakeSettings, contract: TableContract, stored: StoredTable | None) -> TablePlan:
@@ -154,10 +168,10 @@ def plan_table(settings: LakeSettings, contract: TableContract, stored: StoredTa
     if stored is None:
         return plan
     plan.recorded_version = stored.properties.get(VERSION_PROPERTY)
-    if stored.properties.get(FINGERPRINT_PROPERTY) == contract.fingerprint and plan.recorded_version == str(
-        CONTRACT_VERSION
-    ):
+    if _records_contract(stored.properties, contract):
         return plan
+    if stored.columns is None:
+        raise ValueError(f"{contract.name}: its columns were not read (read_stored without this contract)")
     name = settings.table_name(contract.name)
     changes = plan.changes
     if plan.recorded_version and int(plan.recorded_version) > CONTRACT_VERSION:
@@ -324,7 +338,7 @@ def _add_column(name: str, table: str, column: Column, after: str | None) -> lis
 
 
 def plan_lake(spark: SparkSession, settings: LakeSettings, contracts: Sequence[TableContract]) -> list[TablePlan]:
-    return [plan_table(settings, c, read_stored(spark, settings, c.name)) for c in contracts]
+    return [plan_table(settings, c, read_stored(spark, settings, c.name, c)) for c in contracts]
 
 
 def refusal_message(plans: Sequence[TablePlan]) -> str:
