@@ -114,3 +114,12 @@ def test_no_documentation_line_is_longer_than_the_limit():
         if len(line) > DOCS_LINE_LIMIT
     ]
     assert long == []
+
+
+def test_upgrade_refuses_lake_only_with_warehouse_only(capsys):
+    """Both would leave both sides alone and exit 0, as if the upgrade had run."""
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(["upgrade", "--lake-only", "--warehouse-only"])
+    assert refused.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert build_parser().parse_args(["upgrade", "--lake-only"]).lake_only is True
