@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs.settings import LakeSettings
@@ -164,15 +164,23 @@ class TableState:
     change_data_feed: bool
 
 
-def table_state(spark: SparkSession, settings: LakeSettings, table: str) -> TableState | None:
-    """The table's id, last commit time and whether its change data feed is on; None when it does not exist."""
+def detail(spark: SparkSession, settings: LakeSettings, table: str) -> Row | None:
+    """The table's DESCRIBE DETAIL row (id, lastModified, description, clusteringColumns, properties, ...): metadata
+    from the Delta log, no data read. None when the table does not exist."""
     if not exists(spark, settings, table):
         return None
-    detail = spark.sql(f"DESCRIBE DETAIL {settings.table_name(table)}").first()
-    properties = detail["properties"] or {}
+    return spark.sql(f"DESCRIBE DETAIL {settings.table_name(table)}").first()
+
+
+def table_state(spark: SparkSession, settings: LakeSettings, table: str) -> TableState | None:
+    """The table's id, last commit time and whether its change data feed is on; None when it does not exist."""
+    detail_row = detail(spark, settings, table)
+    if detail_row is None:
+        return None
+    properties = detail_row["properties"] or {}
     return TableState(
-        str(detail["id"]),
-        detail["lastModified"].isoformat(timespec="milliseconds"),
+        str(detail_row["id"]),
+        detail_row["lastModified"].isoformat(timespec="milliseconds"),
         properties.get(CHANGE_DATA_FEED) == "true",
     )
 

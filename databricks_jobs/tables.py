@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import textwrap
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -712,8 +713,20 @@ QUARANTINE_REASONS: dict[QuarantineReason, tuple[str, str]] = {
 }
 
 
+DOCS_LINE_LIMIT = 120  # characters per line of README.md and docs/*.md
+
+
 def quarantine_reasons_markdown() -> str:
-    """The documentation's table of quarantine reasons, rendered from QUARANTINE_REASONS."""
-    lines = ["| reason | datasets | meaning |", "|---|---|---|"]
-    lines += [f"| `{reason}` | {datasets} | {meaning} |" for reason, (datasets, meaning) in QUARANTINE_REASONS.items()]
-    return "\n".join(lines) + "\n"
+    """The documentation's list of quarantine reasons, rendered from QUARANTINE_REASONS: one item per reason, wrapped
+    at the docs' line limit (a Markdown table row cannot wrap, and the meanings are longer than the limit allows)."""
+    items = [
+        textwrap.fill(
+            f"- `{reason}` ({datasets}): {meaning}",
+            DOCS_LINE_LIMIT,
+            subsequent_indent="  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        for reason, (datasets, meaning) in QUARANTINE_REASONS.items()
+    ]
+    return "\n".join(items) + "\n"

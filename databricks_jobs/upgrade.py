@@ -2,10 +2,11 @@
 
 Every table records, as Delta table properties, the contract version and fingerprint it was created or last upgraded
 with (tables.CONTRACT_VERSION, TableContract.fingerprint) and its primary key. A table whose fingerprint matches its
-contract costs one DESCRIBE DETAIL. Otherwise its schema is compared with the contract:
+contract costs one DESCRIBE DETAIL (its schema is not read). Otherwise its schema is compared with the contract:
 - applied in place: a new nullable column (ALTER TABLE ADD COLUMNS); a new NOT NULL column that declares a backfill
-  (added, filled, then SET NOT NULL); int -> bigint (Delta type widening); NOT NULL -> nullable; a changed table or
-  column comment; changed liquid clustering; the change data feed turned on where the contract wants it;
+  (added, filled, then SET NOT NULL; locally a CHECK constraint); int -> bigint (Delta type widening); NOT NULL ->
+  nullable; a changed table or column comment; changed liquid clustering; the change data feed turned on where the
+  contract wants it;
 - refused, before anything is written: a column the contract no longer has (dropped or renamed), any other type
   change, nullable -> NOT NULL without a backfill, a changed primary key, a table recorded by a newer contract version.
   The refusal names the table, the change and the documented way (docs/upgrading.md): Gold is rebuilt from Silver
@@ -18,7 +19,7 @@ layer below), exactly as for a new deployment.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pyspark.sql import SparkSession
 
@@ -40,14 +41,18 @@ TYPE_WIDENING = "delta.enableTypeWidening"
 # Widenings both Delta (type widening) and Snowflake (a larger NUMBER precision) apply in place, keeping every value.
 WIDENINGS = frozenset({("int", "bigint")})
 LAYERS = ("bronze", "silver", "gold")
-# Spark refuses ALTER COLUMN ... SET NOT NULL on a Delta table ("Cannot change nullable column to non-nullable"), so a
-# column made NOT NULL by an upgrade gets a Delta CHECK constraint of this name, which Delta enforces on every write.
+# Databricks sets NOT NULL on an existing column (ALTER COLUMN ... SET NOT NULL, verified against every stored row;
+# docs page "Constraints on Databricks"); open-source Delta refuses it ("Cannot change nullable column to
+# non-nullable"), so on the local catalog a column made NOT NULL by an upgrade gets a Delta CHECK constraint of this
+# name instead, likewise verified when added and enforced on every write. read_stored reads either as NOT NULL.
 NOT_NULL_CHECK = "{column}_is_not_null"
 
 
-def _not_null_check(name: str, column: str) -> str:
+def _set_not_null(name: str, column: str, local: bool) -> str:
+    if not local:
+        return f"ALTER TABLE {name} ALTER COLUMN `{column}` SET NOT NULL"
     check = NOT_NULL_CHECK.format(column=column)
-    return f"ALTER TABLE {name} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL)"
+    return f"ALTER TABLE {name} ADD CONSTRAINT {check} CHECK (`{column}` IS NOT NULL)"
 
 
 DOCS = "docs/upgrading.md"
@@ -122,20 +127,34 @@ def _rebuild_way(table: str) -> str:
 
 @dataclass(frozen=True)
 class StoredTable:
-    """What the lake has for a table: columns (name -> type, nullable, comment), comment, clustering, properties."""
+    """What the lake has for a table: columns (name -> type, nullable, comment), comment, clustering, properties.
+    `columns` is None when they were not read: the table records this code's contract version and fingerprint."""
 
-    columns: dict[str, tuple[str, bool, str]]
+    columns: dict[str, tuple[str, bool, str]] | None
     comment: str
     cluster_by: tuple[str, ...]
     properties: dict[str, str]
 
 
-def read_stored(spark: SparkSession, settings: LakeSettings, table: str) -> StoredTable | None:
-    if not lake.exists(spark, settings, table):
+def _records_contract(properties: dict[str, str], contract: TableContract) -> bool:
+    """The table was made or last upgraded by this very contract (its version and fingerprint recorded)."""
+    return properties.get(FINGERPRINT_PROPERTY) == contract.fingerprint and properties.get(VERSION_PROPERTY) == str(
+        CONTRACT_VERSION
+    )
+
+
+def read_stored(
+    spark: SparkSession, settings: LakeSettings, table: str, contract: TableContract | None = None
+) -> StoredTable | None:
+    """The table's DESCRIBE DETAIL, and its schema unless it records `contract` already: an up-to-date table (every
+    table on a run without a release) costs that one metadata read."""
+    detail = lake.detail(spark, settings, table)
+    if detail is None:
         return None
-    name = settings.table_name(table)
-    detail = spark.sql(f"DESCRIBE DETAIL {name}").first()
     properties = dict(detail["properties"] or {})
+    stored = StoredTable(None, detail["description"] or "", tuple(detail["clusteringColumns"] or ()), properties)
+    if contract is not None and _records_contract(properties, contract):
+        return stored
     checked = {k.split(".", 2)[2] for k in properties if k.startswith("delta.constraints.")}
     columns = {
         f.name: (
@@ -143,9 +162,9 @@ def read_stored(spark: SparkSession, settings: LakeSettings, table: str) -> Stor
             f.nullable and NOT_NULL_CHECK.format(column=f.name).lower() not in checked,
             f.metadata.get("comment", ""),
         )
-        for f in spark.read.table(name).schema.fields
+        for f in spark.read.table(settings.table_name(table)).schema.fields
     }
-    return StoredTable(columns, detail["description"] or "", tuple(detail["clusteringColumns"] or ()), properties)
+    return replace(stored, columns=columns)
 
 
 def plan_table(settings: LakeSettings, contract: TableContract, stored: StoredTable | None) -> TablePlan:
@@ -154,11 +173,11 @@ def plan_table(settings: LakeSettings, contract: TableContract, stored: StoredTa
     if stored is None:
         return plan
     plan.recorded_version = stored.properties.get(VERSION_PROPERTY)
-    if stored.properties.get(FINGERPRINT_PROPERTY) == contract.fingerprint and plan.recorded_version == str(
-        CONTRACT_VERSION
-    ):
+    if _records_contract(stored.properties, contract):
         return plan
-    name = settings.table_name(contract.name)
+    if stored.columns is None:
+        raise ValueError(f"{contract.name}: its columns were not read (read_stored without this contract)")
+    name, local = settings.table_name(contract.name), settings.is_local_catalog
     changes = plan.changes
     if plan.recorded_version and int(plan.recorded_version) > CONTRACT_VERSION:
         changes.append(
@@ -191,9 +210,9 @@ def plan_table(settings: LakeSettings, contract: TableContract, stored: StoredTa
     previous: str | None = None
     for column in contract.columns:
         if column.name in stored.columns:
-            changes += _column_changes(name, contract.name, column, stored.columns[column.name], stored)
+            changes += _column_changes(name, contract.name, column, stored.columns[column.name], stored, local)
         else:
-            changes += _add_column(name, contract.name, column, previous)
+            changes += _add_column(name, contract.name, column, previous, local)
         previous = column.name
     if stored.comment != contract.description:
         changes.append(
@@ -236,7 +255,7 @@ def _refuse(table: str, what: str, way: str) -> Change:
 
 
 def _column_changes(
-    name: str, table: str, column: Column, stored: tuple[str, bool, str], table_state: StoredTable
+    name: str, table: str, column: Column, stored: tuple[str, bool, str], table_state: StoredTable, local: bool
 ) -> list[Change]:
     stored_type, stored_nullable, stored_comment = stored
     changes = []
@@ -271,7 +290,7 @@ def _column_changes(
                     f"column {column.name} becomes NOT NULL (null rows backfilled with {column.backfill})",
                     (
                         f"UPDATE {name} SET `{column.name}` = {column.backfill} WHERE `{column.name}` IS NULL",
-                        _not_null_check(name, column.name),
+                        _set_not_null(name, column.name, local),
                     ),
                 )
             )
@@ -295,7 +314,7 @@ def _column_changes(
     return changes
 
 
-def _add_column(name: str, table: str, column: Column, after: str | None) -> list[Change]:
+def _add_column(name: str, table: str, column: Column, after: str | None, local: bool) -> list[Change]:
     comment = f" COMMENT {_sql_string(column.description)}" if column.description else ""
     position = f" AFTER `{after}`" if after else " FIRST"
     add = f"ALTER TABLE {name} ADD COLUMNS (`{column.name}` {column.type.upper()}{comment}{position})"
@@ -317,14 +336,14 @@ def _add_column(name: str, table: str, column: Column, after: str | None) -> lis
             (
                 add,
                 f"UPDATE {name} SET `{column.name}` = {column.backfill}",
-                _not_null_check(name, column.name),
+                _set_not_null(name, column.name, local),
             ),
         )
     ]
 
 
 def plan_lake(spark: SparkSession, settings: LakeSettings, contracts: Sequence[TableContract]) -> list[TablePlan]:
-    return [plan_table(settings, c, read_stored(spark, settings, c.name)) for c in contracts]
+    return [plan_table(settings, c, read_stored(spark, settings, c.name, c)) for c in contracts]
 
 
 def refusal_message(plans: Sequence[TablePlan]) -> str:

@@ -23,8 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_common_arguments(parser)
     parser.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
-    parser.add_argument("--lake-only", action="store_true", help="leave the warehouse alone")
-    parser.add_argument("--warehouse-only", action="store_true", help="leave the lake alone")
+    # Both at once would upgrade nothing and still exit 0: refused by the parser.
+    one_side = parser.add_mutually_exclusive_group()
+    one_side.add_argument("--lake-only", action="store_true", help="leave the warehouse alone")
+    one_side.add_argument("--warehouse-only", action="store_true", help="leave the lake alone")
     parser.set_defaults(func=run)
 
 

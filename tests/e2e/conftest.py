@@ -4,6 +4,8 @@ pointed at the real S3 API server (moto) on 127.0.0.1 that tests/conftest.py sta
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -93,16 +95,45 @@ def _views(warehouse) -> dict[str, pd.DataFrame]:
         return frames
 
 
-def reload_in_full(spark, settings, export_root: str, batch_id: str, reference) -> dict:
-    """The same Gold exported whole to `export_root` and loaded into the warehouse `reference` (started here, stopped
-    by the caller): the load's report. What an incremental history must equal."""
-    from dataclasses import replace
+def curated(warehouse) -> dict[str, pd.DataFrame]:
+    """Every curated table, rows sorted on every column (as text, so nulls sort too)."""
+    from local_platform.warehouse import control
 
+    frames = {}
+    with control.session(warehouse) as session:
+        for contract in GOLD_TABLES:
+            frame = session.table(f"{warehouse.database}.CURATED.{contract.name.upper()}").to_pandas()
+            frame.columns = [c.lower() for c in frame.columns]
+            order = frame.astype(str).sort_values(list(frame.columns)).index
+            frames[contract.name] = frame.loc[order].reset_index(drop=True)
+    return frames
+
+
+def compared_with_full_reload(spark, settings, root: Path, batch_id: str, warehouse) -> dict:
+    """The same Gold exported whole to `root`/full-stage and loaded into a fresh warehouse of its own (started and
+    stopped here): what an incremental history loaded into `warehouse` must equal. Returns both warehouses' curated
+    tables ("curated", "reference") and the full load's report ("reference_load")."""
     from databricks_jobs.export import export_gold
     from local_platform.warehouse import control, runner
 
-    full = replace(settings, export_root=export_root)
-    export_gold(spark, full, batch_id, log=lambda _: None, full=True)
-    control.start(reference)
-    runner.apply(reference, full.export_root)
-    return runner.load_and_build(reference, batch_id)["load"]
+    stage = root / "full-stage"
+    reference = control.WarehouseSettings(state_dir=root / "reference-warehouse", port=free_port(), data_dirs=(stage,))
+    full = replace(settings, export_root=str(stage))
+    try:
+        export_gold(spark, full, batch_id, log=lambda _: None, full=True)
+        control.start(reference)
+        runner.apply(reference, full.export_root)
+        load = runner.load_and_build(reference, batch_id)["load"]
+        return {"curated": curated(warehouse), "reference": curated(reference), "reference_load": load}
+    finally:
+        control.stop(reference)
+
+
+def assert_curated_equals_full_reload(compared: dict) -> None:
+    """Row for row, every curated table after the incremental loads equals the full reload (and holds rows)."""
+    assert compared["reference_load"]["status"] == "LOADED"
+    after, reference = compared["curated"], compared["reference"]
+    for contract in GOLD_TABLES:
+        assert len(after[contract.name]) == len(reference[contract.name]), contract.name
+        pd.testing.assert_frame_equal(after[contract.name], reference[contract.name], obj=contract.name)
+    assert sum(len(frame) for frame in after.values()) > 0

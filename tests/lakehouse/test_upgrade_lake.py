@@ -96,6 +96,7 @@ def test_additive_changes_are_applied_in_place_and_keep_every_row(spark, tmp_pat
     assert detail["properties"]["energy_platform.contract_fingerprint"] == V1.fingerprint
     assert detail["properties"]["energy_platform.contract_version"] == str(CONTRACT_VERSION)
     assert [p.changes for p in plan_lake(spark, settings, [V1, OTHER])] == [[], []]
+    assert read_stored(spark, settings, V0.name, V1).columns is None  # up to date: its schema is not read
 
 
 def test_a_destructive_change_is_refused_before_anything_is_written(spark, tmp_path):

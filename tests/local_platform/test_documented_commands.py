@@ -100,3 +100,26 @@ def test_every_command_module_is_listed():
     assert {m.__name__.rsplit(".", 1)[1] for m in cli.COMMANDS} == modules
     shown = build_parser()._subparsers._group_actions[0].choices
     assert set(shown) == modules
+
+
+def test_no_documentation_line_is_longer_than_the_limit():
+    """README.md and docs/*.md keep to DOCS_LINE_LIMIT characters a line, generated parts (the quarantine reasons)
+    included."""
+    from databricks_jobs.tables import DOCS_LINE_LIMIT
+
+    long = [
+        f"{document.relative_to(ROOT).as_posix()}:{number}: {len(line)} characters"
+        for document in DOCUMENTS
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), start=1)
+        if len(line) > DOCS_LINE_LIMIT
+    ]
+    assert long == []
+
+
+def test_upgrade_refuses_lake_only_with_warehouse_only(capsys):
+    """Both would leave both sides alone and exit 0, as if the upgrade had run."""
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(["upgrade", "--lake-only", "--warehouse-only"])
+    assert refused.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert build_parser().parse_args(["upgrade", "--lake-only"]).lake_only is True
