@@ -11,6 +11,9 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import re
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -415,3 +418,32 @@ def test_a_failing_stale_staging_clean_up_does_not_fail_the_load(database):
         )
     assert report["status"] == "LOADED" and report["batch_id"] == A
     assert len(curated(settings)[DAILY.name]) == len(export_tables(A)[DAILY.name])
+
+
+def test_a_copy_the_warehouse_may_not_read_fails_the_load_at_once(database, monkeypatch):
+    """A stage on a folder the locked-down local warehouse may not read: DuckDB refuses the COPY (PermissionException),
+    answered as the statement's error (insufficient privileges), so the load fails naming the table and the reason.
+    fakesnow answered it as HTTP 500, which the connector retried for minutes: the load hung."""
+    settings, _ = database
+    outside = Path(tempfile.mkdtemp(prefix="outside-warehouse-"))  # /tmp, not under the folders it was started with
+    try:
+        monkeypatch.setattr(runner, "check_readable", lambda *_: None)  # the check the runner makes up front
+        runner.apply(settings, str(outside))
+        write_export(outside, A, export_tables(A))
+        outcome: list[BaseException] = []
+
+        def load() -> None:
+            try:
+                runner.load(settings)
+            except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+                outcome.append(error)
+
+        thread = threading.Thread(target=load, daemon=True)  # a hung load must not hold the test run
+        thread.start()
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "the load still runs after 120 s (the connector retrying a server error)"
+        assert len(outcome) == 1 and isinstance(outcome[0], LoadError), outcome
+        assert re.search(r"table \w+: COPY from .* failed: .*insufficient privileges", str(outcome[0])), outcome[0]
+        assert all(frame.empty for frame in curated(settings).values())
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)
