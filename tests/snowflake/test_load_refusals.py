@@ -7,7 +7,6 @@ Unit checks run on the manifest and on real Parquet files written here; the rest
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import math
@@ -29,7 +28,7 @@ from test_incremental_load import assert_same_tables, curated, history
 
 from databricks_jobs import tables
 from local_platform.warehouse import runner
-from local_platform.warehouse.control import WarehouseSettings, session
+from local_platform.warehouse.control import session
 from snowpark.energy_snowpark import load_export as loader
 from snowpark.energy_snowpark.identifiers import InvalidIdentifierError, validate_batch_id
 from snowpark.energy_snowpark.load_manifest import MAX_FILES_PER_BATCH, LoadError, parse_manifest
@@ -38,16 +37,6 @@ from snowpark.energy_snowpark.parquet_schema import SchemaMismatchError, check_s
 A, B, C, D = (f"2026110{day}T060000Z-0000000{day}" for day in range(1, 5))
 DAILY, EVENTS = tables.GOLD_DEMAND_DAILY, tables.GOLD_OUTAGES_EVENTS
 NOW = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture()
-def database(warehouse, tmp_path, request) -> tuple[WarehouseSettings, Path]:
-    name = "REF_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name).upper()[:60]
-    settings = dataclasses.replace(warehouse, database=name)
-    export = tmp_path / "export"
-    export.mkdir()
-    runner.apply(settings, str(export))
-    return settings, export
 
 
 # --- batch ids --------------------------------------------------------------------------------------------------
