@@ -1,5 +1,5 @@
-"""COPY INTO ... INCLUDE_METADATA = (column = METADATA$FILENAME) on the local warehouse, and write conflicts
-reported as errors (not as a server failure the connector retries for minutes).
+"""COPY INTO ... INCLUDE_METADATA = (column = METADATA$FILENAME) on the local warehouse, and DuckDB's errors
+reported as the statement's error (not as a server failure the connector retries for minutes).
 
 Snowflake fills a column of each loaded row with the file it came from (INCLUDE_METADATA, allowed with
 MATCH_BY_COLUMN_NAME); the load procedure uses it to name the file of an implausible value while loading all of a
@@ -8,7 +8,7 @@ that one form: the parameter is taken out of the statement, fakesnow builds its 
 named column of each INSERT gets the file's path instead of NULL. Anything else (other metadata fields, a column
 the table lacks, without MATCH_BY_COLUMN_NAME) is refused as Snowflake would refuse it or fakesnow cannot do it.
 Uses fakesnow internals (copy_into.copy_into, copy_into._inserts): pinned version, covered by
-tests/snowflake/test_load_serialised.py.
+tests/snowflake/test_load_refusals.py.
 """
 
 from __future__ import annotations
@@ -83,28 +83,43 @@ def install() -> None:
         cursor.copy_into = copy
 
 
-def report_write_conflicts() -> None:
-    """DuckDB refuses the second of two transactions writing one row ("Conflict on update"); fakesnow passes that on
-    as an unhandled exception, i.e. HTTP 500, which the Snowflake connector retries for minutes. Report it as the
-    statement's error instead, as Snowflake reports a statement aborted on a lock (the load's lock table relies on it
-    locally: the second of two concurrent loads is refused at once)."""
+def report_duckdb_errors() -> None:
+    """Any DuckDB error of a statement is answered as that statement's error, as Snowflake answers a failed
+    statement. fakesnow translates a few DuckDB errors and passes the rest on as an unhandled exception, i.e. HTTP
+    500, which the Snowflake connector retries for minutes: a load then hangs instead of failing. Two kinds get
+    Snowflake's own codes: the second of two transactions writing one row ("Conflict on update", as Snowflake
+    reports a statement aborted on a lock; the load's lock table relies on it locally: the second of two concurrent
+    loads is refused at once) and a file DuckDB may not touch (a stage outside the folders the locked-down warehouse
+    may read: insufficient privileges). Every other DuckDB error gets Snowflake's internal-error code."""
     import duckdb
-    import snowflake.connector.errors
     from fakesnow.cursor import FakeSnowflakeCursor
 
-    original = FakeSnowflakeCursor.execute
-    if getattr(original, "_reports_conflicts", False):
-        return
+    for method_name in ("execute", "_describe_only"):  # the server describes some statements before running them
+        original = getattr(FakeSnowflakeCursor, method_name)
+        if not getattr(original, "_reports_duckdb_errors", False):
+            setattr(FakeSnowflakeCursor, method_name, _reporting(original, duckdb.Error))
 
-    def execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+
+def statement_error(error: Exception) -> Exception:
+    """The Snowflake error a statement that failed in DuckDB with `error` is answered with."""
+    import duckdb
+    import snowflake.connector.errors
+
+    if isinstance(error, duckdb.TransactionException) and "conflict" in str(error).lower():
+        errno, sqlstate, what = 625, "57014", "write conflict with another transaction"
+    elif isinstance(error, duckdb.PermissionException):
+        errno, sqlstate, what = 3001, "42501", "insufficient privileges (the local warehouse may not read this)"
+    else:
+        errno, sqlstate, what = 603, "XX000", f"local warehouse (DuckDB {type(error).__name__})"
+    return snowflake.connector.errors.ProgrammingError(msg=f"{what}: {error}", errno=errno, sqlstate=sqlstate)
+
+
+def _reporting(original: Any, duckdb_error: type[Exception]) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return original(self, *args, **kwargs)
-        except duckdb.TransactionException as error:
-            if "conflict" not in str(error).lower():
-                raise
-            raise snowflake.connector.errors.ProgrammingError(
-                msg=f"write conflict with another transaction: {error}", errno=625, sqlstate="57014"
-            ) from error
+        except duckdb_error as error:
+            raise statement_error(error) from error
 
-    execute._reports_conflicts = True  # type: ignore[attr-defined]
-    FakeSnowflakeCursor.execute = execute
+    method._reports_duckdb_errors = True  # type: ignore[attr-defined]
+    return method

@@ -239,7 +239,7 @@ def serve(db_path: str, port: int, allowed: list[str], host: str = "127.0.0.1") 
     folders = [Path(db_path), Path(stage.LOCAL_BUCKET_PATH), *map(Path, allowed)]
     lock_down(instance.duck_conn, folders, Path(db_path) / ".tmp")
     copy_metadata.install()
-    copy_metadata.report_write_conflicts()
+    copy_metadata.report_duckdb_errors()
     fakesnow.server.shared_fs = instance
     uvicorn.run(guarded_app(*local_credentials()), host=host, port=port, log_level="warning")
 

@@ -339,7 +339,9 @@ def _stage_rows(
 ) -> None:
     session.sql(f"CREATE OR REPLACE TRANSIENT TABLE {staging} LIKE {curated}").collect()
     session.sql(f"ALTER TABLE {staging} ADD COLUMN {LOAD_FILE_COLUMN} VARCHAR").collect()
-    results = _copy_files(session, database, stage, batch_id, table, staging, table.files, with_file_name=True)
+    results = _copy_results(
+        _copy_files(session, database, stage, batch_id, table, staging, table.files, with_file_name=True)
+    )
     for file in table.files:
         loaded, rejected = _check_file_count(table.name, file, results)
         load.rows_loaded += loaded
@@ -355,7 +357,7 @@ def _stage_deleted_keys(
     """The key columns only, typed as in the curated table (CTAS of no row: DDL, so before the transaction)."""
     key = ", ".join(quote_identifier(c) for c in table.primary_key)
     session.sql(f"CREATE OR REPLACE TRANSIENT TABLE {staging} AS SELECT {key} FROM {curated} WHERE 1 = 0").collect()
-    results = _copy_files(session, database, stage, batch_id, table, staging, table.deleted_key_files)
+    results = _copy_results(_copy_files(session, database, stage, batch_id, table, staging, table.deleted_key_files))
     for file in table.deleted_key_files:
         _check_file_count(table.name, file, results)
     _check_staged_count(session, staging, table.name, "deleted keys", table.deleted_key_count)
@@ -410,9 +412,19 @@ def _copy_files(
 
 
 def _check_plausible(session: Any, staging: str, table: ManifestTable, batch_id: str) -> None:
-    """The first implausible value of each rule, with the file it came from."""
+    """The first implausible value of the first rule broken, with the file it came from. One scan counts every rule's
+    violations; only a broken rule is queried again for its file and value."""
     columns, _key = TABLES[table.name]
-    for rule in rules_for(columns, datetime.now(UTC).replace(tzinfo=None)):
+    rules = rules_for(columns, datetime.now(UTC).replace(tzinfo=None))
+    if not rules:
+        return
+    counts = session.sql(
+        "SELECT "
+        + ", ".join(f"SUM(CASE WHEN {rule.violation} THEN 1 ELSE 0 END)" for rule in rules)
+        + f" FROM {staging}",
+        params=[value for rule in rules for value in rule.params] or None,
+    ).collect()[0]
+    for rule in (rule for rule, count in zip(rules, counts, strict=True) if count):
         found = session.sql(
             f"SELECT {LOAD_FILE_COLUMN}, CAST({quote_identifier(rule.column)} AS VARCHAR) FROM {staging} "
             f"WHERE {rule.violation} LIMIT 1",
@@ -442,10 +454,15 @@ def _require_columns(session: Any, curated: str, table: ManifestTable) -> None:
         raise LoadError(f"table {table.name}: the export has columns {missing} that {curated} lacks")
 
 
-def _check_file_count(table_name: str, file: ManifestFile, results: list[dict[str, Any]]) -> tuple[int, int]:
-    """Compare COPY's result for one file with the manifest's row count of that file; (loaded, rejected)."""
-    by_name = {str(r.get("file", "")).rsplit("/", 1)[-1]: r for r in results}
-    result = by_name.get(file.file_name)
+def _copy_results(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """COPY's result rows by file name (indexed once per table: a table may have thousands of files)."""
+    return {str(r.get("file", "")).rsplit("/", 1)[-1]: r for r in results}
+
+
+def _check_file_count(table_name: str, file: ManifestFile, results: dict[str, dict[str, Any]]) -> tuple[int, int]:
+    """Compare COPY's result for one file (`results`: by file name) with the manifest's row count of that file;
+    (loaded, rejected)."""
+    result = results.get(file.file_name)
     if result is None and file.row_count == 0:
         return 0, 0  # an empty table is exported as one empty file, which COPY may not report
     if result is None or result.get("status") not in ("LOADED", "PARTIALLY_LOADED"):

@@ -4,7 +4,8 @@ Run by the load procedure before it loads (so a batch with a column the contract
 `energy-platform upgrade`. CURATED.CONTRACT_VERSIONS records, per table, the contract version and fingerprint it was
 created or last upgraded with; a table whose fingerprint is current costs nothing more. Otherwise its columns (from
 INFORMATION_SCHEMA.COLUMNS) are compared with the contract:
-- applied in place: a new table (its CREATE TABLE from the contract); a new nullable column (ALTER TABLE ADD COLUMN);
+- applied in place: a new table (its CREATE TABLE from the contract); a new nullable column (ALTER TABLE ADD COLUMN
+  IF NOT EXISTS: two loads starting at once may both upgrade, before either takes the load's lock);
   a new NOT NULL column with a declared backfill (added, filled, then SET NOT NULL); NUMBER(10,0) -> NUMBER(19,0)
   (int -> bigint: Snowflake allows raising a NUMBER's precision); NOT NULL -> nullable;
 - refused, before anything is written, naming the table, the change and the way (docs/upgrading.md): a column the
@@ -143,7 +144,9 @@ def _plan_column(
 ) -> None:
     wanted_type, quoted = SNOWFLAKE_TYPES[spark_type], column.upper()
     if stored is None:
-        add = f"ALTER TABLE {name} ADD COLUMN {quoted} {wanted_type}"
+        # IF NOT EXISTS and the backfill of nulls only: two loads starting at once both run the upgrade before the
+        # load's lock (DDL would commit the lock's transaction), so the second must find the first's work harmless.
+        add = f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {quoted} {wanted_type}"
         if nullable:
             plan.changes.append((f"add column {quoted} {wanted_type} (nullable)", (add,)))
         elif backfill is None:
@@ -156,7 +159,7 @@ def _plan_column(
                     f"add column {quoted} {wanted_type} NOT NULL, existing rows backfilled with {backfill}",
                     (
                         add,
-                        f"UPDATE {name} SET {quoted} = {backfill}",
+                        f"UPDATE {name} SET {quoted} = {backfill} WHERE {quoted} IS NULL",
                         f"ALTER TABLE {name} ALTER COLUMN {quoted} SET NOT NULL",
                     ),
                 )
@@ -229,10 +232,13 @@ def upgrade_warehouse(
 
 
 def _record(session: Any, database: str, table: str, fingerprint: str) -> None:
-    versions = f"{database}.CURATED.{VERSIONS_TABLE}"
-    session.sql(f"DELETE FROM {versions} WHERE TABLE_NAME = ?", params=[table]).collect()
+    """One statement (a MERGE: Snowflake does not enforce the primary key, and a DELETE then INSERT of two upgrades
+    at once would leave two rows)."""
     session.sql(
-        f"INSERT INTO {versions} (TABLE_NAME, CONTRACT_VERSION, FINGERPRINT, UPGRADED_AT_UTC) "
-        "SELECT ?, ?, ?, SYSDATE()",
+        f"MERGE INTO {database}.CURATED.{VERSIONS_TABLE} t USING (SELECT ? AS TABLE_NAME, ? AS CONTRACT_VERSION, "
+        "? AS FINGERPRINT) s ON t.TABLE_NAME = s.TABLE_NAME WHEN MATCHED THEN UPDATE SET CONTRACT_VERSION = "
+        "s.CONTRACT_VERSION, FINGERPRINT = s.FINGERPRINT, UPGRADED_AT_UTC = SYSDATE() WHEN NOT MATCHED THEN INSERT "
+        "(TABLE_NAME, CONTRACT_VERSION, FINGERPRINT, UPGRADED_AT_UTC) VALUES (s.TABLE_NAME, s.CONTRACT_VERSION, "
+        "s.FINGERPRINT, SYSDATE())",
         params=[table, CONTRACT_VERSION, fingerprint],
     ).collect()

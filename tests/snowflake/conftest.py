@@ -3,6 +3,7 @@ subprocess on a free 127.0.0.1 port, DuckDB files in a temp folder) with sql/ ap
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sys
 from pathlib import Path
@@ -52,3 +53,43 @@ def wh_session(warehouse):
 
     with control.session(warehouse) as session:
         yield session
+
+
+@pytest.fixture()
+def database(warehouse, tmp_path, request):
+    """A database of its own on the module's warehouse (the deploy plan applied to it), its stage on an export folder
+    of its own: (settings, export folder)."""
+    from local_platform.warehouse import runner
+
+    name = "T_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name).upper()[:60]
+    settings = dataclasses.replace(warehouse, database=name)
+    export = tmp_path / "export"
+    export.mkdir()
+    runner.apply(settings, str(export))
+    return settings, export
+
+
+# Names other than snowflake.yml's defaults (local_platform.warehouse.deploy.DEFAULT_NAMES) for every name a deploy
+# takes: a deploy under them must leave no default anywhere.
+OTHER_NAMES = {
+    "database": "OTHERDB",
+    "warehouse": "OTHER_WH",
+    "admin_role": "OTHER_ADMIN",
+    "analyst_role": "OTHER_ANALYST",
+    "app_package": "OTHER_PKG",
+    "app": "OTHER_APP",
+}
+
+
+@pytest.fixture()
+def other_names() -> dict[str, str]:
+    from local_platform.warehouse.deploy import DEFAULT_NAMES
+
+    assert sorted(OTHER_NAMES) == sorted(DEFAULT_NAMES)  # every name the deploy takes
+    return dict(OTHER_NAMES)
+
+
+@pytest.fixture()
+def other_names_env(other_names) -> list[str]:
+    """The `snow` arguments setting snowflake.yml's env to other_names."""
+    return [arg for name, value in other_names.items() for arg in ("--env", f"{name}={value}")]

@@ -185,30 +185,21 @@ def test_the_plan_runs_on_the_local_warehouse_with_declared_skips(tmp_path):
     assert [r.file for r in ran if r.file == "BUILD_REPORTING_VIEWS"] == ["BUILD_REPORTING_VIEWS"]
 
 
-OTHER_NAMES = {
-    "database": "OTHERDB",
-    "warehouse": "OTHER_WH",
-    "admin_role": "OTHER_ADMIN",
-    "analyst_role": "OTHER_ANALYST",
-    "app_package": "OTHER_PKG",
-    "app": "OTHER_APP",
-}
-DEFAULT_NAME = re.compile(r"\b(ENERGY|COMPUTE_WH|ENERGY_ADMIN|ENERGY_ANALYST|ENERGY_APP|ENERGY_APP_PKG)\b")
+DEFAULT_NAME = re.compile(r"\b(" + "|".join(deploy.DEFAULT_NAMES.values()) + r")\b")
 
 
-def test_a_deploy_under_other_names_names_no_default_anywhere():
+def test_a_deploy_under_other_names_names_no_default_anywhere(other_names, other_names_env):
     """Issue 20: database, warehouse and roles reach every statement and every CLI command, and every `snow` command
     carries them as --env values for snowflake.yml and runs on the given warehouse."""
-    variables = {**deploy.EXAMPLE_VARIABLES, **OTHER_NAMES}
+    variables = {**deploy.EXAMPLE_VARIABLES, **other_names}
     printed = list(deploy.dry_run(variables, native_app=True, connection="prod"))
     commands = deploy.commands(variables, "prod", native_app=True)
     text = "\n".join([*printed, *(" ".join(c) for c in commands)])
     assert not DEFAULT_NAME.findall(text), sorted(set(DEFAULT_NAME.findall(text)))
-    env = [arg for name, value in OTHER_NAMES.items() for arg in ("--env", f"{name}={value}")]
     snow = [c for c in commands if c[1] != "sql"]
     assert [c[1] for c in snow] == ["snowpark", "snowpark", "streamlit", "app"]
     for command in snow:
-        assert " ".join(env) in " ".join(command), command
+        assert " ".join(other_names_env) in " ".join(command), command
     for command in commands:
         if "--connection" in command:
             assert command[command.index("--warehouse") + 1] == "OTHER_WH", command

@@ -29,17 +29,6 @@ CONTRACTS = {t.name: t for t in tables.GOLD_TABLES}
 Rows = dict[str, list[dict[str, Any]]]
 
 
-@pytest.fixture()
-def database(warehouse, tmp_path, request) -> tuple[WarehouseSettings, Path]:
-    """A database of its own on the module's warehouse, its stage on an export folder of its own."""
-    name = "INC_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name).upper()[:60]
-    settings = dataclasses.replace(warehouse, database=name)
-    export = tmp_path / "export"
-    export.mkdir()
-    runner.apply(settings, str(export))
-    return settings, export
-
-
 def curated(settings: WarehouseSettings) -> dict[str, pd.DataFrame]:
     """Every curated Gold table, rows sorted by primary key, lower-case column names in contract order."""
     frames = {}

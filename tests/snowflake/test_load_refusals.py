@@ -7,10 +7,12 @@ Unit checks run on the manifest and on real Parquet files written here; the rest
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import math
+import re
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,7 +28,7 @@ from test_incremental_load import assert_same_tables, curated, history
 
 from databricks_jobs import tables
 from local_platform.warehouse import runner
-from local_platform.warehouse.control import WarehouseSettings, session
+from local_platform.warehouse.control import session
 from snowpark.energy_snowpark import load_export as loader
 from snowpark.energy_snowpark.identifiers import InvalidIdentifierError, validate_batch_id
 from snowpark.energy_snowpark.load_manifest import MAX_FILES_PER_BATCH, LoadError, parse_manifest
@@ -35,16 +37,6 @@ from snowpark.energy_snowpark.parquet_schema import SchemaMismatchError, check_s
 A, B, C, D = (f"2026110{day}T060000Z-0000000{day}" for day in range(1, 5))
 DAILY, EVENTS = tables.GOLD_DEMAND_DAILY, tables.GOLD_OUTAGES_EVENTS
 NOW = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture()
-def database(warehouse, tmp_path, request) -> tuple[WarehouseSettings, Path]:
-    name = "REF_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name).upper()[:60]
-    settings = dataclasses.replace(warehouse, database=name)
-    export = tmp_path / "export"
-    export.mkdir()
-    runner.apply(settings, str(export))
-    return settings, export
 
 
 # --- batch ids --------------------------------------------------------------------------------------------------
@@ -415,3 +407,32 @@ def test_a_failing_stale_staging_clean_up_does_not_fail_the_load(database):
         )
     assert report["status"] == "LOADED" and report["batch_id"] == A
     assert len(curated(settings)[DAILY.name]) == len(export_tables(A)[DAILY.name])
+
+
+def test_a_copy_the_warehouse_may_not_read_fails_the_load_at_once(database, monkeypatch):
+    """A stage on a folder the locked-down local warehouse may not read: DuckDB refuses the COPY (PermissionException),
+    answered as the statement's error (insufficient privileges), so the load fails naming the table and the reason.
+    fakesnow answered it as HTTP 500, which the connector retried for minutes: the load hung."""
+    settings, _ = database
+    outside = Path(tempfile.mkdtemp(prefix="outside-warehouse-"))  # /tmp, not under the folders it was started with
+    try:
+        monkeypatch.setattr(runner, "check_readable", lambda *_: None)  # the check the runner makes up front
+        runner.apply(settings, str(outside))
+        write_export(outside, A, export_tables(A))
+        outcome: list[BaseException] = []
+
+        def load() -> None:
+            try:
+                runner.load(settings)
+            except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+                outcome.append(error)
+
+        thread = threading.Thread(target=load, daemon=True)  # a hung load must not hold the test run
+        thread.start()
+        thread.join(timeout=120)
+        assert not thread.is_alive(), "the load still runs after 120 s (the connector retrying a server error)"
+        assert len(outcome) == 1 and isinstance(outcome[0], LoadError), outcome
+        assert re.search(r"table \w+: COPY from .* failed: .*insufficient privileges", str(outcome[0])), outcome[0]
+        assert all(frame.empty for frame in curated(settings).values())
+    finally:
+        shutil.rmtree(outside, ignore_errors=True)

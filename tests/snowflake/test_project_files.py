@@ -19,6 +19,7 @@ from sqlglot import exp
 from databricks_jobs import tables
 from databricks_jobs.export import snowflake_contract as ddl
 from local_platform.warehouse import apply_sql, control
+from local_platform.warehouse.deploy import DEFAULT_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
 SNOW = REPO / ".venv" / "bin" / "snow"
@@ -202,24 +203,13 @@ def test_snow_sql_runs_a_deploy_file_with_its_variables_and_role(warehouse, tmp_
     assert {"CURATED", "REPORTING", "APP"} <= schemas
 
 
-OTHER_ENV = {
-    "database": "OTHERDB",
-    "warehouse": "OTHER_WH",
-    "admin_role": "OTHER_ADMIN",
-    "analyst_role": "OTHER_ANALYST",
-    "app_package": "OTHER_PKG",
-    "app": "OTHER_APP",
-}
-DEFAULTS = ("ENERGY", "COMPUTE_WH", "ENERGY_ADMIN", "ENERGY_ANALYST", "ENERGY_APP_PKG", "ENERGY_APP")
-
-
-def test_the_cli_renders_snowflake_yml_with_other_names_and_no_default_left():
+def test_the_cli_renders_snowflake_yml_with_other_names_and_no_default_left(other_names):
     """The Snowflake CLI's own rendering (snowflake.cli.api.utils.definition_rendering, what `--env` feeds): every
     entity lands in the given database, imports from its stage, runs on its warehouse, as its role."""
     from snowflake.cli.api.utils.definition_rendering import render_definition_template
 
     definition = yaml.safe_load((REPO / "snowflake.yml").read_text(encoding="utf-8"))
-    model = render_definition_template(definition, {"ctx": {"env": OTHER_ENV}}).project_definition
+    model = render_definition_template(definition, {"ctx": {"env": other_names}}).project_definition
     entities = model.entities
     for name in ("load_gold_export", "build_reporting_views", "refresh_reporting", "load_factor"):
         assert entities[name].fqn.database == "OTHERDB", name
@@ -232,19 +222,18 @@ def test_the_cli_renders_snowflake_yml_with_other_names_and_no_default_left():
     assert (app.fqn.name, app.meta.warehouse, app.meta.role) == ("OTHER_APP", "OTHER_WH", "OTHER_ADMIN")
     assert (package.fqn.name, package.meta.warehouse, package.meta.role) == ("OTHER_PKG", "OTHER_WH", "OTHER_ADMIN")
     rendered = json.dumps(model.model_dump(exclude={"env"}, mode="json"))
-    assert not [word for word in DEFAULTS if f'"{word}"' in rendered or f"{word}." in rendered]
+    assert not [word for word in DEFAULT_NAMES.values() if f'"{word}"' in rendered or f"{word}." in rendered]
     # Without --env, the defaults of the env section, so a plain `snow` command still deploys ENERGY.
     default = render_definition_template(definition, {}).project_definition
     assert default.entities["energy_app"].meta.warehouse == "COMPUTE_WH"
 
 
-def test_snow_bundles_and_builds_offline_with_other_names(tmp_path):
+def test_snow_bundles_and_builds_offline_with_other_names(tmp_path, other_names_env):
     root = _project_copy(tmp_path)
     config = root / ".snowflake" / "config.toml"
     config.chmod(0o600)
-    env = [arg for name, value in OTHER_ENV.items() for arg in ("--env", f"{name}={value}")]
-    _snow(["snowpark", "build", "--ignore-anaconda", *env], root, config)
-    _snow(["app", "bundle", *env], root, config)
+    _snow(["snowpark", "build", "--ignore-anaconda", *other_names_env], root, config)
+    _snow(["app", "bundle", *other_names_env], root, config)
     deploy = root / "output" / "deploy"
     manifest = yaml.safe_load((deploy / "manifest.yml").read_text())
     descriptions = [entry[name]["description"] for entry in manifest["references"] for name in entry]

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from databricks_jobs.tables import CONTRACT_FINGERPRINTS, CONTRACT_VERSION, contracts_fingerprint
+from local_platform.warehouse.control import session
 from snowpark.energy_snowpark import export_contract
 from snowpark.energy_snowpark.load_manifest import LoadError, parse_manifest
 from snowpark.energy_snowpark.upgrade_warehouse import (
@@ -98,3 +99,30 @@ def test_an_old_warehouse_is_upgraded_in_place_and_a_destructive_change_refused(
     assert columns(wh_session, database, "GOLD_DEMAND__DAILY") == before
     upgrade_warehouse(wh_session, database, contracts=[added])
     assert columns(wh_session, database, "GOLD_DEMAND__DAILY") == [*before, "NOTE", "IS_BUSY"]
+
+
+class _AnotherUpgradeFirst:
+    """Another load's upgrade (on a session of its own) runs to the end just before this upgrade's first statement
+    starting with `before`: two loads started at once both plan the same change before either applies it."""
+
+    def __init__(self, session, other, database: str, before: str) -> None:
+        self._session, self._other, self._database, self._before = session, other, database, before
+
+    def sql(self, query: str, params=None):
+        if self._other is not None and query.startswith(self._before):
+            other, self._other = self._other, None
+            upgrade_warehouse(other, self._database)
+        return self._session.sql(query, params=params)
+
+
+def test_two_upgrades_at_once_add_a_column_once_and_record_one_version_row(database):
+    settings, _ = database
+    name = settings.database
+    with session(settings) as first, session(settings) as other:
+        first.sql(f"ALTER TABLE {name}.CURATED.LOAD_HISTORY DROP COLUMN CONTRACT_VERSION").collect()
+        first.sql(f"DELETE FROM {name}.CURATED.CONTRACT_VERSIONS").collect()
+        plans = upgrade_warehouse(_AnotherUpgradeFirst(first, other, name, "ALTER TABLE"), name)
+        assert [p.table for p in plans if p.changes] == ["load_history"]
+        assert columns(first, name, "LOAD_HISTORY").count("CONTRACT_VERSION") == 1
+        versions = first.sql(f"SELECT TABLE_NAME FROM {name}.CURATED.CONTRACT_VERSIONS").collect()
+    assert sorted(r[0] for r in versions) == sorted(t.name for t in export_contract.WAREHOUSE_TABLES)
