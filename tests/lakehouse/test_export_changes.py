@@ -185,13 +185,17 @@ def test_a_vacuumed_feed_gives_a_full_snapshot(spark, lake_with_changes, tmp_pat
     assert daily_entry["row_count"] == 3
 
 
-def test_an_export_killed_before_its_manifest_is_redone_whole(spark, lake_with_changes, tmp_path, monkeypatch):
+def test_an_export_killed_before_its_manifest_is_redone_whole(
+    spark, lake_with_changes, tmp_path, monkeypatch, request
+):
     settings, _ = lake_with_changes
+    # a copy of the lake too: the module's lake is shared, and a row deleted from it would be a change every later
+    # test's export finds
+    copy = _copy(spark, settings, tmp_path)
+    request.addfinalizer(lambda: lake.bind_local_schema(spark, settings))
     export_copy = tmp_path / "export"
-    shutil.copytree(settings.export_root, export_copy)
-    copy = LakeSettings(lake_root=settings.lake_root, export_root=str(export_copy))
     batch = "20261106T120000Z-00000006"
-    lake.delta_table(spark, settings, tables.GOLD_REFERENCE_REGIONS.name).delete(F.col("region_code") == "WEST")
+    lake.delta_table(spark, copy, tables.GOLD_REFERENCE_REGIONS.name).delete(F.col("region_code") == "WEST")
     from databricks_jobs.export import parquet_export
 
     real = parquet_export._export_table
