@@ -36,7 +36,7 @@ demo: $(STAMP)
 test: venv system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=40
 
 # The fast loop: tests needing no Spark session, local server, browser or network, and not slow (markers in
 # pyproject.toml; tests/conftest.py fails a test that starts Spark or a server without its marker).
