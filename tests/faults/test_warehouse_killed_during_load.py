@@ -24,6 +24,9 @@ from tests.faults.conftest import REPO_ROOT, kill_pid, kill_process_tree
 
 pytestmark = pytest.mark.e2e
 
+# Seconds a loader gets to exit by itself once its warehouse is killed.
+LOADER_GRACE_S = 10
+
 
 def _load_in_subprocess(settings: control.WarehouseSettings) -> subprocess.Popen:
     env = {**os.environ, "ENERGY_WAREHOUSE_DIR": str(settings.state_dir), "ENERGY_WAREHOUSE_PORT": str(settings.port)}
@@ -121,7 +124,9 @@ def _kill_warehouse_during_load(
         return False
     kill_pid(control.running_pid(settings))
     try:
-        loader.communicate(timeout=120)
+        # A loader that was done exits at once; one cut mid-load retries its dead server for minutes (the connector's
+        # own retries): it has failed, and waiting for it to say so tests nothing (it cost 2 minutes a kill).
+        loader.communicate(timeout=LOADER_GRACE_S)
     except subprocess.TimeoutExpired:
         kill_process_tree(loader)
     # A restarted server keeps its tables (DuckDB file) but not its stages: `warehouse start` re-applies sql/.

@@ -185,9 +185,7 @@ def test_a_vacuumed_feed_gives_a_full_snapshot(spark, lake_with_changes, tmp_pat
     assert daily_entry["row_count"] == 3
 
 
-def test_an_export_killed_before_its_manifest_is_redone_whole(
-    spark, lake_with_changes, tmp_path, monkeypatch, request
-):
+def test_an_export_killed_before_its_manifest_is_redone_whole(spark, lake_with_changes, tmp_path, monkeypatch, request):
     settings, _ = lake_with_changes
     # a copy of the lake too: the module's lake is shared, and a row deleted from it would be a change every later
     # test's export finds
