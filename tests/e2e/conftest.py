@@ -30,6 +30,21 @@ def s3_spark(spark, s3_settings, s3_env):
     return spark
 
 
+# The change between two runs of the synthetic utility (seed 11): one interval value becomes the year's peak, one
+# outage event is removed from its export.
+CHANGED_EVENT = "SYN-N-2025-00001"
+
+
+def change_raw_files(raw: Path) -> None:
+    """One interval value becomes the year's peak; one outage event is removed from its export."""
+    load = raw / "synthetic_utility" / "interval_load" / "interval_load_SYN_NORTH_2025.csv"
+    header, first, *rest = load.read_text().splitlines(keepends=True)
+    load.write_text(header + ",".join([*first.split(",")[:3], "9999999.0\n"]) + "".join(rest))
+    oms = raw / "synthetic_utility" / "oms_outages" / "oms_outages_2025.csv"
+    lines = oms.read_text().splitlines(keepends=True)
+    oms.write_text("".join(line for line in lines if not line.startswith(CHANGED_EVENT)))
+
+
 E2E_VIEWS = ("DAILY_DEMAND", "RELIABILITY_YEARLY", "LOAD_FACTOR_MONTHLY", "HOURLY_DEMAND", "OUTAGE_EVENTS")
 
 

@@ -2,13 +2,15 @@
 BASE_COMMIT, taken out of this repository's own history with `git archive` and run in a subprocess), then upgraded
 by this code: the lake's tables record their contract version, LOAD_HISTORY gains CONTRACT_VERSION (an additive
 change) and CURATED.CONTRACT_VERSIONS is created (an added table). No row is lost or changed (count and checksum per
-table), an incremental export and load afterwards equal a full reload, and a destructive change is refused leaving
-every table as it was. One small synthetic lake for the module (CI time)."""
+table), an incremental export and load afterwards carry only what a raw change touched and equal a full reload, and
+a destructive change is refused leaving every table as it was. One small synthetic lake for the module (CI time); it
+is also the suite's whole-flow change-data test (one raw value changed, one event removed, between two runs)."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -29,8 +31,12 @@ from databricks_jobs.upgrade import UpgradeRefused, lake_contracts, upgrade_lake
 from local_platform.flow import FlowConfig, lake_settings, run_flow
 from local_platform.s3.server import free_port
 from local_platform.s3.settings import process_environment
-from tests.e2e.conftest import assert_curated_equals_full_reload, compared_with_full_reload
-from tests.e2e.test_change_data_flow import CHANGED_EVENT, change_raw_files
+from tests.e2e.conftest import (
+    CHANGED_EVENT,
+    assert_curated_equals_full_reload,
+    change_raw_files,
+    compared_with_full_reload,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -281,6 +287,22 @@ def test_an_incremental_export_and_load_after_the_upgrade_equal_a_full_reload(hi
     assert history["history_versions"] == {(old_batch, None), (second.batch_id, CONTRACT_VERSION)}
     assert CHANGED_EVENT not in set(history["curated"]["gold_outages__events"]["event_id"])
     assert_curated_equals_full_reload(history)
+
+
+def test_the_incremental_batch_carries_only_what_changed(history):
+    """The run after the upgrade exports the Gold rows the raw change touched, on top of the old code's batch."""
+    second = history["second"]
+    old_batch = next(b for b, _ in history["history_versions"] if b != second.batch_id)
+    assert second.manifest["base_batch_id"] == old_batch
+    entries = {t["name"]: t for t in second.manifest["tables"]}
+    full = json.loads((history["root"] / "full-stage" / FULL_BATCH / "_manifest.json").read_text())
+    full_rows = {t["name"]: t["row_count"] for t in full["tables"]}
+    # One hour changed: its local day; the event removed: its key deleted, its day's reliability recomputed.
+    assert entries["gold_demand__daily"]["row_count"] == 1
+    assert entries["gold_outages__events"]["deleted_keys"]["row_count"] == 1
+    reliability = entries["gold_reliability__daily"]
+    assert 0 < reliability["row_count"] + reliability["deleted_keys"]["row_count"] <= 2
+    assert sum(t["row_count"] for t in entries.values()) < sum(full_rows.values()) / 100
 
 
 def test_a_destructive_change_is_refused_and_leaves_every_table_as_it_was(history, spark):
