@@ -339,9 +339,7 @@ def _stage_rows(
 ) -> None:
     session.sql(f"CREATE OR REPLACE TRANSIENT TABLE {staging} LIKE {curated}").collect()
     session.sql(f"ALTER TABLE {staging} ADD COLUMN {LOAD_FILE_COLUMN} VARCHAR").collect()
-    results = _copy_results(
-        _copy_files(session, database, stage, batch_id, table, staging, table.files, with_file_name=True)
-    )
+    results = _copy_files(session, database, stage, batch_id, table, staging, table.files, with_file_name=True)
     for file in table.files:
         loaded, rejected = _check_file_count(table.name, file, results)
         load.rows_loaded += loaded
@@ -357,7 +355,7 @@ def _stage_deleted_keys(
     """The key columns only, typed as in the curated table (CTAS of no row: DDL, so before the transaction)."""
     key = ", ".join(quote_identifier(c) for c in table.primary_key)
     session.sql(f"CREATE OR REPLACE TRANSIENT TABLE {staging} AS SELECT {key} FROM {curated} WHERE 1 = 0").collect()
-    results = _copy_results(_copy_files(session, database, stage, batch_id, table, staging, table.deleted_key_files))
+    results = _copy_files(session, database, stage, batch_id, table, staging, table.deleted_key_files)
     for file in table.deleted_key_files:
         _check_file_count(table.name, file, results)
     _check_staged_count(session, staging, table.name, "deleted keys", table.deleted_key_count)
@@ -397,8 +395,9 @@ def _copy_files(
     staging: str,
     files: tuple[ManifestFile, ...],
     with_file_name: bool = False,
-) -> list[dict[str, Any]]:
-    """COPY the files (all of one folder) in as few statements as Snowflake allows; COPY's result rows."""
+) -> dict[str, dict[str, Any]]:
+    """COPY the files (all of one folder) in as few statements as Snowflake allows; COPY's result rows by file name
+    (indexed once per table: a table may have thousands of files)."""
     folder = files[0].folder
     results = []
     for statement in copy_statements(
@@ -408,7 +407,7 @@ def _copy_files(
             results.extend(row.as_dict() for row in session.sql(statement).collect())
         except Exception as error:
             raise LoadError(f"table {table.name}: COPY from @{stage}/{batch_id}/{folder}/ failed: {error}") from error
-    return results
+    return {str(r.get("file", "")).rsplit("/", 1)[-1]: r for r in results}
 
 
 def _check_plausible(session: Any, staging: str, table: ManifestTable, batch_id: str) -> None:
@@ -452,11 +451,6 @@ def _require_columns(session: Any, curated: str, table: ManifestTable) -> None:
     missing = [c for c in table.columns if c.upper() not in existing]
     if missing:
         raise LoadError(f"table {table.name}: the export has columns {missing} that {curated} lacks")
-
-
-def _copy_results(results: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """COPY's result rows by file name (indexed once per table: a table may have thousands of files)."""
-    return {str(r.get("file", "")).rsplit("/", 1)[-1]: r for r in results}
 
 
 def _check_file_count(table_name: str, file: ManifestFile, results: dict[str, dict[str, Any]]) -> tuple[int, int]:
