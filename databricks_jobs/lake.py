@@ -10,6 +10,7 @@ through the table's name, with DataFrame / SQL APIs that Spark Connect (serverle
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ FINGERPRINT_PROPERTY = "energy_platform.contract_fingerprint"
 PRIMARY_KEY_PROPERTY = "energy_platform.primary_key"
 
 # Per Spark session: schema -> the folder it is bound to (local catalog only).
+_REGISTERING = threading.RLock()
 _BOUND: weakref.WeakKeyDictionary[SparkSession, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
@@ -69,15 +71,18 @@ def bind_local_schema(spark: SparkSession, settings: LakeSettings) -> None:
 
 def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> bool:
     """Local catalog only: register a table found in `lake_root` (written by an earlier session). Whether it exists."""
-    bind_local_schema(spark, settings)
-    name = settings.table_name(table)
-    if spark.catalog.tableExists(name):
+    # Threads (Gold's builders) may register the same table at once; the session catalog's IF NOT EXISTS is not
+    # atomic against a concurrent CREATE.
+    with _REGISTERING:
+        bind_local_schema(spark, settings)
+        name = settings.table_name(table)
+        if spark.catalog.tableExists(name):
+            return True
+        folder = Path(_local_folder(settings)) / table
+        if not (folder / "_delta_log").is_dir():
+            return False
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION {_sql_string(str(folder))}")
         return True
-    folder = Path(_local_folder(settings)) / table
-    if not (folder / "_delta_log").is_dir():
-        return False
-    spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION {_sql_string(str(folder))}")
-    return True
 
 
 def exists(spark: SparkSession, settings: LakeSettings, table: str) -> bool:

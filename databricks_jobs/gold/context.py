@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ class GoldContext:
     _processed: DataFrame | None = field(default=None, repr=False)
     _cache: dict[object, DataFrame | None] = field(default_factory=dict, repr=False)
     _flags: dict[object, bool] = field(default_factory=dict, repr=False)
+    # Builders run in threads (gold/runner.py): one computes a shared plan or flag, the others wait for it.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
     def regions(self) -> tuple[Region, ...]:
@@ -39,9 +42,10 @@ class GoldContext:
         """One DataFrame (plan) per key for the whole Gold run: builders share their Silver inputs' plans. Not
         persisted: serverless refuses DataFrame.persist/cache ([NOT_SUPPORTED_WITH_SERVERLESS]); each builder's
         read of Silver is a Delta scan with file skipping, and its result is written once by write_gold."""
-        if key not in self._cache:
-            self._cache[key] = factory()
-        return self._cache[key]
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = factory()
+            return self._cache[key]
 
     def release(self) -> None:
         self._cache.clear()
@@ -55,9 +59,10 @@ class GoldContext:
         return lake.read_or_empty(self.spark, self.settings, contract)
 
     def processed_batches(self) -> DataFrame:
-        if self._processed is None:
-            self._processed = lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES)
-        return self._processed
+        with self._lock:
+            if self._processed is None:
+                self._processed = lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES)
+            return self._processed
 
     def changed(self, table_name: str) -> DataFrame | None:
         """Rows of a Silver table from batches Gold has not processed yet (all rows on a full refresh)."""
@@ -70,10 +75,11 @@ class GoldContext:
     def has_new_batches(self, table_name: str) -> bool:
         """Whether a Silver table holds rows of a batch Gold has not processed (one small job per table and run)."""
         key = ("has_new_batches", table_name)
-        if key not in self._flags:
-            changed = self.changed(table_name)
-            self._flags[key] = changed is not None and not changed.select("batch_id").limit(1).isEmpty()
-        return self._flags[key]
+        with self._lock:
+            if key not in self._flags:
+                changed = self.changed(table_name)
+                self._flags[key] = changed is not None and not changed.select("batch_id").limit(1).isEmpty()
+            return self._flags[key]
 
     def record_processed(self, table_names: list[str]) -> None:
         """After every builder succeeded: remember the Silver batches now reflected in Gold."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from pyspark.sql import SparkSession
 
@@ -61,6 +62,12 @@ def build_gold(
     return results
 
 
+# Builders write different tables and read only Silver and Bronze, so they run at once: Spark runs jobs submitted from
+# several threads concurrently, and a table's build on a small or incremental input is mostly per-job and per-commit
+# latency (planning, the Delta log, the commit), which overlaps. More threads than this only queue for the cores.
+CONCURRENT_BUILDERS = 4
+
+
 def _run_builders(
     spark: SparkSession,
     settings: LakeSettings,
@@ -71,20 +78,44 @@ def _run_builders(
     built: list[tuple[str, dict[str, object]]],
     log: Callable[[str], None],
 ) -> None:
+    """Runs the builders concurrently; a line per table as it finishes. The first failure stops builders not yet
+    started and is raised once those running have finished (their tables are written and remembered in `built`)."""
     stored = stored_fingerprints(spark, settings)
     reference, states = reference_data(settings.config_root), input_states(spark, settings, builders)
-    for builder in builders:
+
+    def build_one(builder: GoldBuilder) -> tuple[dict, dict[str, object] | None]:
         started = time.monotonic()
         inputs = builder_inputs(builder, states, reference)
         if _unchanged_inputs(spark, settings, builder, stored, inputs, full_refresh):
-            result = {"operation": "unchanged inputs", "rows_written": 0}
+            result, remembered = {"operation": "unchanged inputs", "rows_written": 0}, None
         else:
             result = _run_builder(spark, settings, ctx, builder, full_refresh)
-            if result["operation"] != "no input":  # a table not written has no inputs to remember
-                built.append((builder.table.name, inputs))
+            # A table not written has no inputs to remember.
+            remembered = inputs if result["operation"] != "no input" else None
         result["seconds"] = round(time.monotonic() - started, 2)
-        results[builder.table.name] = result
-        log(gold_table_line(builder.table.name, result))
+        return result, remembered
+
+    finished: dict[str, dict] = {}
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=CONCURRENT_BUILDERS, thread_name_prefix="gold") as pool:
+        running = {pool.submit(build_one, builder): builder for builder in builders}
+        for future in as_completed(running):
+            name = running[future].table.name
+            try:
+                result, remembered = future.result()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, after the running builders finish
+                failure = failure or exc
+                for queued in running:
+                    queued.cancel()
+                continue
+            if remembered is not None:
+                built.append((name, remembered))
+            finished[name] = result
+            log(gold_table_line(name, result))
+    # In the builders' order, whatever order they finished in.
+    results.update({b.table.name: finished[b.table.name] for b in builders if b.table.name in finished})
+    if failure is not None:
+        raise failure
 
 
 def _unchanged_inputs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -73,3 +74,43 @@ def test_incremental_gold_equals_full_rebuild_and_reruns_change_nothing(spark, t
     again = build_gold(spark, incremental, "20210305T000000Z-00000004", log=lambda _: None)
     assert all(again[name]["rows_written"] == 0 for name in TABLES)
     assert {name: snapshot(spark, incremental, name) for name in TABLES} == settled
+
+
+def test_builders_run_at_once_and_a_failure_keeps_what_the_others_built(spark, tmp_path, monkeypatch):
+    """Builders run in threads; the one that fails (here the last) is raised after the others have written their
+    tables and remembered their inputs, so the re-run builds only the failed table."""
+    from dataclasses import replace
+
+    import databricks_jobs.gold.runner as runner
+
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="gold_concurrent")
+    append_silver(spark, settings, "20210301T000000Z-00000001", datetime(2021, 3, 1, 6), 30)
+    builders = runner.gold_builders()
+    threads: set[str] = set()
+
+    def recorded(build):
+        def build_in_thread(ctx):
+            threads.add(threading.current_thread().name)
+            return build(ctx)
+
+        return build_in_thread
+
+    def boom(ctx):
+        raise RuntimeError("boom in the last builder")
+
+    # The failing builder is submitted last, so every other one has started when it fails.
+    last = next(b for b in builders if b.table.name == "gold_demand__monthly_coincident_peak")
+    others = [b for b in builders if b is not last]
+    failing = tuple(replace(b, build=recorded(b.build)) for b in others) + (replace(last, build=boom),)
+    monkeypatch.setattr(runner, "gold_builders", lambda: failing)
+    with pytest.raises(RuntimeError, match="boom in the last builder"):
+        build_gold(spark, settings, "20210301T000000Z-00000001", log=lambda _: None)
+    assert len(threads) > 1, threads
+
+    monkeypatch.setattr(runner, "gold_builders", lambda: builders)
+    again = build_gold(spark, settings, "20210301T000000Z-00000001", log=lambda _: None)
+    assert list(again) == [b.table.name for b in builders]  # reported in the builders' order
+    assert again[last.table.name]["operation"] == "overwrite"  # its first write
+    # The others were built and remembered in the failed run (those without input had nothing to remember).
+    assert {again[name]["operation"] for name in TABLES if name != last.table.name} == {"unchanged inputs"}
+    assert {again[b.table.name]["operation"] for b in others} <= {"unchanged inputs", "no input"}
