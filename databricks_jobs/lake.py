@@ -30,7 +30,11 @@ FINGERPRINT_PROPERTY = "energy_platform.contract_fingerprint"
 PRIMARY_KEY_PROPERTY = "energy_platform.primary_key"
 
 # Per Spark session: schema -> the folder it is bound to (local catalog only).
-_REGISTERING = threading.RLock()
+# Threads that use the lake at once: Gold's builders, the upgrade check's reads (each mostly per-job and per-commit
+# latency, which Spark overlaps across threads; more threads only queue for the cores).
+CONCURRENT_TABLE_THREADS = 4
+_SCHEMA_LOCK = threading.Lock()
+_TABLE_LOCKS: dict[str, threading.Lock] = {}
 _BOUND: weakref.WeakKeyDictionary[SparkSession, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
@@ -71,11 +75,14 @@ def bind_local_schema(spark: SparkSession, settings: LakeSettings) -> None:
 
 def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> bool:
     """Local catalog only: register a table found in `lake_root` (written by an earlier session). Whether it exists."""
-    # Threads (Gold's builders) may register the same table at once; the session catalog's IF NOT EXISTS is not
-    # atomic against a concurrent CREATE.
-    with _REGISTERING:
+    # Threads (Gold's builders, the upgrade check) may register the same table at once, and the session catalog's IF
+    # NOT EXISTS is not atomic against a concurrent CREATE: one lock per table name, so different tables (each
+    # registration replays its Delta log) still register at once.
+    with _SCHEMA_LOCK:
         bind_local_schema(spark, settings)
         name = settings.table_name(table)
+        lock = _TABLE_LOCKS.setdefault(name, threading.Lock())
+    with lock:
         if spark.catalog.tableExists(name):
             return True
         folder = Path(_local_folder(settings)) / table

@@ -19,6 +19,7 @@ layer below), exactly as for a new deployment.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from pyspark.sql import SparkSession
@@ -343,7 +344,10 @@ def _add_column(name: str, table: str, column: Column, after: str | None, local:
 
 
 def plan_lake(spark: SparkSession, settings: LakeSettings, contracts: Sequence[TableContract]) -> list[TablePlan]:
-    return [plan_table(settings, c, read_stored(spark, settings, c.name, c)) for c in contracts]
+    """Every table's plan; the stored states are read at once (in a new process each read replays a Delta log)."""
+    with ThreadPoolExecutor(max_workers=lake.CONCURRENT_TABLE_THREADS, thread_name_prefix="upgrade") as pool:
+        stored = list(pool.map(lambda c: read_stored(spark, settings, c.name, c), contracts))
+    return [plan_table(settings, c, s) for c, s in zip(contracts, stored, strict=True)]
 
 
 def refusal_message(plans: Sequence[TablePlan]) -> str:

@@ -62,12 +62,6 @@ def build_gold(
     return results
 
 
-# Builders write different tables and read only Silver and Bronze, so they run at once: Spark runs jobs submitted from
-# several threads concurrently, and a table's build on a small or incremental input is mostly per-job and per-commit
-# latency (planning, the Delta log, the commit), which overlaps. More threads than this only queue for the cores.
-CONCURRENT_BUILDERS = 4
-
-
 def _run_builders(
     spark: SparkSession,
     settings: LakeSettings,
@@ -78,8 +72,10 @@ def _run_builders(
     built: list[tuple[str, dict[str, object]]],
     log: Callable[[str], None],
 ) -> None:
-    """Runs the builders concurrently; a line per table as it finishes. The first failure stops builders not yet
-    started and is raised once those running have finished (their tables are written and remembered in `built`)."""
+    """Runs the builders at once, a line per table as it finishes: each writes its own table and reads only Silver and
+    Bronze, and a build on small or incremental input is mostly per-job and per-commit latency (planning, the Delta
+    log, the commit), which Spark overlaps across threads. The first failure stops builders not yet started and is
+    raised once those running have finished (their tables written and remembered in `built`)."""
     stored = stored_fingerprints(spark, settings)
     reference, states = reference_data(settings.config_root), input_states(spark, settings, builders)
 
@@ -97,7 +93,7 @@ def _run_builders(
 
     finished: dict[str, dict] = {}
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=CONCURRENT_BUILDERS, thread_name_prefix="gold") as pool:
+    with ThreadPoolExecutor(max_workers=lake.CONCURRENT_TABLE_THREADS, thread_name_prefix="gold") as pool:
         running = {pool.submit(build_one, builder): builder for builder in builders}
         for future in as_completed(running):
             name = running[future].table.name
