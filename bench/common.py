@@ -101,3 +101,10 @@ class Report:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"machine": machine(), "results": self.results}, indent=2, default=str))
         return path
+
+
+def spark_jobs_started(spark) -> int:
+    """Spark jobs this session has started so far (job ids are sequential): the difference over a step is the number
+    of jobs the step ran."""
+    ids = spark.sparkContext.statusTracker().getJobIdsForGroup()
+    return max(ids) + 1 if ids else 0

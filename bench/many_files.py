@@ -53,7 +53,7 @@ def layouts(rows: int, files: int) -> tuple[Path, Path, int, int]:
 
 def _timed_run(spark, raw: Path, lake: Path) -> dict[str, float]:
     shutil.rmtree(lake, ignore_errors=True)
-    layers = run_spark_layers(spark, raw, lake)
+    layers = run_spark_layers(spark, raw, lake)["seconds"]
     shutil.rmtree(lake, ignore_errors=True)
     return {stage: round(seconds, 1) for stage, seconds in layers.items()}
 

@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from bench import spark_floor
-from bench.common import BENCH_DIR, timed
+from bench.common import BENCH_DIR, spark_jobs_started, timed
 from bench.duckdb_reference import INTERVAL_COLUMNS, compute_gold_demand, read_daily
 from databricks_jobs.settings import LakeSettings
 
@@ -40,20 +40,26 @@ def interval_glob(raw: Path) -> str:
     return str(raw / "synthetic_utility" / "interval_load" / "*.csv")
 
 
-def run_spark_layers(spark, raw: Path, lake: Path, full_refresh: bool = False) -> dict[str, float]:
-    """Bronze, Silver, Gold for the interval-load source; seconds per layer."""
+def run_layers(spark, settings: LakeSettings, source_ids: list[str]) -> dict[str, dict[str, float]]:
+    """Bronze, Silver, Gold for `source_ids`, each layer a run of its own so its Spark jobs can be counted:
+    {"seconds": per layer, "spark_jobs": per layer}."""
     from databricks_jobs.jobs.pipeline import run_pipeline
 
+    seconds, jobs = {}, {}
+    for stage in ("bronze", "silver", "gold"):
+        before = spark_jobs_started(spark)
+        report = run_pipeline(settings, stages=(stage,), source_ids=source_ids, spark=spark, log=lambda _m: None)
+        if report.error:
+            raise RuntimeError(f"{stage} failed on {settings.raw_root}: {report.error}")
+        seconds[stage] = report.step(stage).seconds
+        jobs[stage] = spark_jobs_started(spark) - before
+    return {"seconds": seconds, "spark_jobs": jobs}
+
+
+def run_spark_layers(spark, raw: Path, lake: Path) -> dict[str, dict[str, float]]:
+    """run_layers for the interval-load source of the synthetic utility in `raw`."""
     settings = LakeSettings(raw_root=str(raw), lake_root=str(lake), export_root=str(lake.parent / "export"))
-    report = run_pipeline(
-        settings,
-        stages=("bronze", "silver", "gold"),
-        full_refresh=full_refresh,
-        source_ids=[SOURCE],
-        spark=spark,
-        log=lambda _m: None,
-    )
-    return {step.stage: step.seconds for step in report.steps}
+    return run_layers(spark, settings, [SOURCE])
 
 
 def spark_daily(spark, lake_root: Path) -> pd.DataFrame:
@@ -91,7 +97,8 @@ def throughput(spark, rows: int) -> dict[str, object]:
     raw, actual_rows = generate(rows, root)
     lake = root / f"lake_{actual_rows}"
     shutil.rmtree(lake, ignore_errors=True)
-    layers = run_spark_layers(spark, raw, lake)
+    run = run_spark_layers(spark, raw, lake)
+    layers = run["seconds"]
     spark_total = sum(layers.values())
     duck_out = root / f"duckdb_{actual_rows}"
     with timed() as duck:
@@ -103,6 +110,7 @@ def throughput(spark, rows: int) -> dict[str, object]:
     return {
         "raw_interval_rows": actual_rows,
         "spark_seconds_per_layer": layers,
+        "spark_jobs_per_layer": run["spark_jobs"],
         "spark_rows_per_s_per_layer": {k: round(actual_rows / v) for k, v in layers.items() if v},
         "spark_seconds_total": round(spark_total, 1),
         "spark_rows_per_s_total": round(actual_rows / spark_total),
@@ -159,9 +167,10 @@ def incremental(spark, rows: int) -> dict[str, object]:
     base_rows, day_rows = _split_last_day(raw, data)
     lake = root / "lake"
     shutil.rmtree(lake, ignore_errors=True)
-    full = run_spark_layers(spark, data, lake)
+    full_run = run_spark_layers(spark, data, lake)
     shutil.move(str(data / "new_day" / "interval_load_new_day.csv"), data / "synthetic_utility" / "interval_load")
-    incr = run_spark_layers(spark, data, lake)
+    incr_run = run_spark_layers(spark, data, lake)
+    full, incr = full_run["seconds"], incr_run["seconds"]
     full_s, incr_s = sum(full.values()), sum(incr.values())
     days = spark_daily(spark, lake)
     shutil.rmtree(lake, ignore_errors=True)
@@ -170,6 +179,8 @@ def incremental(spark, rows: int) -> dict[str, object]:
         "new_day_rows": day_rows,
         "full_run_seconds_per_layer": full,
         "incremental_run_seconds_per_layer": incr,
+        "full_run_spark_jobs_per_layer": full_run["spark_jobs"],
+        "incremental_run_spark_jobs_per_layer": incr_run["spark_jobs"],
         "full_run_seconds": round(full_s, 1),
         "incremental_run_seconds": round(incr_s, 1),
         "ratio_incremental_to_full": round(incr_s / full_s, 3),

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import argparse
 
-from bench import many_files, noop, pipeline, warehouse
+from bench import demo, fixed_cost, many_files, noop, pipeline, warehouse
 from bench.common import Report, machine
 
-BENCHMARKS = ("pipeline", "incremental", "many_files", "warehouse", "noop")
+BENCHMARKS = ("pipeline", "incremental", "many_files", "warehouse", "noop", "demo", "fixed_cost")
+SPARK_BENCHMARKS = {"pipeline", "incremental", "many_files", "noop", "fixed_cost"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -21,6 +22,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--many-files-sizes", default="1", help="many small files: millions of rows (one run per size)")
     parser.add_argument("--many-files-count", type=int, default=2000, help="many small files: files to cut into")
+    parser.add_argument(
+        "--fixed-cost-sources",
+        default="1,5,20",
+        help="fixed cost: source counts, one tiny file each (one run per count)",
+    )
     parser.add_argument("--regions", type=int, default=50, help="warehouse benchmark: regions")
     parser.add_argument("--years", type=int, default=5, help="warehouse benchmark: years of hourly data")
     parser.add_argument("--runs", type=int, default=20, help="warehouse benchmark: timed runs per query")
@@ -35,14 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     # Cheapest first: an interrupted run still has the warehouse and incremental figures.
     if "warehouse" in chosen:
         report.add("warehouse: load procedure and app queries", warehouse.run(args.regions, args.years, args.runs))
+    if "demo" in chosen:
+        # Before this process starts its own JVM: the demo runs as a user runs it, in new processes.
+        report.add("demo: `energy-platform demo --no-app`, fresh lake, then nothing new", demo.run())
     spark = None
-    if {"pipeline", "incremental", "many_files", "noop"} & set(chosen):
+    if SPARK_BENCHMARKS & set(chosen):
         from databricks_jobs.spark_session import get_spark
 
         spark = get_spark("energy-bench")
         pipeline.warm_up(spark)
     if "noop" in chosen:
         report.add("no-op run on the demo data (nothing new)", noop.run(spark))
+    if "fixed_cost" in chosen:
+        counts = [int(n) for n in args.fixed_cost_sources.split(",") if n]
+        report.add("fixed cost: N sources of one tiny file each", fixed_cost.run(spark, counts))
     if "incremental" in chosen:
         for size in (float(s) for s in args.incremental_sizes.split(",") if s):
             report.add(

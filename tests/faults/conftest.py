@@ -5,13 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# bench/ is not an installed package; its Gold-at-scale export writer doubles as the fault tests' fixture.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 
 def kill_process_tree(process: subprocess.Popen) -> None:
