@@ -12,6 +12,7 @@ import duckdb
 
 from databricks_jobs import tables
 from databricks_jobs.export.manifest import build_manifest, publish, table_entry
+from databricks_jobs.storage import S3Access
 
 BATCH_ID = "20260101T000000Z-00be7c40"
 SOURCE = "bench_hourly"
@@ -219,5 +220,5 @@ def write_export(
         entries.append(table_entry(contract, files))
     con.close()
     manifest = build_manifest(BATCH_ID, entries, created_at=datetime(2026, 1, 1, tzinfo=UTC))
-    publish(str(export_root), manifest)
+    publish(str(export_root), manifest, s3=S3Access())  # a local folder: no S3 to reach
     return manifest

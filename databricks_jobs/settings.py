@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from databricks_jobs.reference.config_root import CONFIG_ROOT_ENV
+from databricks_jobs.storage import S3Access
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_CATALOG = "spark_catalog"
@@ -38,6 +39,9 @@ class LakeSettings:
     # User source definitions and reference data; every loader takes it from here (ENERGY_CONFIG_ROOT is read by
     # from_env only).
     config_root: str | None = None
+    # How raw files and the export on s3:// / s3a:// are reached; every file access and the Spark session take it from
+    # here (ENERGY_S3_ENDPOINT and AWS_REGION are read by from_env only). Default: AWS with the SDK's default chain.
+    s3: S3Access = field(default_factory=S3Access)
 
     def __post_init__(self) -> None:
         for what, name in (("catalog", self.catalog), ("schema", self.schema)):
@@ -46,8 +50,9 @@ class LakeSettings:
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> LakeSettings:
-        """ENERGY_RAW_ROOT, ENERGY_LAKE_ROOT, ENERGY_EXPORT_ROOT, ENERGY_CATALOG, ENERGY_SCHEMA override the
-        defaults; explicit overrides win."""
+        """ENERGY_RAW_ROOT, ENERGY_LAKE_ROOT, ENERGY_EXPORT_ROOT, ENERGY_CATALOG, ENERGY_SCHEMA, ENERGY_CONFIG_ROOT
+        override the defaults, ENERGY_S3_ENDPOINT and AWS_REGION / AWS_DEFAULT_REGION say how S3 is reached (see
+        S3Access.from_env); explicit overrides win. The environment is read here, once: the settings carry it on."""
         values = {
             "raw_root": os.environ.get("ENERGY_RAW_ROOT", cls.raw_root),
             "lake_root": os.environ.get("ENERGY_LAKE_ROOT", cls.lake_root),
@@ -57,7 +62,7 @@ class LakeSettings:
             "config_root": os.environ.get(CONFIG_ROOT_ENV) or None,
         }
         values.update({k: v for k, v in overrides.items() if v})
-        return cls(**values)
+        return cls(**values, s3=S3Access.from_env())
 
     @property
     def is_local_catalog(self) -> bool:

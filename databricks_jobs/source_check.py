@@ -23,6 +23,7 @@ from databricks_jobs.silver.parsing import RawFields
 from databricks_jobs.silver.registry import handler_for
 from databricks_jobs.sources.aliases import find_column
 from databricks_jobs.sources.model import SourceDefinition
+from databricks_jobs.storage import S3Access
 
 # What to show per dataset: (instant column, value columns with their canonical unit).
 SHOWN = {
@@ -153,8 +154,9 @@ def check_file(
     return result
 
 
-def sample_files(definition: SourceDefinition, raw_root: str, paths: list[str]) -> list[RawFile]:
-    """The named files (relative to raw_root or absolute), or every file of raw_root matching the definition."""
+def sample_files(definition: SourceDefinition, raw_root: str, paths: list[str], *, s3: S3Access) -> list[RawFile]:
+    """The named files (relative to raw_root or absolute), or every file of raw_root matching the definition; `s3`
+    reaches those on S3."""
     if paths:
-        return [raw_file(raw_root, p) for p in paths]
-    return [f for pattern in definition.files for f in list_files(raw_root, pattern)]
+        return [raw_file(raw_root, p, s3=s3) for p in paths]
+    return [f for pattern in definition.files for f in list_files(raw_root, pattern, s3=s3)]

@@ -13,6 +13,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from databricks_jobs.settings import PROJECT_ROOT
+from databricks_jobs.storage import S3Access
 
 
 def require_utc_session(spark: SparkSession) -> None:
@@ -70,12 +71,10 @@ def s3a_hadoop_settings(
     return settings
 
 
-def s3a_settings_from_env() -> dict[str, str]:
-    """ENERGY_S3_ENDPOINT (unset = AWS) and AWS_REGION / AWS_DEFAULT_REGION; credentials come from the environment."""
-    return s3a_hadoop_settings(
-        os.environ.get("ENERGY_S3_ENDPOINT") or None,
-        os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-    )
+def s3a_settings(s3: S3Access) -> dict[str, str]:
+    """Hadoop's s3a settings for the same access boto3 uses (databricks_jobs.storage): one S3 configuration, two
+    clients."""
+    return s3a_hadoop_settings(s3.endpoint_url, s3.region, s3.access_key_id, s3.secret_access_key)
 
 
 # The local JVM's own output (Ivy's dependency resolution, log4j and JVM warnings) goes to one file per session here;
@@ -137,11 +136,12 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def get_spark(app_name: str = "energy-lakehouse") -> SparkSession:
+def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None) -> SparkSession:
     """Active session if any (Databricks, tests), else a local[*] session with Delta Lake.
 
     Delta's and s3a's jars are resolved from Maven Central by delta-spark's pip helper on first start (cached in
-    ~/.ivy2*), so `s3a://` URIs work for any root; the S3 endpoint and region come from the environment.
+    ~/.ivy2*), so `s3a://` URIs work for any root; a new local session reaches S3 as `s3` says (the entry point's
+    LakeSettings.s3; None = AWS with the default credential chain). An existing session keeps its own settings.
     """
     active = SparkSession.getActiveSession()
     if active is not None:
@@ -180,7 +180,7 @@ def get_spark(app_name: str = "energy-lakehouse") -> SparkSession:
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.jars.excludes", ",".join(S3A_EXCLUDED_PACKAGES))
     )
-    for key, value in s3a_settings_from_env().items():
+    for key, value in s3a_settings(s3 or S3Access()).items():
         builder = builder.config(f"spark.hadoop.{key}", value)
     extra_packages = [*S3A_PACKAGES, *(p for p in os.environ.get("SPARK_EXTRA_PACKAGES", "").split(",") if p)]
     return start_local_session(configure_spark_with_delta_pip(builder, extra_packages=extra_packages))

@@ -2,10 +2,12 @@
 
 Serverless compute and standard access mode run the driver's code through Spark Connect, where there is no JVM to
 borrow Hadoop's FileSystem from. Volumes are mounted as POSIX paths for Python there (`/Volumes/<catalog>/<schema>/
-<volume>/...`), so they go through `os` like a local folder; `s3://` and `s3a://` go through boto3 (endpoint from
-ENERGY_S3_ENDPOINT, path-style addressing then; region from AWS_REGION / AWS_DEFAULT_REGION; credentials from
-boto3's default chain). Every URI this module returns keeps the scheme and spelling of the root it came from, so
-a listing of `s3a://bucket/raw` hands Spark `s3a://` URIs back.
+<volume>/...`), so they go through `os` like a local folder; `s3://` and `s3a://` go through boto3, aimed where the
+caller's `S3Access` says: every function here takes it as the keyword `s3`, so two configurations in one process do
+not interfere. `S3Access.from_env` is the one place the lake side reads ENERGY_S3_ENDPOINT (path-style addressing
+then) and AWS_REGION / AWS_DEFAULT_REGION, once, at an entry point; credentials come from boto3's default chain unless
+the access names keys (the local stand-in server's placeholders only). Every URI this module returns keeps the scheme
+and spelling of the root it came from, so a listing of `s3a://bucket/raw` hands Spark `s3a://` URIs back.
 
 Docs: "Serverless compute limitations" (https://docs.databricks.com/aws/en/compute/serverless/limitations: only Spark
 Connect APIs); "Work with files on Databricks" (https://docs.databricks.com/aws/en/files/: Volumes through Python's
@@ -19,9 +21,9 @@ import functools
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -32,6 +34,32 @@ _GLOB_CHARS = frozenset("*?[")
 
 class StorageError(OSError):
     """A storage operation failed; the message names the URI (and, for S3, the endpoint and bucket)."""
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """How to reach S3: endpoint_url None = AWS itself (path-style addressing for any other endpoint); region None =
+    the SDK's own resolution; keys None = the SDK's default credential chain (environment, profile, instance role).
+    Explicit keys are for the local stand-in server's placeholders only: never credentials in a file."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> S3Access:
+        """ENERGY_S3_ENDPOINT (unset = AWS) and AWS_REGION / AWS_DEFAULT_REGION: read here only, by the entry point
+        that builds the settings (LakeSettings.from_env); credentials stay with the SDK's default chain."""
+        return cls(
+            endpoint_url=env.get("ENERGY_S3_ENDPOINT") or None,
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        )
+
+    @property
+    def endpoint_label(self) -> str:
+        """For messages: the endpoint as configured, or AWS with its region."""
+        return self.endpoint_url or f"AWS S3 ({self.region or 'default region'})"
 
 
 @dataclass(frozen=True)
@@ -197,36 +225,25 @@ def _local_delete(uri: str, path: str, recursive: bool) -> None:
 # ------------------------------------------------------------------------------------------------------- S3 backend
 
 
-def _s3_endpoint() -> str | None:
-    return os.environ.get("ENERGY_S3_ENDPOINT") or None
-
-
-def _s3_region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-
-
-def _s3_where(location: _S3Location) -> str:
-    endpoint = _s3_endpoint() or f"AWS S3 ({_s3_region() or 'default region'})"
-    return f"bucket '{location.bucket}' at endpoint {endpoint}"
-
-
-def _s3_client() -> Any:
-    # Keyed on what the environment says now: the local flow points the process at its stand-in server at runtime.
-    env = os.environ
-    credentials = (env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"), env.get("AWS_SESSION_TOKEN"))
-    return _cached_s3_client(_s3_endpoint(), _s3_region(), credentials)
+def _s3_where(s3: S3Access, location: _S3Location) -> str:
+    return f"bucket '{location.bucket}' at endpoint {s3.endpoint_label}"
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_s3_client(endpoint: str | None, region: str | None, _credentials: tuple) -> Any:
+def _s3_client(s3: S3Access) -> Any:
+    """One client per access value (the dataclass is frozen, so it is the cache key)."""
     import boto3
     from botocore.config import Config
 
     # A custom endpoint (the stand-in server, MinIO, a VPC endpoint by IP) has no virtual-host DNS for bucket names.
-    addressing = {"addressing_style": "path"} if endpoint else {}
+    addressing = {"addressing_style": "path"} if s3.endpoint_url else {}
     retries = {"max_attempts": 3, "mode": "standard"}
     config = Config(s3=addressing, retries=retries, connect_timeout=5, read_timeout=60)
-    return boto3.session.Session().client("s3", endpoint_url=endpoint, region_name=region, config=config)
+    # Keys None: boto3's default chain (environment, profile, instance role) finds the credentials.
+    keys = {"aws_access_key_id": s3.access_key_id, "aws_secret_access_key": s3.secret_access_key}
+    return boto3.session.Session(**keys).client(
+        "s3", endpoint_url=s3.endpoint_url, region_name=s3.region, config=config
+    )
 
 
 def _error_code(error: Exception) -> str:
@@ -234,11 +251,11 @@ def _error_code(error: Exception) -> str:
 
 
 @contextmanager
-def _s3_errors(uri: str, location: _S3Location, action: str) -> Iterator[None]:
+def _s3_errors(s3: S3Access, uri: str, location: _S3Location, action: str) -> Iterator[None]:
     """botocore's errors as StorageError naming the URI, bucket and endpoint."""
     from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-    where = _s3_where(location)
+    where = _s3_where(s3, location)
     try:
         yield
     except EndpointConnectionError as error:
@@ -254,10 +271,10 @@ def _s3_errors(uri: str, location: _S3Location, action: str) -> Iterator[None]:
         raise StorageError(f"{uri}: cannot {action}: S3 error on {where}: {error}") from error
 
 
-def _s3_pages(uri: str, location: _S3Location, prefix: str, delimiter: str | None) -> Iterator[dict]:
+def _s3_pages(s3: S3Access, uri: str, location: _S3Location, prefix: str, delimiter: str | None) -> Iterator[dict]:
     kwargs = {"Bucket": location.bucket, "Prefix": prefix, **({"Delimiter": delimiter} if delimiter else {})}
-    with _s3_errors(uri, location, "list"):
-        yield from _s3_client().get_paginator("list_objects_v2").paginate(**kwargs)
+    with _s3_errors(s3, uri, location, "list"):
+        yield from _s3_client(s3).get_paginator("list_objects_v2").paginate(**kwargs)
 
 
 def _folder_prefix(location: _S3Location) -> str:
@@ -268,30 +285,30 @@ def _object_info(uri: str, size: int, modified: Any) -> FileInfo:
     return FileInfo(uri, _name(uri), int(size), False, int(modified.timestamp() * 1000) if modified else None)
 
 
-def _s3_info(uri: str, location: _S3Location) -> FileInfo | None:
+def _s3_info(s3: S3Access, uri: str, location: _S3Location) -> FileInfo | None:
     from botocore.exceptions import ClientError
 
-    client = _s3_client()
+    client = _s3_client(s3)
     if location.key:
         try:
-            with _s3_errors(uri, location, "stat"):
+            with _s3_errors(s3, uri, location, "stat"):
                 head = client.head_object(Bucket=location.bucket, Key=location.key)
             return _object_info(uri, head["ContentLength"], head.get("LastModified"))
         except StorageError as error:
             if not (isinstance(error.__cause__, ClientError) and _error_code(error.__cause__) in ("404", "NoSuchKey")):
                 raise
     # No object: a "folder" exists while some key lies below it (S3 has no empty folders).
-    with _s3_errors(uri, location, "stat"):
+    with _s3_errors(s3, uri, location, "stat"):
         below = client.list_objects_v2(Bucket=location.bucket, Prefix=_folder_prefix(location), MaxKeys=1)
     if location.key and not below.get("KeyCount"):
         return None
     return FileInfo(uri, _name(uri) if location.key else location.bucket, 0, True, None)
 
 
-def _s3_list(uri: str, location: _S3Location) -> list[FileInfo]:
+def _s3_list(s3: S3Access, uri: str, location: _S3Location) -> list[FileInfo]:
     prefix = _folder_prefix(location)
     infos = []
-    for page in _s3_pages(uri, location, prefix, "/"):
+    for page in _s3_pages(s3, uri, location, prefix, "/"):
         for common in page.get("CommonPrefixes", []):
             name = common["Prefix"][len(prefix) :].rstrip("/")
             infos.append(FileInfo(_join(uri, name), name, 0, True, None))
@@ -302,34 +319,34 @@ def _s3_list(uri: str, location: _S3Location) -> list[FileInfo]:
     return sorted(infos, key=lambda info: info.name)
 
 
-def _s3_walk(root: str, location: _S3Location, start: str) -> Iterator[FileInfo]:
+def _s3_walk(s3: S3Access, root: str, location: _S3Location, start: str) -> Iterator[FileInfo]:
     prefix = _folder_prefix(location)
-    for page in _s3_pages(root, location, prefix + (f"{start}/" if start else ""), None):
+    for page in _s3_pages(s3, root, location, prefix + (f"{start}/" if start else ""), None):
         for obj in page.get("Contents", []):
             relative = obj["Key"][len(prefix) :]
             if relative and not relative.endswith("/"):
                 yield _object_info(_join(root, relative), obj["Size"], obj.get("LastModified"))
 
 
-def _s3_read(uri: str, location: _S3Location, limit: int | None, chunk_bytes: int) -> Iterator[bytes]:
+def _s3_read(s3: S3Access, uri: str, location: _S3Location, limit: int | None, chunk_bytes: int) -> Iterator[bytes]:
     if limit is not None and limit <= 0:
         return
     kwargs = {"Bucket": location.bucket, "Key": location.key}
     if limit is not None:
         kwargs["Range"] = f"bytes=0-{limit - 1}"
     try:
-        with _s3_errors(uri, location, "read"):
-            body = _s3_client().get_object(**kwargs)["Body"]
+        with _s3_errors(s3, uri, location, "read"):
+            body = _s3_client(s3).get_object(**kwargs)["Body"]
     except StorageError as error:
         code = _error_code(error.__cause__)
         if code in ("NoSuchKey", "404"):
-            raise FileNotFoundError(f"{uri}: no such object in {_s3_where(location)}") from None
+            raise FileNotFoundError(f"{uri}: no such object in {_s3_where(s3, location)}") from None
         if code == "InvalidRange":  # a byte range of an empty object
             return
         raise
     remaining = limit
     try:
-        with _s3_errors(uri, location, "read"):
+        with _s3_errors(s3, uri, location, "read"):
             for chunk in body.iter_chunks(chunk_bytes):
                 if remaining is not None:
                     chunk = chunk[:remaining]
@@ -342,33 +359,33 @@ def _s3_read(uri: str, location: _S3Location, limit: int | None, chunk_bytes: in
         body.close()
 
 
-def _s3_write(uri: str, location: _S3Location, data: bytes) -> None:
+def _s3_write(s3: S3Access, uri: str, location: _S3Location, data: bytes) -> None:
     if not location.key:
         raise ValueError(f"{uri}: names a bucket, not an object")
-    with _s3_errors(uri, location, "write"):
-        _s3_client().put_object(Bucket=location.bucket, Key=location.key, Body=data)
+    with _s3_errors(s3, uri, location, "write"):
+        _s3_client(s3).put_object(Bucket=location.bucket, Key=location.key, Body=data)
 
 
-def _s3_delete(uri: str, location: _S3Location, recursive: bool) -> None:
-    client = _s3_client()
+def _s3_delete(s3: S3Access, uri: str, location: _S3Location, recursive: bool) -> None:
+    client = _s3_client(s3)
     if not recursive:
-        info = _s3_info(uri, location)
+        info = _s3_info(s3, uri, location)
         if info is not None and info.is_dir:
             raise StorageError(f"{uri}: cannot delete: a folder with objects below it (pass recursive=True)")
-        with _s3_errors(uri, location, "delete"):
+        with _s3_errors(s3, uri, location, "delete"):
             client.delete_object(Bucket=location.bucket, Key=location.key)
         return
     keys = [location.key] if location.key else []
-    for page in _s3_pages(uri, location, _folder_prefix(location), None):
+    for page in _s3_pages(s3, uri, location, _folder_prefix(location), None):
         keys += [obj["Key"] for obj in page.get("Contents", [])]
     for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1000 keys
         batch = {"Objects": [{"Key": key} for key in keys[start : start + 1000]], "Quiet": True}
-        with _s3_errors(uri, location, "delete"):
+        with _s3_errors(s3, uri, location, "delete"):
             failed = client.delete_objects(Bucket=location.bucket, Delete=batch).get("Errors", [])
         if failed:
             first = failed[0]
             raise StorageError(
-                f"{uri}: cannot delete {len(failed)} object(s) in {_s3_where(location)}, "
+                f"{uri}: cannot delete {len(failed)} object(s) in {_s3_where(s3, location)}, "
                 f"first {first.get('Key')}: {first.get('Code')} {first.get('Message')}"
             )
 
@@ -381,27 +398,28 @@ def _dispatch(uri: str, on_s3: Callable[[_S3Location], Any], on_local: Callable[
     return on_s3(location) if location is not None else on_local(_local_path(uri))
 
 
-def file_info(uri: str) -> FileInfo | None:
-    """The entry at uri (a file, or a folder with size 0), or None when there is none."""
-    return _dispatch(uri, lambda loc: _s3_info(uri, loc), lambda path: _local_info(uri, path))
+def file_info(uri: str, *, s3: S3Access) -> FileInfo | None:
+    """The entry at uri (a file, or a folder with size 0), or None when there is none. `s3`: how to reach S3,
+    used for s3:// and s3a:// URIs only (as in every function here)."""
+    return _dispatch(uri, lambda loc: _s3_info(s3, uri, loc), lambda path: _local_info(uri, path))
 
 
-def exists(uri: str) -> bool:
-    return file_info(uri) is not None
+def exists(uri: str, *, s3: S3Access) -> bool:
+    return file_info(uri, s3=s3) is not None
 
 
-def list_dir(uri: str) -> list[FileInfo]:
+def list_dir(uri: str, *, s3: S3Access) -> list[FileInfo]:
     """Direct children, sorted by name (S3: one level under the prefix); [] when uri is missing or a file."""
-    return _dispatch(uri, lambda loc: _s3_list(uri, loc), lambda path: _local_list(uri, path))
+    return _dispatch(uri, lambda loc: _s3_list(s3, uri, loc), lambda path: _local_list(uri, path))
 
 
-def glob_files(root: str, pattern: str) -> list[FileInfo]:
+def glob_files(root: str, pattern: str, *, s3: S3Access) -> list[FileInfo]:
     """Files under root whose path relative to root matches pattern (fnmatch per `/`-separated segment, `**` for
     any depth), sorted by uri; never folders. [] when root is missing."""
     start = _literal_prefix(pattern)
     found = _dispatch(
         root,
-        lambda loc: _s3_walk(root, loc, start),
+        lambda loc: _s3_walk(s3, root, loc, start),
         lambda path: _local_walk(root, path, start),
     )
     return sorted((f for f in found if _matches(relative_to(root, f.uri), pattern)), key=lambda f: f.uri)
@@ -425,32 +443,34 @@ def relative_to(root: str, uri: str) -> str:
     return relative
 
 
-def read_bytes(uri: str, limit: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[bytes]:
+def read_bytes(
+    uri: str, limit: int | None = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES, *, s3: S3Access
+) -> Iterator[bytes]:
     """The file's bytes in chunks of at most chunk_bytes, the first `limit` bytes only when given.
     FileNotFoundError naming uri when there is no such file."""
     if chunk_bytes <= 0:
         raise ValueError(f"{uri}: chunk_bytes must be positive, got {chunk_bytes}")
     location = _s3_location(uri)
     if location is not None:
-        return _s3_read(uri, location, limit, chunk_bytes)
+        return _s3_read(s3, uri, location, limit, chunk_bytes)
     return _local_read(uri, _local_path(uri), limit, chunk_bytes)
 
 
-def read_text(uri: str) -> str:
+def read_text(uri: str, *, s3: S3Access) -> str:
     """The whole file as UTF-8 text."""
-    data = b"".join(read_bytes(uri))
+    data = b"".join(read_bytes(uri, s3=s3))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ValueError(f"{uri}: not UTF-8 text (invalid byte at offset {error.start})") from None
 
 
-def write_text(uri: str, text: str) -> None:
+def write_text(uri: str, text: str, *, s3: S3Access) -> None:
     """Replace the file with text (UTF-8) as a whole: a reader sees the old content or the new, never a part."""
     data = text.encode("utf-8")
-    _dispatch(uri, lambda loc: _s3_write(uri, loc, data), lambda path: _local_write(uri, path, data))
+    _dispatch(uri, lambda loc: _s3_write(s3, uri, loc, data), lambda path: _local_write(uri, path, data))
 
 
-def delete(uri: str, recursive: bool = False) -> None:
+def delete(uri: str, recursive: bool = False, *, s3: S3Access) -> None:
     """Delete a file, or a folder (recursive=True for a non-empty one); nothing to delete is not an error."""
-    _dispatch(uri, lambda loc: _s3_delete(uri, loc, recursive), lambda path: _local_delete(uri, path, recursive))
+    _dispatch(uri, lambda loc: _s3_delete(s3, uri, loc, recursive), lambda path: _local_delete(uri, path, recursive))

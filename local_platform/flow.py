@@ -16,7 +16,7 @@ from typing import Any
 from databricks_jobs.settings import PROJECT_ROOT, LakeSettings
 from local_platform.s3.client import ensure_bucket, s3_client
 from local_platform.s3.landing import download_batch, land_raw_files, read_latest_batch_id
-from local_platform.s3.settings import S3Settings, process_environment
+from local_platform.s3.settings import S3Settings
 
 Log = Callable[[str], None]
 STEPS = ("land raw files", "lakehouse pipeline", "stage the export", "local warehouse", "load + views")
@@ -60,27 +60,30 @@ def timed_step(number: int, name: str, result: FlowResult, log: Log) -> Iterator
 
 
 def lake_settings(config: FlowConfig) -> LakeSettings:
-    """Raw and export on S3 through s3a://, exactly as on AWS (or local folders); the Delta lake where config says."""
+    """Raw and export on S3 through s3a://, exactly as on AWS (or local folders); the Delta lake where config says.
+    The settings carry how S3 is reached (config.s3.access) to every file access of the jobs."""
     if config.s3 is None:
         return LakeSettings(
             raw_root=str(config.raw_source), lake_root=config.lake_root, export_root=str(config.stage_dir)
         )
     return LakeSettings(
-        raw_root=config.s3.raw_root_uri, lake_root=config.lake_root, export_root=config.s3.export_root_uri
+        raw_root=config.s3.raw_root_uri,
+        lake_root=config.lake_root,
+        export_root=config.s3.export_root_uri,
+        s3=config.s3.access,
     )
 
 
 def spark_for(config: FlowConfig, spark: Any = None) -> Any:
     """The one Spark session, with s3a aimed at config.s3 (set at runtime: the session may predate the endpoint)."""
-    from databricks_jobs.spark_session import get_spark, s3a_hadoop_settings
+    from databricks_jobs.spark_session import get_spark, s3a_settings
     from local_platform.s3.spark import configure_s3a
 
-    spark = spark or get_spark()
     s3 = config.s3
+    spark = spark or get_spark(s3=None if s3 is None else s3.access)
     if s3 is None:
         return spark
-    hadoop = s3a_hadoop_settings(s3.endpoint_url, s3.region, s3.access_key_id, s3.secret_access_key)
-    configure_s3a(spark, hadoop, (s3.landing_bucket, s3.curated_bucket))
+    configure_s3a(spark, s3a_settings(s3.access), (s3.landing_bucket, s3.curated_bucket))
     return spark
 
 
@@ -101,9 +104,8 @@ def run_flow(config: FlowConfig, warehouse: Any, spark: Any = None, log: Log = p
             f"{len(result.landed.unchanged)} unchanged"
         )
     # Spark reaches the bucket through s3a (configured on the session); the jobs' own file access (listing, hashing,
-    # the manifest) goes through boto3, which reads the endpoint and keys from the environment.
-    with process_environment(config.s3.storage_environment()):
-        _run_lakehouse(config, spark_for(config, spark), result, log)
+    # the manifest) goes through boto3, aimed at the endpoint by the settings (lake_settings: LakeSettings.s3).
+    _run_lakehouse(config, spark_for(config, spark), result, log)
     with timed_step(3, STEPS[2], result, log):
         if result.exported:
             _stage_batch(client, config, result, log)

@@ -141,16 +141,6 @@ def s3_settings(moto_server):
     return settings
 
 
-@pytest.fixture()
-def s3_env(s3_settings, monkeypatch):
-    """The process environment aimed at the moto server, as the local flow sets it for databricks_jobs.storage."""
-    for key, value in s3_settings.storage_environment().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return s3_settings
-
-
 def pytest_unconfigure(config):
     """Forget Snowpark sessions before interpreter exit.
 

@@ -250,7 +250,7 @@ def _assign_files(
     assigned, failures = [], []
     for path in paths:
         try:
-            file = raw_file(settings.raw_root, path)
+            file = raw_file(settings.raw_root, path, s3=settings.s3)
         except RawFileError as error:
             failures.append(FileResult("unknown", path, None, FAILED, 0, str(error)))
             continue
@@ -291,7 +291,7 @@ def ingest_bronze(
                 error = f"unknown source {source_id!r}; known sources: {sorted(definitions)}"
                 report.files.append(FileResult(source_id, "", None, FAILED, 0, error))
                 continue
-            files = [f for glob in definition.files for f in list_files(settings.raw_root, glob)]
+            files = [f for glob in definition.files for f in list_files(settings.raw_root, glob, s3=settings.s3)]
             if not files:
                 # Asked for by name, its files must be there; in the run-everything default a source whose files
                 # have not landed yet (an OMS export not configured, the synthetic utility not generated) is normal.

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from databricks_jobs import storage
 from databricks_jobs.sources.model import SourceDefinition
+from databricks_jobs.storage import S3Access
 
 HASH_CHUNK_BYTES = 8 << 20
 GZIP_MAGIC = b"\x1f\x8b"
@@ -30,40 +31,43 @@ class RawFile:
     relative_path: str  # relative to raw_root: the stable name stored as source_file
     size_bytes: int
     modified_ms: int | None = None  # epoch ms of the file's last modification, when storage reports one
+    # How the file is reached when it is on S3: the access it was listed with, so every later read goes there too.
+    s3: S3Access = field(default_factory=S3Access, compare=False)
 
 
-def _raw(raw_root: str, info: storage.FileInfo) -> RawFile:
+def _raw(raw_root: str, info: storage.FileInfo, s3: S3Access) -> RawFile:
     try:
         relative = storage.relative_to(raw_root, info.uri)
     except ValueError:
         relative = info.uri  # a file named by an absolute path outside the raw root keeps its full name
-    return RawFile(info.uri, relative, info.size_bytes, info.modified_ms)
+    return RawFile(info.uri, relative, info.size_bytes, info.modified_ms, s3)
 
 
-def list_files(raw_root: str, pattern: str) -> list[RawFile]:
-    """Files under raw_root matching a glob, sorted by relative path (deterministic processing order)."""
-    files = [_raw(raw_root, info) for info in storage.glob_files(raw_root, pattern)]
+def list_files(raw_root: str, pattern: str, *, s3: S3Access) -> list[RawFile]:
+    """Files under raw_root matching a glob, sorted by relative path (deterministic processing order); `s3` reaches
+    a raw root on S3 (LakeSettings.s3)."""
+    files = [_raw(raw_root, info, s3) for info in storage.glob_files(raw_root, pattern, s3=s3)]
     return sorted(files, key=lambda f: f.relative_path)
 
 
-def raw_file(raw_root: str, path: str) -> RawFile:
+def raw_file(raw_root: str, path: str, *, s3: S3Access) -> RawFile:
     """One named file (absolute, or relative to raw_root); RawFileError when it does not exist."""
     absolute = "://" in path or path.startswith(("/", "file:"))
-    info = storage.file_info(path if absolute else f"{raw_root.rstrip('/')}/{path}")
+    info = storage.file_info(path if absolute else f"{raw_root.rstrip('/')}/{path}", s3=s3)
     if info is None or info.is_dir:
         raise RawFileError(f"{path}: missing file (no such file under {raw_root})")
-    return _raw(raw_root, info)
+    return _raw(raw_root, info, s3)
 
 
-def read_bytes(uri: str, limit: int | None = None) -> Iterator[bytes]:
+def read_bytes(file: RawFile, limit: int | None = None) -> Iterator[bytes]:
     """The file's bytes in chunks, the first `limit` bytes only when given."""
-    return storage.read_bytes(uri, limit, HASH_CHUNK_BYTES)
+    return storage.read_bytes(file.uri, limit, HASH_CHUNK_BYTES, s3=file.s3)
 
 
-def content_hash(uri: str) -> str:
+def content_hash(file: RawFile) -> str:
     """sha256 of the file's bytes: the identity Bronze uses to skip a file it already holds."""
     digest = hashlib.sha256()
-    for chunk in read_bytes(uri):
+    for chunk in read_bytes(file):
         digest.update(chunk)
     return digest.hexdigest()
 
@@ -167,7 +171,7 @@ def scan_text_file(file: RawFile, max_line_bytes: int) -> FileScan:
     """Content hash and text checks of a CSV file in one read (gunzipped when named .gz, as Spark reads it)."""
     digest = hashlib.sha256()
     checks = TextChecks(file.relative_path, max_line_bytes)
-    chunks = read_bytes(file.uri)
+    chunks = read_bytes(file)
     if file.relative_path.endswith(".gz"):
         _decompressed(file.relative_path, chunks, checks, digest.update)
     else:
@@ -184,4 +188,4 @@ def scan_file(file: RawFile, definition: SourceDefinition) -> FileScan:
     """The file's content hash and, for a CSV source, its text checks, in one read."""
     if definition.format == "csv":
         return scan_text_file(file, definition.max_line_bytes)
-    return FileScan(content_hash(file.uri))
+    return FileScan(content_hash(file))

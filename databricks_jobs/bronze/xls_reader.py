@@ -112,7 +112,7 @@ def read_xls_rows(spark: SparkSession, file: RawFile, definition: SourceDefiniti
     # xlrd holds the whole workbook in memory (several times its size): refuse before reading a byte, and read at most
     # one byte over the limit (a file that grew after the listing is refused, not held whole).
     limit = definition.xls_max_bytes
-    content = b"" if file.size_bytes > limit else b"".join(read_bytes(file.uri, limit + 1))
+    content = b"" if file.size_bytes > limit else b"".join(read_bytes(file, limit + 1))
     if file.size_bytes > limit or len(content) > limit:
         size = f"{file.size_bytes:,} bytes" if file.size_bytes > limit else "more bytes than listed"
         raise RawFileError(

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from databricks_jobs import storage
+from databricks_jobs.storage import S3Access
 from databricks_jobs.tables import CONTRACT_VERSION, TableContract
 
 MANIFEST_FILE = "_manifest.json"
@@ -190,38 +191,39 @@ def batch_root(export_root: str, batch_id: str) -> str:
     return f"{export_root.rstrip('/')}/{batch_id}"
 
 
-def publish(export_root: str, manifest: dict) -> bool:
+def publish(export_root: str, manifest: dict, *, s3: S3Access) -> bool:
     """Writes the batch's manifest, then LATEST (after every data file, so a reader never sees a partial batch);
-    whether LATEST moved (see advance_latest)."""
+    whether LATEST moved (see advance_latest). `s3` reaches an export root on S3, as in every function here."""
     root = export_root.rstrip("/")
-    storage.write_text(f"{batch_root(root, manifest['batch_id'])}/{MANIFEST_FILE}", json.dumps(manifest, indent=2))
-    return advance_latest(root, manifest["batch_id"])
+    text = json.dumps(manifest, indent=2)
+    storage.write_text(f"{batch_root(root, manifest['batch_id'])}/{MANIFEST_FILE}", text, s3=s3)
+    return advance_latest(root, manifest["batch_id"], s3=s3)
 
 
-def advance_latest(export_root: str, batch_id: str) -> bool:
+def advance_latest(export_root: str, batch_id: str, *, s3: S3Access) -> bool:
     """LATEST only moves forward: it becomes `batch_id` unless it names this batch or a newer one already (a repair
     of an older run must not hand the loader an older state). Batch ids begin with their UTC start time, so they
     order as their runs started. Whether LATEST was written."""
-    current = latest_batch_id(export_root)
+    current = latest_batch_id(export_root, s3=s3)
     if current is not None and current >= batch_id:
         return False
-    storage.write_text(f"{export_root.rstrip('/')}/{LATEST_FILE}", batch_id + "\n")
+    storage.write_text(f"{export_root.rstrip('/')}/{LATEST_FILE}", batch_id + "\n", s3=s3)
     return True
 
 
-def latest_batch_id(export_root: str) -> str | None:
+def latest_batch_id(export_root: str, *, s3: S3Access) -> str | None:
     """The batch id in LATEST, or None when no batch was ever published."""
     latest = f"{export_root.rstrip('/')}/{LATEST_FILE}"
-    return storage.read_text(latest).strip() if storage.exists(latest) else None
+    return storage.read_text(latest, s3=s3).strip() if storage.exists(latest, s3=s3) else None
 
 
-def read_manifest(export_root: str, batch_id: str) -> dict:
+def read_manifest(export_root: str, batch_id: str, *, s3: S3Access) -> dict:
     """A published batch's manifest, validated; ManifestError naming the batch when it is missing or malformed."""
     where = f"export batch {batch_root(export_root, batch_id)}"
     path = f"{batch_root(export_root, batch_id)}/{MANIFEST_FILE}"
-    if not storage.exists(path):
+    if not storage.exists(path, s3=s3):
         raise ManifestError(f"{where}: {MANIFEST_FILE} is missing (the batch is incomplete)")
-    manifest = parse_manifest(storage.read_text(path), where)
+    manifest = parse_manifest(storage.read_text(path, s3=s3), where)
     _require(manifest["batch_id"] == batch_id, where, f"manifest batch id {manifest['batch_id']} != {batch_id}")
     return manifest
 

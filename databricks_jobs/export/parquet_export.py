@@ -55,6 +55,7 @@ from databricks_jobs.export.manifest import (
 )
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.spark_session import require_utc_session
+from databricks_jobs.storage import S3Access
 
 ROWS_PER_FILE = 1_000_000
 # Spark type name in the Parquet file for each contract type that is written differently.
@@ -86,7 +87,7 @@ def committed_files(spark: SparkSession, folder: str) -> dict[str, tuple[int, in
 
 
 def _write_files(
-    spark: SparkSession, df: DataFrame, folder: str, empty_file: bool, rows: int | None = None
+    spark: SparkSession, s3: S3Access, df: DataFrame, folder: str, empty_file: bool, rows: int | None = None
 ) -> list[dict]:
     """Write `df` as Parquet in `folder`; the files with their row counts, as the write's own read-back finds them.
     No rows: one empty file carrying the schema when `empty_file`, else nothing at all. `rows`: the count when known
@@ -96,11 +97,13 @@ def _write_files(
         return []
     out = df.repartition(max(1, math.ceil(rows / ROWS_PER_FILE))) if rows else df.coalesce(1)
     out.write.mode("overwrite").option("compression", "snappy").parquet(folder)
-    storage.delete(f"{folder}/_SUCCESS")
-    storage.delete(f"{folder}/._SUCCESS.crc")  # a local folder's checksum sidecar; Hadoop deleted it with _SUCCESS
+    storage.delete(f"{folder}/_SUCCESS", s3=s3)
+    storage.delete(
+        f"{folder}/._SUCCESS.crc", s3=s3
+    )  # a local folder's checksum sidecar; Hadoop deleted it with _SUCCESS
     if rows == 0:
         # An empty table is one empty file (it carries the schema); no reader row names it, so it is listed.
-        empty = [f for f in storage.list_dir(folder) if DATA_FILE.match(f.name)]
+        empty = [f for f in storage.list_dir(folder, s3=s3) if DATA_FILE.match(f.name)]
         return [{"name": f.name, "row_count": 0, "size_bytes": f.size_bytes} for f in empty]
     files = committed_files(spark, folder)
     if sum(n for n, _ in files.values()) != rows:
@@ -126,8 +129,8 @@ class TablePlan:
 def _finish_retry(spark: SparkSession, settings: LakeSettings, batch_id: str, log: Log) -> dict:
     """The batch's manifest exists (an earlier attempt of this task wrote it): verify it, then move LATEST to it
     unless LATEST is newer already."""
-    manifest = verify_export(settings.export_root, batch_id, spark=spark)
-    if advance_latest(settings.export_root, batch_id):
+    manifest = verify_export(settings.export_root, batch_id, spark=spark, s3=settings.s3)
+    if advance_latest(settings.export_root, batch_id, s3=settings.s3):
         log(f"  export {batch_id}: already complete from an earlier attempt; verified, LATEST set")
     else:
         log(f"  export {batch_id}: already complete from an earlier attempt; verified, LATEST is at or after it")
@@ -136,12 +139,12 @@ def _finish_retry(spark: SparkSession, settings: LakeSettings, batch_id: str, lo
 
 def _base_manifest(settings: LakeSettings, log: Log) -> dict | None:
     """LATEST's manifest, or None (with the reason logged) when there is none to build on."""
-    latest = latest_batch_id(settings.export_root)
+    latest = latest_batch_id(settings.export_root, s3=settings.s3)
     if latest is None:
         log("  export: no earlier batch (no LATEST): full snapshot")
         return None
     try:
-        return read_manifest(settings.export_root, latest)
+        return read_manifest(settings.export_root, latest, s3=settings.s3)
     except ManifestError as error:
         log(f"  export: LATEST's manifest cannot be built on ({error}): full snapshot")
         return None
@@ -251,17 +254,17 @@ def _export_table(
             if plan.version is not None
             else lake.read_or_empty(spark, settings, contract)
         )
-        files = _write_files(spark, for_parquet(rows, contract), f"{root}/{name}", empty_file=True)
+        files = _write_files(spark, settings.s3, for_parquet(rows, contract), f"{root}/{name}", empty_file=True)
     elif name not in changes:
         files = []
     else:
         change = changes[name]
         upserts = for_parquet(change.upserts, contract)
-        files = _write_files(spark, upserts, f"{root}/{name}", empty_file=False, rows=change.rows)
+        files = _write_files(spark, settings.s3, upserts, f"{root}/{name}", empty_file=False, rows=change.rows)
         keys = list(contract.primary_key)
         folder = f"{root}/{deleted_keys_folder(name)}"
         deletes = for_parquet(change.deletes, contract, keys)
-        deleted = _write_files(spark, deletes, folder, empty_file=False, rows=change.deleted)
+        deleted = _write_files(spark, settings.s3, deletes, folder, empty_file=False, rows=change.deleted)
     return table_entry(
         contract,
         files,
@@ -286,9 +289,9 @@ def export_gold(
     require_utc_session(spark)
     check_batch_id(batch_id)
     root = batch_root(settings.export_root, batch_id)
-    if storage.exists(f"{root}/{MANIFEST_FILE}"):
+    if storage.exists(f"{root}/{MANIFEST_FILE}", s3=settings.s3):
         return _finish_retry(spark, settings, batch_id, log)
-    latest = latest_batch_id(settings.export_root)
+    latest = latest_batch_id(settings.export_root, s3=settings.s3)
     if latest is not None and latest > batch_id:
         # A repaired (or very late) run older than the published state: exporting it would move the loader
         # backwards, and failing would fail every retry. Its Gold changes go out with the next batch.
@@ -311,12 +314,12 @@ def export_gold(
         # Commits that change no rows (OPTIMIZE, VACUUM, predictive optimization, a property) moved versions only.
         log(f"  export: no Gold row changed since batch {base['batch_id']}: no new batch")
         return None
-    storage.delete(root, recursive=True)  # files of an attempt that died before its manifest
+    storage.delete(root, recursive=True, s3=settings.s3)  # files of an attempt that died before its manifest
     entries = [_logged(log, _export_table(spark, settings, root, mode, plan, changes)) for plan in plans]
     manifest = build_manifest(
         batch_id, entries, mode=mode, base_batch_id=base["batch_id"] if mode == INCREMENTAL else None
     )
-    publish(settings.export_root, manifest)
+    publish(settings.export_root, manifest, s3=settings.s3)
     return manifest
 
 
@@ -355,6 +358,7 @@ def _is_feed_error(error: Exception) -> bool:
 
 def _verify_files(
     spark: SparkSession | None,
+    s3: S3Access,
     root: str,
     folder: str,
     listed: list[dict],
@@ -366,7 +370,7 @@ def _verify_files(
     row counts and schema, and no other file there holds rows."""
     by_name = {f["path"].rsplit("/", 1)[-1]: f for f in listed}
     for file_name, meta in sorted(by_name.items()):
-        info = storage.file_info(f"{root}/{folder}/{file_name}")
+        info = storage.file_info(f"{root}/{folder}/{file_name}", s3=s3)
         if info is None:
             raise ExportVerificationError(f"{where}: {folder}: file {file_name} is in the manifest but missing")
         if info.size_bytes != meta["size_bytes"]:
@@ -395,7 +399,9 @@ def _verify_files(
             )
 
 
-def _verify_table(spark: SparkSession | None, root: str, entry: dict, mode: str, where: str, read_back: bool) -> None:
+def _verify_table(
+    spark: SparkSession | None, s3: S3Access, root: str, entry: dict, mode: str, where: str, read_back: bool
+) -> None:
     name = entry["name"]
     try:
         contract = tables.contract(name)
@@ -406,30 +412,38 @@ def _verify_table(spark: SparkSession | None, root: str, entry: dict, mode: str,
     if mode == FULL and not entry["files"]:
         raise ExportVerificationError(f"{where}: table {name}: no data file listed")
     types = [(c.name, PARQUET_TYPE.get(c.type, c.type)) for c in contract.columns]
-    _verify_files(spark, root, name, entry["files"], types, where, read_back)
+    _verify_files(spark, s3, root, name, entry["files"], types, where, read_back)
     key_types = [t for t in types if t[0] in contract.primary_key]
-    _verify_files(spark, root, deleted_keys_folder(name), entry["deleted_keys"]["files"], key_types, where, read_back)
+    _verify_files(
+        spark, s3, root, deleted_keys_folder(name), entry["deleted_keys"]["files"], key_types, where, read_back
+    )
 
 
 def verify_export(
-    export_root: str, batch_id: str | None = None, spark: SparkSession | None = None, read_back: bool = True
+    export_root: str,
+    batch_id: str | None = None,
+    spark: SparkSession | None = None,
+    read_back: bool = True,
+    *,
+    s3: S3Access,
 ) -> dict:
     """Re-reads a batch's manifest (LATEST's when batch_id is None) and checks every table's files, sizes, row
     counts and schema against it and against tables.py. Returns the manifest; raises ExportVerificationError.
     `read_back=False` checks the manifest and each file's presence and size in storage only (no Spark): for a batch
-    export_gold has just written, whose row counts are what Spark read back from the files it wrote."""
+    export_gold has just written, whose row counts are what Spark read back from the files it wrote. `s3` reaches an
+    export root on S3 (LakeSettings.s3); a session started here gets it too."""
     from databricks_jobs.spark_session import get_spark
 
-    spark = spark or (get_spark() if read_back else None)
+    spark = spark or (get_spark(s3=s3) if read_back else None)
     root = export_root.rstrip("/")
     if batch_id is None:
-        batch_id = latest_batch_id(root)
+        batch_id = latest_batch_id(root, s3=s3)
         if batch_id is None:
             raise ExportVerificationError(f"{root}/{LATEST_FILE} does not exist: no complete export batch")
     folder = batch_root(root, batch_id)
     where = f"export batch {folder}"
     try:
-        manifest = read_manifest(root, batch_id)
+        manifest = read_manifest(root, batch_id, s3=s3)
     except ManifestError as error:
         raise ExportVerificationError(str(error)) from None
     exported = [t["name"] for t in manifest["tables"]]
@@ -437,5 +451,5 @@ def verify_export(
     if sorted(exported) != sorted(expected):
         raise ExportVerificationError(f"{where}: tables {sorted(exported)} != contract Gold tables {sorted(expected)}")
     for entry in manifest["tables"]:
-        _verify_table(spark, folder, entry, manifest["mode"], where, read_back)
+        _verify_table(spark, s3, folder, entry, manifest["mode"], where, read_back)
     return manifest

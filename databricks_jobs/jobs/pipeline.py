@@ -92,7 +92,7 @@ def _export(spark: SparkSession, settings: LakeSettings, batch_id: str, options:
         return None, "export: Gold unchanged since the last batch; no new batch", []
     # The files' row counts are what the export read back from them; what is left to check is the published
     # manifest against the sizes in storage (no second read of the batch).
-    verify_export(settings.export_root, batch_id, spark=spark, read_back=False)
+    verify_export(settings.export_root, batch_id, spark=spark, read_back=False, s3=settings.s3)
     rows = sum(t["row_count"] for t in manifest["tables"])
     deleted = sum(t["deleted_keys"]["row_count"] for t in manifest["tables"])
     where = f"{settings.export_root.rstrip('/')}/{batch_id}"
@@ -162,7 +162,7 @@ def run_pipeline(
         raise ValueError(f"unknown stages {unknown}; choose from {list(STAGES)}")
     batch_id = check_batch_id(batch_id) if batch_id else new_batch_id()
     if spark is None:
-        spark = get_spark()
+        spark = get_spark(s3=settings.s3)
     # Local times are derived from UTC instants through the session zone (see gold/local_time.py).
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     report = PipelineReport(batch_id, settings)

@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = settings_from(args)
     try:
-        plans = upgrade_for_stages(get_spark(), settings, ("bronze", "silver", "gold"), print, apply=not args.dry_run)
+        plans = upgrade_for_stages(
+            get_spark(s3=settings.s3), settings, ("bronze", "silver", "gold"), print, apply=not args.dry_run
+        )
     except UpgradeRefused as refused:
         print(refused, file=sys.stderr)
         return 2

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from databricks_jobs.settings import LakeSettings
 
 SOURCES_HELP = "list source definitions, or check one against sample files before any pipeline run"
 SOURCES_DESCRIPTION = (
@@ -49,17 +53,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(func=run_check)
 
 
-def _config_root(args: argparse.Namespace) -> str | None:
-    """--config-root, else ENERGY_CONFIG_ROOT (the one place this command reads it), else None (packaged only)."""
+def _settings(args: argparse.Namespace) -> LakeSettings:
+    """The command's settings, read once: --config-root, else ENERGY_CONFIG_ROOT, else None (packaged only); S3 from
+    ENERGY_S3_ENDPOINT / AWS_REGION (for samples named by s3a:// URI)."""
     from databricks_jobs.settings import LakeSettings
 
-    return LakeSettings.from_env(config_root=args.config_root).config_root
+    return LakeSettings.from_env(config_root=args.config_root)
 
 
 def run_list(args: argparse.Namespace) -> int:
     from databricks_jobs.sources import load_source_definitions
 
-    for source_id, definition in sorted(load_source_definitions(config_root=_config_root(args)).items()):
+    for source_id, definition in sorted(load_source_definitions(config_root=_settings(args).config_root).items()):
         print(f"{source_id:<28} {definition.dataset:<14} {definition.definition_path}")
     return 0
 
@@ -69,7 +74,8 @@ def run_check(args: argparse.Namespace) -> int:
     from databricks_jobs.reference.regions import load_regions
     from databricks_jobs.sources import SourceDefinitionError, load_definition_file
 
-    regions = load_regions(_config_root(args))
+    settings = _settings(args)
+    regions = load_regions(settings.config_root)
     try:
         definition = load_definition_file(Path(args.definition))
     except SourceDefinitionError as error:
@@ -80,10 +86,10 @@ def run_check(args: argparse.Namespace) -> int:
     from databricks_jobs.source_check import check_file, sample_files
     from databricks_jobs.spark_session import get_spark
 
-    spark = get_spark("energy-sources-check")
+    spark = get_spark("energy-sources-check", s3=settings.s3)
     raw_root = str(Path(args.raw_root or ".").resolve())
     try:
-        files = sample_files(definition, raw_root, args.samples)
+        files = sample_files(definition, raw_root, args.samples, s3=settings.s3)
     except RawFileError as error:
         print(f"file refused: {error}")
         return 1

@@ -54,8 +54,9 @@ def upgrade_lake_tables(args: argparse.Namespace) -> list:
     from databricks_jobs.jobs.pipeline import upgrade_for_stages
     from databricks_jobs.spark_session import get_spark
 
-    spark = get_spark()
-    return upgrade_for_stages(spark, settings_from(args), ("bronze", "silver", "gold"), _quiet, apply=not args.dry_run)
+    settings = settings_from(args)
+    spark = get_spark(s3=settings.s3)
+    return upgrade_for_stages(spark, settings, ("bronze", "silver", "gold"), _quiet, apply=not args.dry_run)
 
 
 def upgrade_local_warehouse(dry_run: bool) -> list:

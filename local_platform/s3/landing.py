@@ -16,6 +16,7 @@ from databricks_jobs.export.manifest import (
     parse_manifest,
     publish,
 )
+from databricks_jobs.storage import S3Access
 from local_platform.s3.client import check_bucket
 from local_platform.s3.settings import S3Settings
 
@@ -137,5 +138,5 @@ def download_batch(client, settings: S3Settings, batch_id: str, destination: Pat
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             client.download_file(settings.curated_bucket, f"{batch_prefix}/{file['path']}", str(target))
-    publish(str(destination), manifest)
+    publish(str(destination), manifest, s3=S3Access())  # a local folder: no S3 to reach
     return manifest

@@ -1,11 +1,12 @@
-"""Where S3 is: endpoint, region, buckets and credentials, all from the environment — nothing in the repository."""
+"""Where S3 is: endpoint, region, buckets and credentials, from the environment (read once, by the command) —
+nothing in the repository."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
+
+from databricks_jobs.storage import S3Access
 
 DEFAULT_LANDING_BUCKET = "energy-landing"
 DEFAULT_CURATED_BUCKET = "energy-curated"
@@ -31,11 +32,13 @@ class S3Settings:
 
     @classmethod
     def from_env(cls) -> S3Settings:
-        """ENERGY_S3_ENDPOINT, ENERGY_S3_LANDING_BUCKET, ENERGY_S3_CURATED_BUCKET, AWS_REGION / AWS_DEFAULT_REGION."""
+        """ENERGY_S3_ENDPOINT and AWS_REGION / AWS_DEFAULT_REGION (read as the lake reads them: S3Access.from_env),
+        ENERGY_S3_LANDING_BUCKET, ENERGY_S3_CURATED_BUCKET. Called once, by the command that starts the flow."""
         env = os.environ
+        access = S3Access.from_env(env)
         return cls(
-            endpoint_url=env.get("ENERGY_S3_ENDPOINT") or None,
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            endpoint_url=access.endpoint_url,
+            region=access.region or DEFAULT_REGION,
             landing_bucket=env.get("ENERGY_S3_LANDING_BUCKET", DEFAULT_LANDING_BUCKET),
             curated_bucket=env.get("ENERGY_S3_CURATED_BUCKET", DEFAULT_CURATED_BUCKET),
         )
@@ -45,16 +48,12 @@ class S3Settings:
             self, endpoint_url=endpoint_url, access_key_id=access_key_id, secret_access_key=secret_access_key
         )
 
-    def storage_environment(self) -> dict[str, str]:
-        """The variables boto3 in databricks_jobs.storage reads to reach this endpoint (endpoint, region and, for the
-        local stand-in server only, its placeholder keys)."""
-        env = {"AWS_REGION": self.region}
-        if self.endpoint_url:
-            env["ENERGY_S3_ENDPOINT"] = self.endpoint_url
-        if self.access_key_id and self.secret_access_key:
-            env["AWS_ACCESS_KEY_ID"] = self.access_key_id
-            env["AWS_SECRET_ACCESS_KEY"] = self.secret_access_key
-        return env
+    @property
+    def access(self) -> S3Access:
+        """How the lake's own file access (databricks_jobs.storage) and Spark's s3a reach this endpoint: endpoint,
+        region and, for the local stand-in server only, its placeholder keys. Passed in LakeSettings, never through
+        the process environment."""
+        return S3Access(self.endpoint_url, self.region, self.access_key_id, self.secret_access_key)
 
     @property
     def endpoint_label(self) -> str:
@@ -70,19 +69,3 @@ class S3Settings:
     def export_root_uri(self) -> str:
         """Curated export as Spark writes it."""
         return f"s3a://{self.curated_bucket}/{self.curated_prefix}"
-
-
-@contextmanager
-def process_environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for this process while the block runs, then restore them: the settings reach the
-    code that reads the environment (boto3's default chain) without being written anywhere."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

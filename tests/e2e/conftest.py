@@ -17,16 +17,12 @@ from local_platform.s3.settings import S3Settings
 
 
 @pytest.fixture()
-def s3_spark(spark, s3_settings, s3_env):
-    """The session's Spark with s3a aimed at the moto server (configured at runtime: Spark may already be running),
-    and boto3 in databricks_jobs.storage aimed at it too."""
-    from databricks_jobs.spark_session import s3a_hadoop_settings
+def s3_spark(spark, s3_settings):
+    """The session's Spark with s3a aimed at the moto server (configured at runtime: Spark may already be running)."""
+    from databricks_jobs.spark_session import s3a_settings
     from local_platform.s3.spark import configure_s3a
 
-    hadoop = s3a_hadoop_settings(
-        s3_settings.endpoint_url, s3_settings.region, s3_settings.access_key_id, s3_settings.secret_access_key
-    )
-    configure_s3a(spark, hadoop, (s3_settings.landing_bucket, s3_settings.curated_bucket))
+    configure_s3a(spark, s3a_settings(s3_settings.access), (s3_settings.landing_bucket, s3_settings.curated_bucket))
     return spark
 
 

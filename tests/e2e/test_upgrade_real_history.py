@@ -30,7 +30,6 @@ from databricks_jobs.tables import CONTRACT_VERSION, GOLD_DEMAND_DAILY, GOLD_TAB
 from databricks_jobs.upgrade import UpgradeRefused, lake_contracts, upgrade_lake
 from local_platform.flow import FlowConfig, lake_settings, run_flow
 from local_platform.s3.server import free_port
-from local_platform.s3.settings import process_environment
 from tests.e2e.conftest import (
     CHANGED_EVENT,
     assert_curated_equals_full_reload,
@@ -136,7 +135,9 @@ def run_cli_dry_run(settings, warehouse) -> tuple[int, str]:
 
     environment = {"ENERGY_WAREHOUSE_DIR": str(warehouse.state_dir), "ENERGY_WAREHOUSE_PORT": str(warehouse.port)}
     output = StringIO()
-    with process_environment(environment), redirect_stdout(output):
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(output):
+        for name, value in environment.items():
+            patch.setenv(name, value)
         status = main(["upgrade", "--dry-run", "--lake-root", settings.lake_root, "--raw-root", settings.raw_root])
     return status, output.getvalue()
 

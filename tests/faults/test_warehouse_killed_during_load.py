@@ -16,6 +16,7 @@ import pytest
 
 from bench.gold_fixture import write_export
 from databricks_jobs.export.manifest import INCREMENTAL, build_manifest, publish, table_entry
+from databricks_jobs.storage import S3Access
 from databricks_jobs.tables import GOLD_TABLES
 from local_platform.s3.server import free_port
 from local_platform.warehouse import apply_sql, control, runner
@@ -199,7 +200,7 @@ def _write_incremental(export: Path, base: dict) -> dict:
         entries.append(table_entry(contract, files, keys))
     con.close()
     manifest = build_manifest(INCREMENTAL_BATCH, entries, mode=INCREMENTAL, base_batch_id=base["batch_id"])
-    publish(str(export), manifest)
+    publish(str(export), manifest, s3=S3Access())
     return manifest
 
 

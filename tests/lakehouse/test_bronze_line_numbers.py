@@ -17,6 +17,7 @@ from databricks_jobs.bronze.csv_reader import (
 )
 from databricks_jobs.bronze.raw_files import raw_file
 from databricks_jobs.sources import load_source_definitions
+from databricks_jobs.storage import S3Access
 
 
 def test_line_offsets_by_hand():
@@ -66,7 +67,10 @@ def test_line_numbers_are_exact_for_split_and_packed_files(spark, sample_data, t
         (tmp_path / f"small_{n:02d}.csv").write_text("\n".join(lines) + "\n")
     definition = load_source_definitions()["ercot_native_load"]
     names = sorted(p.name for p in tmp_path.glob("*.csv"))
-    files = [CsvFile(raw_file(str(tmp_path), name), f"hash-{name}", tuple(header.split(",")), 1) for name in names]
+    files = [
+        CsvFile(raw_file(str(tmp_path), name, s3=S3Access()), f"hash-{name}", tuple(header.split(",")), 1)
+        for name in names
+    ]
     settings = {"spark.sql.files.maxPartitionBytes": "65536", "spark.sql.files.openCostInBytes": "1024"}
     previous = {key: spark.conf.get(key) for key in settings}
     for key, value in settings.items():  # ~1 MB file -> ~16 splits; small files packed into 64 KiB partitions

@@ -15,6 +15,7 @@ from databricks_jobs import lake
 from databricks_jobs.export import ExportVerificationError, export_gold, verify_export
 from databricks_jobs.gold.runner import build_gold
 from databricks_jobs.settings import LakeSettings
+from databricks_jobs.storage import S3Access
 from databricks_jobs.tables import GOLD_TABLES, SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
 from snowpark.energy_snowpark.load_manifest import parse_manifest
 
@@ -65,7 +66,7 @@ def test_layout_manifest_and_latest(exported):
     assert {"name": "peak_interval_start_utc", "type": "timestamp", "nullable": True} in daily["columns"]
     # 60 hours from 2021-11-06 00:00 UTC = Nov 5 19:00 CDT .. Nov 8 04:00 CST -> 4 local days.
     assert daily["row_count"] == 4
-    assert verify_export(exported.export_root)["batch_id"] == BATCH
+    assert verify_export(exported.export_root, s3=S3Access())["batch_id"] == BATCH
     # A full batch carries every table with at least one file, an empty table as one empty file: the load's rule.
     assert any(entry["row_count"] == 0 for entry in manifest["tables"])
     assert all(entry["files"] for entry in manifest["tables"])
@@ -117,15 +118,15 @@ def test_verify_names_a_missing_file(exported, tmp_path):
     copy = tampered_copy(exported, tmp_path)
     (part,) = (copy / BATCH / "gold_demand__daily").glob("part-*.parquet")
     size = part.stat().st_size
-    assert verify_export(str(copy), read_back=False)["batch_id"] == BATCH
+    assert verify_export(str(copy), read_back=False, s3=S3Access())["batch_id"] == BATCH
     # Storage only (the pipeline's check of a batch it has just written and read back): sizes and presence.
     part.write_bytes(part.read_bytes() + b"x")
     with pytest.raises(ExportVerificationError, match=f"{part.name}: {size + 1} bytes, manifest says {size}"):
-        verify_export(str(copy), read_back=False)
+        verify_export(str(copy), read_back=False, s3=S3Access())
     part.unlink()
     for read_back in (False, True):
         with pytest.raises(ExportVerificationError, match=f"gold_demand__daily: file {part.name} is in the manifest"):
-            verify_export(str(copy), read_back=read_back)
+            verify_export(str(copy), read_back=read_back, s3=S3Access())
 
 
 def test_verify_names_a_wrong_row_count(exported, tmp_path):
@@ -137,11 +138,11 @@ def test_verify_names_a_wrong_row_count(exported, tmp_path):
     manifest_path.write_text(json.dumps(manifest))
     # A manifest whose table total disagrees with its files is refused as malformed, before any data is read.
     with pytest.raises(ExportVerificationError, match=r"gold_demand__daily: row_count 4 != its files' sum 5"):
-        verify_export(str(copy), BATCH)
+        verify_export(str(copy), BATCH, s3=S3Access())
     daily["row_count"] += 1
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(ExportVerificationError, match=r"gold_demand__daily/part-.*: 4 rows, manifest says 5"):
-        verify_export(str(copy), BATCH)
+        verify_export(str(copy), BATCH, s3=S3Access())
 
 
 def test_verify_names_a_foreign_file_and_an_incomplete_batch(exported, tmp_path):
@@ -151,10 +152,10 @@ def test_verify_names_a_foreign_file_and_an_incomplete_batch(exported, tmp_path)
     # A data file Spark would read that the manifest does not list: the batch is not what its manifest says.
     shutil.copy(part, folder / "part-99999-stray.parquet")
     with pytest.raises(ExportVerificationError, match="gold_reference__regions: file part-99999-stray.parquet holds"):
-        verify_export(str(copy))
+        verify_export(str(copy), s3=S3Access())
     (copy / BATCH / "_manifest.json").unlink()
     with pytest.raises(ExportVerificationError, match="_manifest.json is missing"):
-        verify_export(str(copy), BATCH)
+        verify_export(str(copy), BATCH, s3=S3Access())
 
 
 def test_a_retried_export_verifies_the_complete_batch_and_finishes_latest(spark, exported, tmp_path):

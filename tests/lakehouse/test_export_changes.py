@@ -17,6 +17,7 @@ from databricks_jobs.export import export_gold, verify_export
 from databricks_jobs.export.changes import net_changes
 from databricks_jobs.gold.runner import build_gold
 from databricks_jobs.settings import LakeSettings
+from databricks_jobs.storage import S3Access
 from databricks_jobs.tables import GOLD_TABLES, SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
 from tests.lakehouse.export_batches import applied, batch_frames, canonical
 
@@ -137,7 +138,7 @@ def test_only_the_touched_gold_keys_travel(lake_with_changes):
     assert daily["peak_demand_mw"].tolist() == [5000.0]
     _, deleted = batch_frames(root, EXPORT_2, tables.GOLD_REFERENCE_REGIONS)
     assert deleted.to_dict("records") == [{"region_code": "ATL"}]
-    assert verify_export(settings.export_root, EXPORT_2)["mode"] == "incremental"
+    assert verify_export(settings.export_root, EXPORT_2, s3=settings.s3)["mode"] == "incremental"
 
 
 def test_no_change_in_gold_no_new_batch(lake_with_changes):
@@ -219,7 +220,7 @@ def test_an_export_killed_before_its_manifest_is_redone_whole(spark, lake_with_c
     assert (manifest["mode"], manifest["base_batch_id"]) == ("incremental", EXPORT_2)
     regions = next(t for t in manifest["tables"] if t["name"] == "gold_reference__regions")
     assert (regions["row_count"], regions["deleted_keys"]["row_count"]) == (0, 1)
-    assert verify_export(str(export_copy))["batch_id"] == batch
+    assert verify_export(str(export_copy), s3=S3Access())["batch_id"] == batch
 
 
 # --- LATEST only moves forward; commits without row changes; the feed's reach decided up front ---------------------

@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from databricks_jobs.storage import S3Access
 from tests.lakehouse.bounded import run_bounded
 from tests.lakehouse.xls_files import write_workbook
 
@@ -30,9 +31,11 @@ def read_in_child(path, definition: dict, seconds: float = 60):
         from databricks_jobs.bronze.raw_files import RawFileError, raw_file
         from databricks_jobs.bronze.xls_reader import read_xls_rows
         from databricks_jobs.sources import parse_definition
+        from databricks_jobs.storage import S3Access
         definition = parse_definition(json.loads({json.dumps(definition)!r}), "x.yml")
         try:
-            print(json.dumps(read_xls_rows(None, raw_file({str(path.parent)!r}, {path.name!r}), definition)))
+            file = raw_file({str(path.parent)!r}, {path.name!r}, s3=S3Access())
+            print(json.dumps(read_xls_rows(None, file, definition)))
         except RawFileError as error:
             print("refused:", error)
     """)
@@ -76,7 +79,7 @@ def test_a_file_grown_after_the_listing_is_refused_without_reading_it_whole(tmp_
     from databricks_jobs.sources import parse_definition
 
     path = write_workbook(tmp_path / "grows.xls", {"Sheet1": "plain"})
-    listed = raw_file(str(tmp_path), "grows.xls")
+    listed = raw_file(str(tmp_path), "grows.xls", s3=S3Access())
     limit = 1 << 20  # xls.max_megabytes: 1
     with path.open("ab") as handle:
         handle.write(b"\0" * (limit + 1))  # appended after the listing

@@ -275,7 +275,7 @@ def test_every_source_and_table_logs_a_progress_line_with_its_rows(runs, sample_
 def test_latest_export_verifies_and_its_batches_applied_in_order_equal_the_gold_tables(spark, runs):
     """The first run exports Gold whole; the second has nothing new and exports nothing; the third's batch carries
     what the new source changed, on top of the first: applied in order, they equal the Gold tables."""
-    manifest = verify_export(runs.settings.export_root, spark=spark)
+    manifest = verify_export(runs.settings.export_root, spark=spark, s3=runs.settings.s3)
     assert manifest["batch_id"] == runs.third.batch_id
     assert (manifest["mode"], manifest["base_batch_id"]) == ("incremental", runs.first.batch_id)
     assert runs.second.step("export").result is None

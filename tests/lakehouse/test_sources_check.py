@@ -9,6 +9,7 @@ from databricks_jobs.reference.customers_served import load_customers_served
 from databricks_jobs.reference.regions import REGIONS_CSV, load_regions, resolve_region
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import SourceDefinitionError, load_source_definitions
+from databricks_jobs.storage import S3Access
 from tests.lakehouse import onboarding_config as peach
 
 
@@ -92,7 +93,7 @@ def test_sources_check_shows_header_rows_and_quarantines(spark, config_root, tmp
 
     raw = peach.write_raw(tmp_path / "raw")
     definition = load_definition_file(config_root / "sources" / "peach_feeder_load.yml")
-    (file,) = sample_files(definition, str(raw), [])
+    (file,) = sample_files(definition, str(raw), [], s3=S3Access())
     result = check_file(spark, definition, file, load_regions(config_root), first_rows=2)
     text = "\n".join(result.lines)
     assert not result.refused and result.path == "peach/load_2024_01.csv"
@@ -119,7 +120,7 @@ def test_sources_check_names_a_refused_file(spark, config_root, tmp_path):
     (tmp_path / "raw" / "peach").mkdir(parents=True)
     (tmp_path / "raw" / "peach" / "load_bad.csv").write_text("When,Where,kW\n2024-01-01 01:00,Peach Metro,1\n")
     definition = load_definition_file(config_root / "sources" / "peach_feeder_load.yml")
-    (file,) = sample_files(definition, str(tmp_path / "raw"), ["peach/load_bad.csv"])
+    (file,) = sample_files(definition, str(tmp_path / "raw"), ["peach/load_bad.csv"], s3=S3Access())
     result = check_file(spark, definition, file, load_regions(config_root))
     assert result.refused
     assert result.lines[0].startswith("  file refused: peach/load_bad.csv: wrong header: no column for timestamp")

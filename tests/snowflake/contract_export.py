@@ -21,6 +21,7 @@ from databricks_jobs.export.manifest import (
     publish,
     table_entry,
 )
+from databricks_jobs.storage import S3Access
 
 BATCH_1 = "20261125T201500Z-3f9a1c2b"
 BATCH_2 = "20261126T201500Z-0badc0de"
@@ -153,7 +154,7 @@ def write_export(
         entries.append(table_entry(table, files, key_files))
     manifest = build_manifest(batch_id, entries, mode=mode, base_batch_id=base_batch_id)
     if latest:
-        publish(str(root), manifest)
+        publish(str(root), manifest, s3=S3Access())
     else:
         batch.mkdir(parents=True, exist_ok=True)
         (batch / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
