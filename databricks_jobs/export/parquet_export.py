@@ -98,9 +98,8 @@ def _write_files(
     out = df.repartition(max(1, math.ceil(rows / ROWS_PER_FILE))) if rows else df.coalesce(1)
     out.write.mode("overwrite").option("compression", "snappy").parquet(folder)
     storage.delete(f"{folder}/_SUCCESS", s3=s3)
-    storage.delete(
-        f"{folder}/._SUCCESS.crc", s3=s3
-    )  # a local folder's checksum sidecar; Hadoop deleted it with _SUCCESS
+    # A local folder's checksum sidecar; Hadoop deleted it with _SUCCESS.
+    storage.delete(f"{folder}/._SUCCESS.crc", s3=s3)
     if rows == 0:
         # An empty table is one empty file (it carries the schema); no reader row names it, so it is listed.
         empty = [f for f in storage.list_dir(folder, s3=s3) if DATA_FILE.match(f.name)]

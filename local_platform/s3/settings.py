@@ -57,8 +57,8 @@ class S3Settings:
 
     @property
     def endpoint_label(self) -> str:
-        """For error messages: the endpoint as the user configured it."""
-        return self.endpoint_url or f"AWS S3 ({self.region})"
+        """For error messages: the endpoint as the user configured it (as the lake's file access names it)."""
+        return self.access.endpoint_label
 
     @property
     def raw_root_uri(self) -> str:
