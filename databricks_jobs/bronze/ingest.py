@@ -229,15 +229,23 @@ def write_raw_rows(
     table: TableContract,
     rows: list[DataFrame],
     versions: list[tuple[str, str]],
+    held: set[tuple[str, str]],
 ) -> None:
-    """One Delta commit for a source's new files. Overwriting the rows of exactly these (file, hash) pairs makes a
-    retry after a crash between this write and the file log idempotent."""
+    """One Delta commit for a source's new files, an append. Rows the table already holds of these (file, hash)
+    versions, left by an attempt that crashed between this write and the file log, are deleted first, so a retry is
+    idempotent; `held` are the versions the file log holds (lake.of_file_versions).
+
+    Not one overwrite naming the versions: Delta checks every written row against an overwrite's condition without
+    Spark's IN-list-to-hash-set rewrite, 45 s against 8 s for 1M rows of 2,000 files; a DELETE's scan gets it."""
     if not rows:
         return
     df = rows[0]
     for other in rows[1:]:
         df = df.unionByName(other)
-    lake.overwrite(spark, settings, table, df, lake.of_file_versions(versions))
+    these = lake.of_file_versions(versions, held)
+    if lake.exists(spark, settings, table.name) and not lake.read(spark, settings, table.name).where(these).isEmpty():
+        lake.delta_table(spark, settings, table.name).delete(these)
+    lake.append(spark, settings, table, df)
 
 
 def _assign_files(
@@ -329,7 +337,7 @@ def ingest_bronze(
         rows = [with_lineage(frame, source_id, batch_id) for frame in read.rows]
         versions = [(file.relative_path, digest) for file, digest, _, _ in read.ingested]
         ingested.update(versions)
-        write_raw_rows(spark, settings, bronze_raw_rows(source_id), rows, versions)
+        write_raw_rows(spark, settings, bronze_raw_rows(source_id), rows, versions, ingested)
         for file, digest, count, header in sorted(read.ingested, key=lambda i: i[0].relative_path):
             report.files.append(FileResult(source_id, file.relative_path, digest, INGESTED, count))
             log.append(_log_entry(source_id, file.relative_path, file, digest, INGESTED, count, batch_id, None, header))

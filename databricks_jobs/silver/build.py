@@ -344,8 +344,8 @@ def build_source(
     if superseded:
         tables = (handler.target.name, SILVER_QUARANTINE.name, SILVER_PROCESSED_FILES.name)
         _delete_file_rows(spark, settings, definition.source_id, superseded, tables)
-    bronze = lake.read(spark, settings, definition.bronze_table).where(
-        lake.of_file_versions((f.source_file, f.content_hash) for f in files)
+    bronze = lake.rows_of_file_versions(
+        spark, lake.read(spark, settings, definition.bronze_table), ((f.source_file, f.content_hash) for f in files)
     )
     fields = file_headers(files)
     candidates = source_candidates(bronze, definition, fields, regions)
