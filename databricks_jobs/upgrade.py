@@ -2,7 +2,8 @@
 
 Every table records, as Delta table properties, the contract version and fingerprint it was created or last upgraded
 with (tables.CONTRACT_VERSION, TableContract.fingerprint) and its primary key. A table whose fingerprint matches its
-contract costs one DESCRIBE DETAIL (its schema is not read). Otherwise its schema is compared with the contract:
+contract costs one metadata read (lake.metadata; its schema is not read). Otherwise its schema is compared with the
+contract:
 - applied in place: a new nullable column (ALTER TABLE ADD COLUMNS); a new NOT NULL column that declares a backfill
   (added, filled, then SET NOT NULL; locally a CHECK constraint); int -> bigint (Delta type widening); NOT NULL ->
   nullable; a changed table or column comment; changed liquid clustering; the change data feed turned on where the
@@ -129,11 +130,12 @@ def _rebuild_way(table: str) -> str:
 @dataclass(frozen=True)
 class StoredTable:
     """What the lake has for a table: columns (name -> type, nullable, comment), comment, clustering, properties.
-    `columns` is None when they were not read: the table records this code's contract version and fingerprint."""
+    `columns` and `cluster_by` are None when they were not read: the table records this code's contract version and
+    fingerprint."""
 
     columns: dict[str, tuple[str, bool, str]] | None
     comment: str
-    cluster_by: tuple[str, ...]
+    cluster_by: tuple[str, ...] | None
     properties: dict[str, str]
 
 
@@ -147,13 +149,13 @@ def _records_contract(properties: dict[str, str], contract: TableContract) -> bo
 def read_stored(
     spark: SparkSession, settings: LakeSettings, table: str, contract: TableContract | None = None
 ) -> StoredTable | None:
-    """The table's DESCRIBE DETAIL, and its schema unless it records `contract` already: an up-to-date table (every
-    table on a run without a release) costs that one metadata read."""
-    detail = lake.detail(spark, settings, table)
-    if detail is None:
+    """The table's metadata (lake.metadata), and its schema and clustering unless it records `contract` already: an
+    up-to-date table (every table on a run without a release) costs that one metadata read."""
+    found = lake.metadata(spark, settings, table)
+    if found is None:
         return None
-    properties = dict(detail["properties"] or {})
-    stored = StoredTable(None, detail["description"] or "", tuple(detail["clusteringColumns"] or ()), properties)
+    properties = found.properties
+    stored = StoredTable(None, found.description, None, properties)
     if contract is not None and _records_contract(properties, contract):
         return stored
     checked = {k.split(".", 2)[2] for k in properties if k.startswith("delta.constraints.")}
@@ -165,7 +167,8 @@ def read_stored(
         )
         for f in spark.read.table(settings.table_name(table)).schema.fields
     }
-    return replace(stored, columns=columns)
+    clustering = lake.detail(spark, settings, table)["clusteringColumns"] or ()
+    return replace(stored, columns=columns, cluster_by=tuple(clustering))
 
 
 def plan_table(settings: LakeSettings, contract: TableContract, stored: StoredTable | None) -> TablePlan:
@@ -176,7 +179,7 @@ def plan_table(settings: LakeSettings, contract: TableContract, stored: StoredTa
     plan.recorded_version = stored.properties.get(VERSION_PROPERTY)
     if _records_contract(stored.properties, contract):
         return plan
-    if stored.columns is None:
+    if stored.columns is None or stored.cluster_by is None:
         raise ValueError(f"{contract.name}: its columns were not read (read_stored without this contract)")
     name, local = settings.table_name(contract.name), settings.is_local_catalog
     changes = plan.changes

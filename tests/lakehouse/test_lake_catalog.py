@@ -84,6 +84,32 @@ def test_a_gold_table_is_created_with_its_change_data_feed_on(spark, tmp_path):
     assert not lake.table_state(spark, settings, silver.name).change_data_feed
 
 
+def _described(spark, settings: LakeSettings, table: str) -> lake.TableMetadata:
+    """DESCRIBE DETAIL's answer, as Unity Catalog gives it: the independent reading of the same commit."""
+    row = spark.sql(f"DESCRIBE DETAIL {settings.table_name(table)}").first()
+    stamp = row["lastModified"].isoformat(timespec="milliseconds")
+    return lake.TableMetadata(str(row["id"]), row["description"], dict(row["properties"]), stamp)
+
+
+def test_local_metadata_is_describe_details_answer_after_every_commit(spark, tmp_path):
+    """lake.metadata reads Delta's snapshot locally (no state reconstruction); it must say what DESCRIBE DETAIL says,
+    also after a commit and a property change made since it was last read."""
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="lake_metadata_test")
+    gold = GOLD_TABLES[0]
+    assert lake.metadata(spark, settings, gold.name) is None
+    lake.ensure_table(spark, settings, gold)
+    first = lake.metadata(spark, settings, gold.name)
+    assert first == _described(spark, settings, gold.name)
+    assert first.description == gold.description and first.properties["delta.enableChangeDataFeed"] == "true"
+    lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 2))
+    before = lake.metadata(spark, settings, SILVER_DEMAND_HOURLY.name)
+    spark.sql(f"ALTER TABLE {settings.table_name(SILVER_DEMAND_HOURLY.name)} SET TBLPROPERTIES ('x.note' = 'a')")
+    after = lake.metadata(spark, settings, SILVER_DEMAND_HOURLY.name)
+    assert after == _described(spark, settings, SILVER_DEMAND_HOURLY.name)
+    assert after.properties["x.note"] == "a" and "x.note" not in before.properties
+    assert after.table_id == before.table_id and after.last_modified_utc >= before.last_modified_utc
+
+
 def test_a_lake_written_earlier_is_found_again_by_name(spark, tmp_path):
     first = LakeSettings(lake_root=str(tmp_path / "first"), schema="lake_rebind_test")
     second = LakeSettings(lake_root=str(tmp_path / "second"), schema="lake_rebind_test")

@@ -39,11 +39,11 @@ def test_a_new_not_null_column_is_set_not_null_on_unity_catalog_and_checked_loca
 
 
 def test_a_table_recording_this_contract_is_not_compared_column_by_column():
-    """read_stored leaves the columns unread (None) for such a table; the plan needs none of them."""
+    """read_stored leaves the columns and clustering unread (None) for such a table; the plan needs none of them."""
     properties = {
         "energy_platform.contract_version": str(CONTRACT_VERSION),
         "energy_platform.contract_fingerprint": V1.fingerprint,
     }
-    up_to_date = StoredTable(None, "", (), properties)
+    up_to_date = StoredTable(None, "", None, properties)
     plan = plan_table(LakeSettings(catalog="main", schema="energy"), V1, up_to_date)
     assert plan.exists and plan.changes == [] and plan.recorded_version == str(CONTRACT_VERSION)
