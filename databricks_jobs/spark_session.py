@@ -190,7 +190,7 @@ def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None)
     jars = resolved_jars(resolution)
     if jars is None:
         spark = start_local_session(builder.config("spark.jars.packages", packages))
-        remember_resolved_jars(resolution, spark.sparkContext.getConf().get("spark.jars", ""))
+        remember_resolved_jars(resolution, spark.conf.get("spark.jars", ""))
         return spark
     return start_local_session(builder.config("spark.jars", ",".join(jars)))
 
