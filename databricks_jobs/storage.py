@@ -230,8 +230,8 @@ def _s3_where(s3: S3Access, location: _S3Location) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _s3_client(s3: S3Access) -> Any:
-    """One client per access value (the dataclass is frozen, so it is the cache key)."""
+def s3_client(s3: S3Access) -> Any:
+    """The boto3 S3 client for this access, one per access value (the dataclass is frozen, so it is the cache key)."""
     import boto3
     from botocore.config import Config
 
@@ -274,7 +274,7 @@ def _s3_errors(s3: S3Access, uri: str, location: _S3Location, action: str) -> It
 def _s3_pages(s3: S3Access, uri: str, location: _S3Location, prefix: str, delimiter: str | None) -> Iterator[dict]:
     kwargs = {"Bucket": location.bucket, "Prefix": prefix, **({"Delimiter": delimiter} if delimiter else {})}
     with _s3_errors(s3, uri, location, "list"):
-        yield from _s3_client(s3).get_paginator("list_objects_v2").paginate(**kwargs)
+        yield from s3_client(s3).get_paginator("list_objects_v2").paginate(**kwargs)
 
 
 def _folder_prefix(location: _S3Location) -> str:
@@ -288,7 +288,7 @@ def _object_info(uri: str, size: int, modified: Any) -> FileInfo:
 def _s3_info(s3: S3Access, uri: str, location: _S3Location) -> FileInfo | None:
     from botocore.exceptions import ClientError
 
-    client = _s3_client(s3)
+    client = s3_client(s3)
     if location.key:
         try:
             with _s3_errors(s3, uri, location, "stat"):
@@ -336,7 +336,7 @@ def _s3_read(s3: S3Access, uri: str, location: _S3Location, limit: int | None, c
         kwargs["Range"] = f"bytes=0-{limit - 1}"
     try:
         with _s3_errors(s3, uri, location, "read"):
-            body = _s3_client(s3).get_object(**kwargs)["Body"]
+            body = s3_client(s3).get_object(**kwargs)["Body"]
     except StorageError as error:
         code = _error_code(error.__cause__)
         if code in ("NoSuchKey", "404"):
@@ -363,11 +363,11 @@ def _s3_write(s3: S3Access, uri: str, location: _S3Location, data: bytes) -> Non
     if not location.key:
         raise ValueError(f"{uri}: names a bucket, not an object")
     with _s3_errors(s3, uri, location, "write"):
-        _s3_client(s3).put_object(Bucket=location.bucket, Key=location.key, Body=data)
+        s3_client(s3).put_object(Bucket=location.bucket, Key=location.key, Body=data)
 
 
 def _s3_delete(s3: S3Access, uri: str, location: _S3Location, recursive: bool) -> None:
-    client = _s3_client(s3)
+    client = s3_client(s3)
     if not recursive:
         info = _s3_info(s3, uri, location)
         if info is not None and info.is_dir:

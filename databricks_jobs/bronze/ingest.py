@@ -243,7 +243,8 @@ def write_raw_rows(
     for other in rows[1:]:
         df = df.unionByName(other)
     these = lake.of_file_versions(versions, held)
-    if lake.exists(spark, settings, table.name) and not lake.read(spark, settings, table.name).where(these).isEmpty():
+    stored = lake.read(spark, settings, table.name)
+    if stored is not None and not stored.where(these).isEmpty():
         lake.delta_table(spark, settings, table.name).delete(these)
     lake.append(spark, settings, table, df)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
+from databricks_jobs import storage
 from local_platform.s3.settings import S3Settings
 
 
@@ -14,21 +13,9 @@ class S3UnavailableError(RuntimeError):
 
 
 def s3_client(settings: S3Settings):
-    """A plain boto3 S3 client: path-style addressing so a loopback endpoint works like AWS."""
-    config = Config(
-        s3={"addressing_style": "path"},
-        retries={"max_attempts": 3, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=60,
-    )
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.endpoint_url,
-        region_name=settings.region,
-        aws_access_key_id=settings.access_key_id,
-        aws_secret_access_key=settings.secret_access_key,
-        config=config,
-    )
+    """The boto3 S3 client the lake's own file access uses for these settings (databricks_jobs.storage.s3_client):
+    path-style addressing for a custom endpoint, so a loopback server works like AWS."""
+    return storage.s3_client(settings.access)
 
 
 def check_bucket(client, settings: S3Settings, bucket: str) -> None:
