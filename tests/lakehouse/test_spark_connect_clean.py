@@ -166,12 +166,22 @@ def test_databricks_jobs_uses_only_what_spark_connect_has():
     assert not found, "Spark Connect (serverless, standard access mode) lacks these:\n" + "\n".join(found)
 
 
+def _requires_local_catalog(test: ast.expr) -> bool:
+    """The condition holds only on the local catalog: `x.is_local_catalog`, alone or as a term of an `and` (not
+    negated, not one side of an `or`)."""
+    if isinstance(test, ast.Attribute):
+        return test.attr == "is_local_catalog"
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_requires_local_catalog(term) for term in test.values)
+    return False
+
+
 def _local_only_calls(tree: ast.AST, name: str) -> list[tuple[int, bool]]:
     """(line, guarded) for each call of `name`: guarded when an enclosing `if` tests settings.is_local_catalog."""
     calls = []
 
     def visit(node: ast.AST, guarded: bool) -> None:
-        if isinstance(node, ast.If) and "is_local_catalog" in ast.unparse(node.test):
+        if isinstance(node, ast.If) and _requires_local_catalog(node.test):
             for child in node.body:
                 visit(child, True)
             for child in node.orelse:
@@ -198,5 +208,8 @@ def test_local_only_functions_are_called_only_on_the_local_catalog():
             assert calls, f"{filename}:{function} is exempt from the guard but never called"
             unguarded = [f"{f}:{line}" for f, line, guarded in calls if not guarded]
             assert not unguarded, f"{function} called outside `if settings.is_local_catalog`: {unguarded}"
-    planted = "def f(s):\n    if s.is_local_catalog and x:\n        g()\n    else:\n        g()\n    g()\n"
-    assert _local_only_calls(ast.parse(planted), "g") == [(3, True), (5, False), (6, False)]
+    planted = (
+        "def f(s):\n    if s.is_local_catalog and x:\n        g()\n    else:\n        g()\n    g()\n"
+        "    if not s.is_local_catalog:\n        g()\n    if s.is_local_catalog or x:\n        g()\n"
+    )
+    assert _local_only_calls(ast.parse(planted), "g") == [(3, True), (5, False), (6, False), (8, False), (10, False)]
