@@ -33,10 +33,13 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/energy-platform demo
 
+# Two pytest workers, each a test file at a time with its own Spark session: most of a test's time is per-job and
+# per-commit latency on small data, which a second JVM overlaps (fresh clone, 2 vCPUs: see docs/testing.md).
+TEST_WORKERS ?= 2
 test: venv system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest --durations=40
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=40
 
 # The fast loop: tests needing no Spark session, local server, browser or network, and not slow (markers in
 # pyproject.toml; tests/conftest.py fails a test that starts Spark or a server without its marker).
