@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteException, ConcurrentDeleteReadException
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
@@ -30,12 +31,12 @@ VERSION_PROPERTY = "energy_platform.contract_version"
 FINGERPRINT_PROPERTY = "energy_platform.contract_fingerprint"
 PRIMARY_KEY_PROPERTY = "energy_platform.primary_key"
 
-# Per Spark session: schema -> the folder it is bound to (local catalog only).
-# Threads that use the lake at once: Gold's builders, the upgrade check's reads (each mostly per-job and per-commit
-# latency, which Spark overlaps across threads; more threads only queue for the cores).
-CONCURRENT_TABLE_THREADS = 4
+# Threads (Gold's builders, Silver's tables, the upgrade check) may register or create the same table at once, and
+# the session catalog's IF NOT EXISTS is not atomic against a concurrent CREATE: one lock per table name, so different
+# tables (each registration replays its Delta log) still go at once.
 _SCHEMA_LOCK = threading.Lock()
-_TABLE_LOCKS: dict[str, threading.Lock] = {}
+_TABLE_LOCKS: dict[str, threading.RLock] = {}
+# Per Spark session: schema -> the folder it is bound to (local catalog only).
 _BOUND: weakref.WeakKeyDictionary[SparkSession, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
@@ -76,14 +77,10 @@ def bind_local_schema(spark: SparkSession, settings: LakeSettings) -> None:
 
 def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> bool:
     """Local catalog only: register a table found in `lake_root` (written by an earlier session). Whether it exists."""
-    # Threads (Gold's builders, the upgrade check) may register the same table at once, and the session catalog's IF
-    # NOT EXISTS is not atomic against a concurrent CREATE: one lock per table name, so different tables (each
-    # registration replays its Delta log) still register at once.
     with _SCHEMA_LOCK:
         bind_local_schema(spark, settings)
-        name = settings.table_name(table)
-        lock = _TABLE_LOCKS.setdefault(name, threading.Lock())
-    with lock:
+    name = settings.table_name(table)
+    with _table_lock(name):
         if spark.catalog.tableExists(name):
             return True
         folder = Path(_local_folder(settings)) / table
@@ -91,6 +88,11 @@ def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> 
             return False
         spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION {_sql_string(str(folder))}")
         return True
+
+
+def _table_lock(name: str) -> threading.RLock:
+    with _SCHEMA_LOCK:
+        return _TABLE_LOCKS.setdefault(name, threading.RLock())
 
 
 def exists(spark: SparkSession, settings: LakeSettings, table: str) -> bool:
@@ -140,8 +142,10 @@ def create_table_sql(settings: LakeSettings, contract: TableContract) -> str:
 
 def ensure_table(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> None:
     """Create the table from its contract unless it exists (Unity Catalog: a managed table in catalog.schema)."""
-    if not exists(spark, settings, contract.name):
-        spark.sql(create_table_sql(settings, contract))
+    # Under the table's lock: two threads creating it at once would both commit its first version.
+    with _table_lock(settings.table_name(contract.name)):
+        if not exists(spark, settings, contract.name):
+            spark.sql(create_table_sql(settings, contract))
 
 
 def append(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> None:
@@ -313,6 +317,25 @@ def records_frame(spark: SparkSession, contract: TableContract, records: Iterabl
             raise KeyError(f"{contract.name}: record lacks columns {missing}")
         rows.append(tuple(record[n] for n in names))
     return spark.createDataFrame(rows, contract.spark_schema())
+
+
+# What another writer's commit can make a DELETE or MERGE fail with (docs page "Isolation levels and write conflicts on
+# Databricks"): the operation read files that a concurrent commit added, removed or rewrote. Blind appends conflict
+# with nothing under the default WriteSerializable isolation.
+WRITE_CONFLICTS = (ConcurrentAppendException, ConcurrentDeleteReadException, ConcurrentDeleteDeleteException)
+CONFLICT_ATTEMPTS = 4
+
+
+def retry_on_conflict(operation: Callable[[], object], what: str) -> None:
+    """Runs an idempotent table operation (a DELETE by predicate, an insert-only MERGE), again on the table's new
+    version when a concurrent commit conflicts with it: done after that commit, it does what it means to."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            operation()
+            return
+        except WRITE_CONFLICTS as conflict:
+            if attempt == CONFLICT_ATTEMPTS:
+                raise RuntimeError(f"{what}: {attempt} attempts each met a concurrent commit; run again") from conflict
 
 
 def delta_table(spark: SparkSession, settings: LakeSettings, table: str) -> DeltaTable:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pyspark.sql import SparkSession
 
 from databricks_jobs import lake
+from databricks_jobs.concurrency import CONCURRENT_TABLE_THREADS
 from databricks_jobs.lake import FINGERPRINT_PROPERTY, PRIMARY_KEY_PROPERTY, VERSION_PROPERTY, version_properties
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import (
@@ -348,7 +349,7 @@ def _add_column(name: str, table: str, column: Column, after: str | None, local:
 
 def plan_lake(spark: SparkSession, settings: LakeSettings, contracts: Sequence[TableContract]) -> list[TablePlan]:
     """Every table's plan; the stored states are read at once (in a new process each read replays a Delta log)."""
-    with ThreadPoolExecutor(max_workers=lake.CONCURRENT_TABLE_THREADS, thread_name_prefix="upgrade") as pool:
+    with ThreadPoolExecutor(max_workers=CONCURRENT_TABLE_THREADS, thread_name_prefix="upgrade") as pool:
         stored = list(pool.map(lambda c: read_stored(spark, settings, c.name, c), contracts))
     return [plan_table(settings, c, s) for c, s in zip(contracts, stored, strict=True)]
 

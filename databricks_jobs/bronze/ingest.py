@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession
@@ -27,6 +29,7 @@ from databricks_jobs.bronze.csv_reader import probe_csv, read_csv_files
 from databricks_jobs.bronze.raw_files import FileScan, RawFile, RawFileError, list_files, raw_file, scan_file
 from databricks_jobs.bronze.xls_reader import read_xls_rows
 from databricks_jobs.clock import utc_now
+from databricks_jobs.concurrency import run_at_once
 from databricks_jobs.progress import bronze_source_line
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.sources import SourceDefinition, load_source_definitions
@@ -249,6 +252,53 @@ def write_raw_rows(
     lake.append(spark, settings, table, df)
 
 
+def _ingest_source(
+    spark: SparkSession,
+    settings: LakeSettings,
+    batch_id: str,
+    known: KnownFiles,
+    claimed: set[tuple[str, str]],
+    lock: threading.Lock,
+    task: tuple[SourceDefinition, list[RawFile]],
+) -> tuple[list[FileResult], list[dict[str, object]], float]:
+    """One source's files into its raw table: (file results, file log entries, seconds). A file version another source
+    of this run has `claimed` (two definitions whose globs match one file) is skipped, as one already ingested."""
+    definition, files = task
+    source_id, started = definition.source_id, time.monotonic()
+    results: list[FileResult] = []
+    log: list[dict[str, object]] = []
+    new = []
+    for file in files:
+        # Like rsync's quick check: an unchanged listing is not read again (a rewrite that keeps both size and
+        # modification time goes unseen; touching the file makes Bronze hash it). A listing is known only for an
+        # ingested version, so a known hash is always one to skip.
+        digest = known.hash_if_unchanged(file)
+        if digest is not None:
+            results.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
+            continue
+        scan = scan_file(file, definition)  # hash and text checks in one read
+        version = (file.relative_path, scan.content_hash)
+        with lock:
+            seen = version in known.ingested or version in claimed
+            claimed.add(version)
+        if seen:
+            results.append(FileResult(source_id, file.relative_path, scan.content_hash, SKIPPED, 0))
+            continue
+        new.append((file, scan))
+    read = read_new_files(spark, definition, new)
+    for file, digest, error in read.failed:
+        results.append(FileResult(source_id, file.relative_path, digest, FAILED, 0, error))
+        if (file.relative_path, digest, error) not in known.failed:
+            log.append(_log_entry(source_id, file.relative_path, file, digest, FAILED, 0, batch_id, error))
+    rows = [with_lineage(frame, source_id, batch_id) for frame in read.rows]
+    versions = [(file.relative_path, digest) for file, digest, _, _ in read.ingested]
+    write_raw_rows(spark, settings, bronze_raw_rows(source_id), rows, versions, known.ingested | set(versions))
+    for file, digest, count, header in sorted(read.ingested, key=lambda i: i[0].relative_path):
+        results.append(FileResult(source_id, file.relative_path, digest, INGESTED, count))
+        log.append(_log_entry(source_id, file.relative_path, file, digest, INGESTED, count, batch_id, None, header))
+    return results, log, time.monotonic() - started
+
+
 def _assign_files(
     spark: SparkSession,
     settings: LakeSettings,
@@ -309,45 +359,35 @@ def ingest_bronze(
                 report.files.append(FileResult(source_id, ",".join(definition.files), None, status, 0, error))
             work += [(definition, f) for f in files]
     known = _known_state(spark, settings)
-    ingested, failed = known.ingested, known.failed
-    log: list[dict[str, object]] = []
-    for source_id in dict.fromkeys(d.source_id for d, _ in work):
-        started = time.monotonic()
-        definition = definitions[source_id]
-        new, queued = [], set()
-        for _, file in [(d, f) for d, f in work if d.source_id == source_id]:
-            # Like rsync's quick check: an unchanged listing is not read again (a rewrite that keeps both size and
-            # modification time goes unseen; touching the file makes Bronze hash it). A listing is known only for an
-            # ingested version, so a known hash is always one to skip.
-            digest = known.hash_if_unchanged(file)
-            if digest is not None:
-                report.files.append(FileResult(source_id, file.relative_path, digest, SKIPPED, 0))
-                continue
-            scan = scan_file(file, definition)  # hash and text checks in one read
-            version = (file.relative_path, scan.content_hash)
-            if version in ingested or version in queued:
-                report.files.append(FileResult(source_id, file.relative_path, scan.content_hash, SKIPPED, 0))
-                continue
-            new.append((file, scan))
-            queued.add(version)
-        read = read_new_files(spark, definition, new)
-        for file, digest, error in read.failed:
-            report.files.append(FileResult(source_id, file.relative_path, digest, FAILED, 0, error))
-            if (file.relative_path, digest, error) not in failed:
-                log.append(_log_entry(source_id, file.relative_path, file, digest, FAILED, 0, batch_id, error))
-        rows = [with_lineage(frame, source_id, batch_id) for frame in read.rows]
-        versions = [(file.relative_path, digest) for file, digest, _, _ in read.ingested]
-        ingested.update(versions)
-        write_raw_rows(spark, settings, bronze_raw_rows(source_id), rows, versions, ingested)
-        for file, digest, count, header in sorted(read.ingested, key=lambda i: i[0].relative_path):
-            report.files.append(FileResult(source_id, file.relative_path, digest, INGESTED, count))
-            log.append(_log_entry(source_id, file.relative_path, file, digest, INGESTED, count, batch_id, None, header))
+    files_of: dict[str, list[RawFile]] = {}
+    for definition, file in work:
+        files_of.setdefault(definition.source_id, []).append(file)
+    claimed: set[tuple[str, str]] = set()
+    lock = threading.Lock()
+    ingest = partial(_ingest_source, spark, settings, batch_id, known, claimed, lock)
+    done: dict[str, tuple[list[FileResult], list[dict[str, object]]]] = {}
+
+    def on_done(source_id: str, outcome: tuple[list[FileResult], list[dict[str, object]], float]) -> None:
+        results, entries, seconds = outcome
+        done[source_id] = (results, entries)
         if progress is not None:
-            done = [f for f in report.files if f.source_id == source_id]
-            progress(bronze_source_line(source_id, done, time.monotonic() - started))
+            progress(bronze_source_line(source_id, results, seconds))
+
+    # Each source writes only its own raw table; the file log is appended once, below, after every source wrote.
+    run_at_once(
+        [(definitions[s], files) for s, files in files_of.items()],
+        ingest,
+        lambda task, outcome: on_done(task[0].source_id, outcome),
+        name="bronze",
+    )
+    log: list[dict[str, object]] = []
+    for source_id in files_of:  # in the order asked for, whatever order the sources finished in
+        results, entries = done[source_id]
+        report.files += results
+        log += entries
     for result in report.failed:
         key = (result.path, result.content_hash or "", result.error)
-        if result.content_hash is None and key not in failed:
+        if result.content_hash is None and key not in known.failed:
             log.append(_log_entry(result.source_id, result.path, None, "", FAILED, 0, batch_id, result.error))
     if log:
         lake.append(spark, settings, BRONZE_INGESTED_FILES, lake.records_frame(spark, BRONZE_INGESTED_FILES, log))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from pyspark.sql import SparkSession
 
 from databricks_jobs import lake
+from databricks_jobs.concurrency import run_at_once
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.builders import gold_builders
 from databricks_jobs.gold.context import GoldContext
@@ -72,10 +72,9 @@ def _run_builders(
     built: list[tuple[str, dict[str, object]]],
     log: Callable[[str], None],
 ) -> None:
-    """Runs the builders at once, a line per table as it finishes: each writes its own table and reads only Silver and
-    Bronze, and a build on small or incremental input is mostly per-job and per-commit latency (planning, the Delta
-    log, the commit), which Spark overlaps across threads. The first failure stops builders not yet started and is
-    raised once those running have finished (their tables written and remembered in `built`)."""
+    """Runs the builders at once (concurrency.run_at_once), a line per table as it finishes: each writes its own table
+    and reads only Silver and Bronze. The first failure stops builders not yet started and is raised once those
+    running have finished (their tables written and remembered in `built`)."""
     stored = stored_fingerprints(spark, settings)
     reference, states = reference_data(settings.config_root), input_states(spark, settings, builders)
 
@@ -92,26 +91,19 @@ def _run_builders(
         return result, remembered
 
     finished: dict[str, dict] = {}
-    failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=lake.CONCURRENT_TABLE_THREADS, thread_name_prefix="gold") as pool:
-        running = {pool.submit(build_one, builder): builder for builder in builders}
-        for future in as_completed(running):
-            name = running[future].table.name
-            try:
-                result, remembered = future.result()
-            except BaseException as exc:  # noqa: BLE001 - re-raised below, after the running builders finish
-                failure = failure or exc
-                for queued in running:
-                    queued.cancel()
-                continue
-            if remembered is not None:
-                built.append((name, remembered))
-            finished[name] = result
-            log(gold_table_line(name, result))
-    # In the builders' order, whatever order they finished in.
-    results.update({b.table.name: finished[b.table.name] for b in builders if b.table.name in finished})
-    if failure is not None:
-        raise failure
+
+    def on_done(builder: GoldBuilder, outcome: tuple[dict, dict[str, object] | None]) -> None:
+        result, remembered = outcome
+        if remembered is not None:
+            built.append((builder.table.name, remembered))
+        finished[builder.table.name] = result
+        log(gold_table_line(builder.table.name, result))
+
+    try:
+        run_at_once(builders, build_one, on_done, name="gold")
+    finally:
+        # In the builders' order, whatever order they finished in.
+        results.update({b.table.name: finished[b.table.name] for b in builders if b.table.name in finished})
 
 
 def _unchanged_inputs(

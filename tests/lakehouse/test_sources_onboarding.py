@@ -85,3 +85,34 @@ def test_new_source_by_yaml_only(spark, tmp_path):
         3,
         1,
     )
+
+
+def test_a_file_two_definitions_match_is_ingested_once(spark, tmp_path):
+    """Sources are ingested at once; a file whose path two definitions' globs match goes to one of them only, and the
+    other reports it skipped (as a source-by-source run did), so the file log holds it once."""
+    from databricks_jobs.bronze.ingest import INGESTED, SKIPPED
+    from databricks_jobs.tables import BRONZE_INGESTED_FILES
+
+    definitions_dir = tmp_path / "definitions"
+    definitions_dir.mkdir()
+    (definitions_dir / "acme_feeder_load.yml").write_text(ACME_YAML)
+    (definitions_dir / "acme_feeder_load_copy.yml").write_text(
+        ACME_YAML.replace("source_id: acme_feeder_load", "source_id: acme_feeder_load_copy")
+    )
+    raw = tmp_path / "raw" / "acme"
+    raw.mkdir(parents=True)
+    lines = ["Read Start (local);Service Area;Feeder;Load kW"] + [";".join(r) for r in ROWS]
+    (raw / "feeder_load_2021_03.csv").write_text("\n".join(lines) + "\n")
+    settings = lake_over(tmp_path / "raw", tmp_path / "lake")
+    definitions = load_source_definitions(definitions_dir)
+
+    bronze = ingest_bronze(spark, settings, "acme-b2", definitions=definitions)
+    assert sorted((f.status, f.path) for f in bronze.files) == sorted(
+        [(SKIPPED, "acme/feeder_load_2021_03.csv"), (INGESTED, "acme/feeder_load_2021_03.csv")]
+    )
+    assert {f.source_id for f in bronze.files} == {"acme_feeder_load", "acme_feeder_load_copy"}
+    (winner,) = [f.source_id for f in bronze.files if f.status == INGESTED]
+    logged = lake.read(spark, settings, BRONZE_INGESTED_FILES.name).collect()
+    assert [(r.source_id, r.source_file, r.status, r.rows) for r in logged] == [
+        (winner, "acme/feeder_load_2021_03.csv", INGESTED, 9)
+    ]

@@ -1,0 +1,47 @@
+"""Independent lake work at once: Spark runs jobs submitted from several threads concurrently, and a layer's work on
+small or incremental input is mostly per-job and per-commit latency (planning, the Delta log, the commit), which the
+threads overlap."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import TypeVar
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+# Threads that use the lake at once (Gold's builders, Silver's tables, the upgrade check's reads): more only queue for
+# the cores.
+CONCURRENT_TABLE_THREADS = 4
+
+
+def run_at_once(
+    tasks: Sequence[Task],
+    work: Callable[[Task], Result],
+    on_done: Callable[[Task, Result], None],
+    *,
+    name: str,
+    stop: threading.Event | None = None,
+) -> None:
+    """Runs `work(task)` for every task on CONCURRENT_TABLE_THREADS threads; `on_done(task, result)` runs on the
+    calling thread as each finishes. The first failure cancels the tasks not started yet, sets `stop` (for work that
+    runs several steps and can stop between them), and is raised once the running tasks have finished, so what they
+    wrote is complete and reported."""
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=CONCURRENT_TABLE_THREADS, thread_name_prefix=name) as pool:
+        running: dict[Future, Task] = {pool.submit(work, task): task for task in tasks}
+        for future in as_completed(running):
+            try:
+                result = future.result()
+            except BaseException as exc:  # noqa: BLE001 - raised below, after the running tasks finish
+                failure = failure or exc
+                if stop is not None:
+                    stop.set()
+                for queued in running:
+                    queued.cancel()
+                continue
+            on_done(running[future], result)
+    if failure is not None:
+        raise failure

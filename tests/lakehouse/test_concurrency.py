@@ -1,0 +1,106 @@
+"""Work at once (databricks_jobs.concurrency), Silver's lanes per table, and the retry of an idempotent write that met a
+concurrent commit. No Spark: the threads and the exceptions are what is tested; the Silver, Gold and fault tests run
+the same code on real tables."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteException
+
+from databricks_jobs import lake
+from databricks_jobs.concurrency import CONCURRENT_TABLE_THREADS, run_at_once
+from databricks_jobs.silver.build import table_lanes
+from databricks_jobs.silver.registry import handler_for
+from databricks_jobs.sources import load_source_definitions
+
+
+def test_tasks_run_at_once_and_each_result_reaches_on_done_on_the_calling_thread():
+    # Every task waits for all the others: run one after another, the barrier would break.
+    barrier = threading.Barrier(CONCURRENT_TABLE_THREADS, timeout=10)
+    caller = threading.current_thread()
+    seen: list[tuple[int, int, bool]] = []
+
+    def work(task: int) -> int:
+        barrier.wait()
+        return task * task
+
+    run_at_once(
+        list(range(CONCURRENT_TABLE_THREADS)),
+        work,
+        lambda t, r: seen.append((t, r, threading.current_thread() is caller)),
+        name="t",
+    )
+    assert sorted(seen) == [(t, t * t, True) for t in range(CONCURRENT_TABLE_THREADS)]
+
+
+def test_a_failure_stops_tasks_not_started_and_is_raised_after_the_running_ones_finish():
+    stop = threading.Event()
+    started, finished = [], []
+    first_failed = threading.Event()
+
+    def work(task: str) -> str:
+        started.append(task)
+        if task == "fails":
+            first_failed.set()
+            raise ValueError("source fails: row 3 is bad")
+        if task == "running":
+            first_failed.wait(10)
+            time.sleep(0.2)  # still running when the failure arrives: it must be allowed to finish
+            finished.append(task)
+        time.sleep(0.05)  # queued tasks take a while, so they cannot all have started before the failure is seen
+        return task
+
+    done: list[str] = []
+    # "fails" and "running" take two of the threads; the queued ones behind them must never start.
+    tasks = ["fails", "running"] + [f"queued-{i}" for i in range(20)]
+    with pytest.raises(ValueError, match="row 3 is bad"):
+        run_at_once(tasks, work, lambda t, r: done.append(r), name="t", stop=stop)
+    assert stop.is_set()
+    assert "running" in finished and "running" in done
+    assert len(started) < len(tasks), started
+
+
+def test_silver_lanes_group_sources_by_the_table_they_write_in_the_given_order():
+    definitions = load_source_definitions()
+    chosen = sorted(definitions)
+    lanes = table_lanes(chosen, definitions)
+
+    def table(source_id: str) -> str:
+        return handler_for(definitions[source_id].dataset).target.name
+
+    assert sorted(s for lane in lanes for s in lane) == chosen  # every source once
+    for lane in lanes:
+        assert len({table(s) for s in lane}) == 1, lane
+        assert lane == sorted(lane)  # the given order kept within a lane
+    assert len(lanes) == len({table(s) for s in chosen}) >= 3  # demand, weather and outage events at once
+
+
+def test_an_idempotent_write_is_retried_after_a_concurrent_commit_and_gives_up_naming_it():
+    calls = []
+
+    def conflicts_once() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConcurrentAppendException(message="files were added by a concurrent update")
+
+    lake.retry_on_conflict(conflicts_once, "silver_quarantine: delete")
+    assert len(calls) == 2
+
+    def always() -> None:
+        raise ConcurrentDeleteDeleteException(message="a concurrent transaction deleted the same file")
+
+    with pytest.raises(RuntimeError, match=f"silver_quarantine: delete: {lake.CONFLICT_ATTEMPTS} attempts"):
+        lake.retry_on_conflict(always, "silver_quarantine: delete")
+
+    other = []
+
+    def fails() -> None:
+        other.append(1)
+        raise ValueError("not a conflict")
+
+    with pytest.raises(ValueError):
+        lake.retry_on_conflict(fails, "x")
+    assert other == [1]  # anything else is not retried
