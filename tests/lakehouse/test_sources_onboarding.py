@@ -43,16 +43,21 @@ ROWS = [
 ]
 
 
-def test_new_source_by_yaml_only(spark, tmp_path):
+def _acme(tmp_path, yamls: dict[str, str]):
+    """(lake settings, definitions): the given definitions and Acme's one CSV file of ROWS."""
     definitions_dir = tmp_path / "definitions"
     definitions_dir.mkdir()
-    (definitions_dir / "acme_feeder_load.yml").write_text(ACME_YAML)
+    for name, text in yamls.items():
+        (definitions_dir / f"{name}.yml").write_text(text)
     raw = tmp_path / "raw" / "acme"
     raw.mkdir(parents=True)
     lines = ["Read Start (local);Service Area;Feeder;Load kW"] + [";".join(r) for r in ROWS]
     (raw / "feeder_load_2021_03.csv").write_text("\n".join(lines) + "\n")
-    settings = lake_over(tmp_path / "raw", tmp_path / "lake")
-    definitions = load_source_definitions(definitions_dir)
+    return lake_over(tmp_path / "raw", tmp_path / "lake"), load_source_definitions(definitions_dir)
+
+
+def test_new_source_by_yaml_only(spark, tmp_path):
+    settings, definitions = _acme(tmp_path, {"acme_feeder_load": ACME_YAML})
 
     bronze = ingest_bronze(spark, settings, "acme-b1", definitions=definitions)
     assert [(f.path, f.rows) for f in bronze.ingested] == [("acme/feeder_load_2021_03.csv", 9)]
@@ -93,18 +98,8 @@ def test_a_file_two_definitions_match_is_ingested_once(spark, tmp_path):
     from databricks_jobs.bronze.ingest import INGESTED, SKIPPED
     from databricks_jobs.tables import BRONZE_INGESTED_FILES
 
-    definitions_dir = tmp_path / "definitions"
-    definitions_dir.mkdir()
-    (definitions_dir / "acme_feeder_load.yml").write_text(ACME_YAML)
-    (definitions_dir / "acme_feeder_load_copy.yml").write_text(
-        ACME_YAML.replace("source_id: acme_feeder_load", "source_id: acme_feeder_load_copy")
-    )
-    raw = tmp_path / "raw" / "acme"
-    raw.mkdir(parents=True)
-    lines = ["Read Start (local);Service Area;Feeder;Load kW"] + [";".join(r) for r in ROWS]
-    (raw / "feeder_load_2021_03.csv").write_text("\n".join(lines) + "\n")
-    settings = lake_over(tmp_path / "raw", tmp_path / "lake")
-    definitions = load_source_definitions(definitions_dir)
+    copy = ACME_YAML.replace("source_id: acme_feeder_load", "source_id: acme_feeder_load_copy")
+    settings, definitions = _acme(tmp_path, {"acme_feeder_load": ACME_YAML, "acme_feeder_load_copy": copy})
 
     bronze = ingest_bronze(spark, settings, "acme-b2", definitions=definitions)
     assert sorted((f.status, f.path) for f in bronze.files) == sorted(
