@@ -367,11 +367,19 @@ def ingest_bronze(
     ingest = partial(_ingest_source, spark, settings, batch_id, known, claimed, lock)
     done: dict[str, tuple[list[FileResult], list[dict[str, object]]]] = {}
 
+    order, lines, shown = list(files_of), {}, 0
+
     def on_done(source_id: str, outcome: tuple[list[FileResult], list[dict[str, object]], float]) -> None:
+        nonlocal shown
         results, entries, seconds = outcome
         done[source_id] = (results, entries)
-        if progress is not None:
-            progress(bronze_source_line(source_id, results, seconds))
+        lines[source_id] = bronze_source_line(source_id, results, seconds)
+        # Lines in the order asked for, each as soon as its source and those before it are done: the log reads the
+        # same whichever source finished first.
+        while shown < len(order) and order[shown] in lines:
+            if progress is not None:
+                progress(lines[order[shown]])
+            shown += 1
 
     # Each source writes only its own raw table; the file log is appended once, below, after every source wrote.
     run_at_once(
