@@ -1,6 +1,7 @@
-"""Independent lake work at once: Spark runs jobs submitted from several threads concurrently, and a layer's work on
-small or incremental input is mostly per-job and per-commit latency (planning, the Delta log, the commit), which the
-threads overlap."""
+"""Independent lake work at once: Spark runs jobs submitted from several threads concurrently, so tables that do not
+depend on each other need not wait for each other's commits. What it gains depends on the cores: on 2, a table's work
+on small input is mostly the driver's CPU (planning and scheduling its jobs), and threads overlap only its waits (the
+first demo's Silver 103 -> 85 s with its three tables at once; bench/RESULTS.md)."""
 
 from __future__ import annotations
 

@@ -382,12 +382,18 @@ def ingest_bronze(
             shown += 1
 
     # Each source writes only its own raw table; the file log is appended once, below, after every source wrote.
-    run_at_once(
-        [(definitions[s], files) for s, files in files_of.items()],
-        ingest,
-        lambda task, outcome: on_done(task[0].source_id, outcome),
-        name="bronze",
-    )
+    try:
+        run_at_once(
+            [(definitions[s], files) for s, files in files_of.items()],
+            ingest,
+            lambda task, outcome: on_done(task[0].source_id, outcome),
+            name="bronze",
+        )
+    finally:
+        # After a failure, the lines of sources that finished behind the one that failed (none after a success).
+        for source_id in order[shown:]:
+            if progress is not None and source_id in lines:
+                progress(lines[source_id])
     log: list[dict[str, object]] = []
     for source_id in files_of:  # in the order asked for, whatever order the sources finished in
         results, entries = done[source_id]

@@ -104,3 +104,37 @@ def test_an_idempotent_write_is_retried_after_a_concurrent_commit_and_gives_up_n
     with pytest.raises(ValueError):
         lake.retry_on_conflict(fails, "x")
     assert other == [1]  # anything else is not retried
+
+
+def test_bronze_lines_come_in_the_asked_order_and_survive_a_failing_source(monkeypatch, tmp_path):
+    """Sources finish in any order; their lines come in the order asked for, and when one source fails the lines of
+    those that finished behind it still come before the error is raised. Bronze's I/O is replaced (no Spark): the
+    threads and the ordering are what is tested."""
+    from databricks_jobs.bronze import ingest
+    from databricks_jobs.settings import LakeSettings
+
+    chosen = ["noaa_isd_temperature", "ercot_native_load", "eia930_cleaned", "doe_oe417"]
+    delays = {"noaa_isd_temperature": 0.4, "ercot_native_load": 0.0, "eia930_cleaned": 0.2, "doe_oe417": 0.0}
+
+    def fake_source(spark, settings, batch_id, known, claimed, lock, task):
+        definition, _files = task
+        time.sleep(delays[definition.source_id])
+        if fails and definition.source_id == "eia930_cleaned":
+            raise RuntimeError("eia930_cleaned: the executor died")
+        return [ingest.FileResult(definition.source_id, "f.csv", "h", ingest.INGESTED, 3)], [], 0.0
+
+    monkeypatch.setattr(ingest, "_ingest_source", fake_source)
+    monkeypatch.setattr(ingest, "_known_state", lambda spark, settings: ingest.KnownFiles(set(), set(), {}))
+    monkeypatch.setattr(ingest, "list_files", lambda root, glob, s3=None: [glob])
+    monkeypatch.setattr(ingest.lake, "append", lambda *args: None)
+    settings = LakeSettings(raw_root=str(tmp_path), lake_root=str(tmp_path / "lake"))
+
+    fails, lines = False, []
+    ingest.ingest_bronze(None, settings, "b", chosen, progress=lines.append)
+    assert [line.split(":")[0].strip() for line in lines] == [f"bronze {s}" for s in chosen]
+
+    fails, lines = True, []
+    with pytest.raises(RuntimeError, match="executor died"):
+        ingest.ingest_bronze(None, settings, "b", chosen, progress=lines.append)
+    # The failed source has no line; the others all do, in the asked order.
+    assert [line.split(":")[0].strip() for line in lines] == [f"bronze {s}" for s in chosen if s != "eia930_cleaned"]
