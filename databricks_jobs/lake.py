@@ -10,6 +10,7 @@ through the table's name, with DataFrame / SQL APIs that Spark Connect (serverle
 
 from __future__ import annotations
 
+import shutil
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -86,8 +87,23 @@ def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> 
         folder = Path(_local_folder(settings)) / table
         if not (folder / "_delta_log").is_dir():
             return False
+        if _creation_cut_short(folder):
+            # Nothing of a table is in it, and Delta refuses to create one there ("not empty and also not a Delta
+            # table"): cleared, so the table is created afresh.
+            shutil.rmtree(folder)
+            return False
         spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION {_sql_string(str(folder))}")
         return True
+
+
+def _creation_cut_short(folder: Path) -> bool:
+    """A table folder left by a process killed while creating the table: a `_delta_log` holding no commit, checkpoint
+    or staged commit (only temporary files, which Delta renames into a commit), and not one file outside it."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    log = folder / "_delta_log"
+    if any(log not in p.parents for p in files):
+        return False
+    return not any(p.name[:20].isdigit() or p.name == "_last_checkpoint" for p in files)
 
 
 def _table_lock(name: str) -> threading.RLock:

@@ -124,6 +124,28 @@ def test_a_lake_written_earlier_is_found_again_by_name(spark, tmp_path):
     assert lake.read(spark, first, SILVER_DEMAND_HOURLY.name).count() == 2
 
 
+def test_a_table_whose_creation_was_killed_is_created_afresh_and_a_folder_with_data_is_left(spark, tmp_path):
+    """What a pipeline killed inside CREATE TABLE leaves (seen in the fault test with sources at once): a `_delta_log`
+    with only Delta's temporary commit file and an empty `_staged_commits`. Delta refuses to create a table there;
+    the lake clears it and creates the table. A folder with any data file is not cleared: Delta's refusal stands."""
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="lake_cut_short_test")
+    log = tmp_path / "lake" / SILVER_DEMAND_HOURLY.name / "_delta_log"
+    (log / "_staged_commits").mkdir(parents=True)
+    (log / ".00000000000000000000.json.ee4d3a81-3998-4329-a092-d2de6bcfe79b.tmp").write_text('{"commitInfo":{}}\n')
+    assert not lake.exists(spark, settings, SILVER_DEMAND_HOURLY.name)
+    lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 3))
+    assert lake.read(spark, settings, SILVER_DEMAND_HOURLY.name).count() == 3
+
+    other = LakeSettings(lake_root=str(tmp_path / "other"), schema="lake_cut_short_test")
+    folder = tmp_path / "other" / SILVER_DEMAND_HOURLY.name
+    (folder / "_delta_log").mkdir(parents=True)
+    (folder / "part-00000.parquet").write_bytes(b"PAR1")
+    # Not what a cut-short creation leaves: never deleted, and Delta's own refusal names the folder.
+    with pytest.raises(Exception, match=f"no transaction log present at .*{folder.name}"):
+        lake.exists(spark, other, SILVER_DEMAND_HOURLY.name)
+    assert (folder / "part-00000.parquet").exists()
+
+
 def test_overwrite_replaces_only_matching_rows_and_keeps_the_definition(spark, tmp_path):
     settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="lake_overwrite_test")
     lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 4))
