@@ -21,13 +21,13 @@ CONCURRENT_TABLE_THREADS = 4
 def run_at_once(
     tasks: Sequence[Task],
     work: Callable[[Task], Result],
-    on_done: Callable[[Task, Result], None],
+    on_done: Callable[[Task, Result], None] | None = None,
     *,
     name: str,
     stop: threading.Event | None = None,
 ) -> None:
-    """Runs `work(task)` for every task on CONCURRENT_TABLE_THREADS threads; `on_done(task, result)` runs on the
-    calling thread as each finishes. The first failure cancels the tasks not started yet, sets `stop` (for work that
+    """Runs `work(task)` for every task on CONCURRENT_TABLE_THREADS threads; `on_done(task, result)`, if given, runs on
+    the calling thread as each finishes. The first failure cancels the tasks not started yet, sets `stop` (for work that
     runs several steps and can stop between them), and is raised once the running tasks have finished, so what they
     wrote is complete and reported."""
     failure: BaseException | None = None
@@ -43,6 +43,7 @@ def run_at_once(
                 for queued in running:
                     queued.cancel()
                 continue
-            on_done(running[future], result)
+            if on_done is not None:
+                on_done(running[future], result)
     if failure is not None:
         raise failure

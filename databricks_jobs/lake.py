@@ -99,11 +99,12 @@ def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> 
 def _creation_cut_short(folder: Path) -> bool:
     """A table folder left by a process killed while creating the table: a `_delta_log` holding no commit, checkpoint
     or staged commit (only temporary files, which Delta renames into a commit), and not one file outside it."""
-    files = [p for p in folder.rglob("*") if p.is_file()]
     log = folder / "_delta_log"
-    if any(log not in p.parents for p in files):
+    # Every registration asks: the log is listed first and the answer is almost always its first entry; the data
+    # files (any number of them) are looked at only for a log without a commit.
+    if any(p.name[:20].isdigit() or p.name == "_last_checkpoint" for p in log.rglob("*") if p.is_file()):
         return False
-    return not any(p.name[:20].isdigit() or p.name == "_last_checkpoint" for p in files)
+    return not any(p.is_file() and log not in p.parents for p in folder.rglob("*"))
 
 
 def _table_lock(name: str) -> threading.RLock:

@@ -1,4 +1,4 @@
-"""Shared fixtures. One Spark session for the whole test run (starting Spark costs ~20 s).
+"""Shared fixtures. One Spark session per pytest worker (starting Spark costs ~20 s; `make test` runs two workers).
 
 A test declares what it needs with a marker (pyproject.toml): `spark`, `server`, `browser`, `e2e`, `network`.
 `make test-fast` runs the tests that need none of them, so a test that starts Spark or a local server without its

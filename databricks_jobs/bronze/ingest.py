@@ -365,38 +365,36 @@ def ingest_bronze(
     claimed: set[tuple[str, str]] = set()
     lock = threading.Lock()
     ingest = partial(_ingest_source, spark, settings, batch_id, known, claimed, lock)
-    done: dict[str, tuple[list[FileResult], list[dict[str, object]]]] = {}
+    order = list(files_of)  # the order asked for
+    done: dict[str, tuple[list[FileResult], list[dict[str, object]], float]] = {}
+    shown = 0
 
-    order, lines, shown = list(files_of), {}, 0
-
-    def on_done(source_id: str, outcome: tuple[list[FileResult], list[dict[str, object]], float]) -> None:
+    def show(upto_a_gap: bool) -> None:
+        """Progress lines in the order asked for, each once its source and those before it are done (the log reads the
+        same whichever source finished first); after a failure, the rest of those done, past the gap."""
         nonlocal shown
-        results, entries, seconds = outcome
-        done[source_id] = (results, entries)
-        lines[source_id] = bronze_source_line(source_id, results, seconds)
-        # Lines in the order asked for, each as soon as its source and those before it are done: the log reads the
-        # same whichever source finished first.
-        while shown < len(order) and order[shown] in lines:
+        for source_id in order[shown:]:
+            if source_id not in done:
+                if upto_a_gap:
+                    return
+                continue
             if progress is not None:
-                progress(lines[order[shown]])
-            shown += 1
+                results, _, seconds = done[source_id]
+                progress(bronze_source_line(source_id, results, seconds))
+            shown = order.index(source_id) + 1
+
+    def on_done(task: tuple[SourceDefinition, list[RawFile]], outcome: tuple) -> None:
+        done[task[0].source_id] = outcome
+        show(upto_a_gap=True)
 
     # Each source writes only its own raw table; the file log is appended once, below, after every source wrote.
     try:
-        run_at_once(
-            [(definitions[s], files) for s, files in files_of.items()],
-            ingest,
-            lambda task, outcome: on_done(task[0].source_id, outcome),
-            name="bronze",
-        )
+        run_at_once([(definitions[s], files_of[s]) for s in order], ingest, on_done, name="bronze")
     finally:
-        # After a failure, the lines of sources that finished behind the one that failed (none after a success).
-        for source_id in order[shown:]:
-            if progress is not None and source_id in lines:
-                progress(lines[source_id])
+        show(upto_a_gap=False)
     log: list[dict[str, object]] = []
-    for source_id in files_of:  # in the order asked for, whatever order the sources finished in
-        results, entries = done[source_id]
+    for source_id in order:
+        results, entries, _ = done[source_id]
         report.files += results
         log += entries
     for result in report.failed:

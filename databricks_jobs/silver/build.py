@@ -447,7 +447,7 @@ def build_silver(
                 with lock:
                     progress(line)
 
-    run_at_once(table_lanes(present, definitions), run_lane, lambda _lane, _result: None, name="silver", stop=stop)
+    run_at_once(table_lanes(present, definitions), run_lane, name="silver", stop=stop)
     for source_id in present:  # in the order asked for, whatever order the tables finished in
         accounts, superseded = done[source_id]
         report.files += accounts

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from pyspark.errors import AnalysisException
 from pyspark.sql import functions as F
 
 from databricks_jobs import lake
@@ -141,7 +142,7 @@ def test_a_table_whose_creation_was_killed_is_created_afresh_and_a_folder_with_d
     (folder / "_delta_log").mkdir(parents=True)
     (folder / "part-00000.parquet").write_bytes(b"PAR1")
     # Not what a cut-short creation leaves: never deleted, and Delta's own refusal names the folder.
-    with pytest.raises(Exception, match=f"no transaction log present at .*{folder.name}"):
+    with pytest.raises(AnalysisException, match=f"no transaction log present at .*{folder.name}"):
         lake.exists(spark, other, SILVER_DEMAND_HOURLY.name)
     assert (folder / "part-00000.parquet").exists()
 
