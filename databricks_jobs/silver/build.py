@@ -9,20 +9,23 @@ fate, counted per file in `silver__processed_files`:
 Incremental: a file is processed when its newest Bronze version (content hash) is not in silver__processed_files.
 A changed file supersedes its older version: that version's Silver and quarantine rows are deleted first.
 Re-running with nothing new writes nothing, so every table keeps its Delta version.
-Cost: the transform runs once (candidates staged to Delta); only keys held by several candidates are ranked by a
-window; the outputs re-derive the fates from the staged rows; a plain append writes new rows unless an interrupted
-earlier attempt left rows of the same files (then an insert-only MERGE).
+Cost: the sources of one table pending together are built in one pass (build_group: a source's fixed cost is its
+Spark jobs and commits, not its rows); the transforms run once (candidates staged to Delta); only keys held by
+several candidates are ranked by a window; the outputs re-derive the fates from the staged rows; a plain append writes
+new rows unless an interrupted earlier attempt left rows of the same files (then an insert-only MERGE).
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import reduce
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from databricks_jobs import lake
@@ -239,20 +242,23 @@ def aggregate_sub_rows(kept: DataFrame, handler: DatasetHandler) -> DataFrame:
     )
 
 
+def of_files(files: dict[str, list[str]]) -> Column:
+    """Rows of these files, per source: `(source_id = s AND source_file IN (...)) OR ...`."""
+    terms = [
+        (F.col("source_id") == source_id) & F.col("source_file").isin(*names) for source_id, names in files.items()
+    ]
+    return reduce(operator.or_, terms) if terms else F.lit(False)
+
+
 def _write_new_rows(
-    spark: SparkSession,
-    settings: LakeSettings,
-    table: TableContract,
-    rows: DataFrame,
-    source_id: str,
-    files: list[str],
-    count: int,
+    spark: SparkSession, settings: LakeSettings, table: TableContract, rows: DataFrame, files: Column, count: int
 ) -> None:
     """Insert `rows` (`count` of them, none sharing a key with the table's rows of other files) into the table.
 
-    The table holds rows of these files only after an interrupted earlier attempt; then an insert-only MERGE keeps
-    the rows already there. Otherwise no key can collide, and a plain append writes the same rows without the
-    MERGE's join. The table is created even when there is nothing to write (readers tell "no rows" from "no table").
+    The table holds rows of these files (`files`: of_files) only after an interrupted earlier attempt; then an
+    insert-only MERGE keeps the rows already there. Otherwise no key can collide, and a plain append writes the same
+    rows without the MERGE's join. The table is created even when there is nothing to write (readers tell "no rows"
+    from "no table").
     """
     if not lake.exists(spark, settings, table.name):
         lake.ensure_table(spark, settings, table)
@@ -262,25 +268,21 @@ def _write_new_rows(
     if count == 0:
         return
     target = lake.delta_table(spark, settings, table.name)
-    leftovers = target.toDF().where((F.col("source_id") == source_id) & F.col("source_file").isin(*files))
-    if leftovers.isEmpty():
+    if target.toDF().where(files).isEmpty():
         lake.append(spark, settings, table, rows)
         return
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in table.primary_key)
     lake.retry_on_conflict(
         lambda: target.alias("t").merge(rows.alias("s"), condition).whenNotMatchedInsertAll().execute(),
-        f"{table.name}: insert of {source_id}'s rows",
+        f"{table.name}: insert of new rows",
     )
 
 
-def _delete_file_rows(
-    spark: SparkSession, settings: LakeSettings, source_id: str, files: list[str], tables: tuple[str, ...]
-) -> None:
-    condition = (F.col("source_id") == source_id) & F.col("source_file").isin(*files)
+def _delete_file_rows(spark: SparkSession, settings: LakeSettings, files: Column, tables: tuple[str, ...]) -> None:
     for name in tables:
         if lake.exists(spark, settings, name):
             table = lake.delta_table(spark, settings, name)
-            lake.retry_on_conflict(lambda t=table: t.delete(condition), f"{name}: delete of {source_id}'s older rows")
+            lake.retry_on_conflict(lambda t=table: t.delete(files), f"{name}: delete of superseded files' rows")
 
 
 # Duplicate keys up to this many are broadcast to the joins that split unique from shared keys (a few hundred MB at
@@ -289,34 +291,31 @@ BROADCAST_DUPLICATE_KEYS = 2_000_000
 ROWS_IN, REJECTED = "_rows_in", "_rejected"
 
 
-def _stage(spark: SparkSession, settings: LakeSettings, source_id: str, candidates: DataFrame) -> DataFrame:
-    """Candidates written once to a staging table, so the transform runs once, not once per output."""
-    return lake.stage(spark, settings, f"staging_silver__{source_id}__candidates", candidates)
-
-
 def _materialised_duplicates(
-    spark: SparkSession, settings: LakeSettings, source_id: str, staged: DataFrame, key: list[str]
+    spark: SparkSession, settings: LakeSettings, group: str, staged: DataFrame, key: list[str]
 ) -> DataFrame:
     """duplicate_keys, computed once for every output below, broadcast when small enough."""
-    duplicates = lake.stage(
-        spark, settings, f"staging_silver__{source_id}__duplicate_keys", duplicate_keys(staged, key)
-    )
+    duplicates = lake.stage(spark, settings, f"staging_silver__{group}__duplicate_keys", duplicate_keys(staged, key))
     return F.broadcast(duplicates) if duplicates.count() <= BROADCAST_DUPLICATE_KEYS else duplicates
 
 
-def count_per_file(staged: DataFrame, fates: DataFrame) -> dict[tuple[str, str], int]:
-    """Rows per (file, fate), per (file, ROWS_IN) counted on the candidates themselves and per (file, REJECTED)
-    (those of them the transform quarantined), in one aggregation.
+def count_per_file(staged: DataFrame, fates: DataFrame) -> dict[tuple[str, str, str], int]:
+    """Rows per (source, file, fate), per (source, file, ROWS_IN) counted on the candidates themselves and per
+    (source, file, REJECTED) (those of them the transform quarantined), in one aggregation.
 
     rows_in comes from the staged candidates, not from the fates, so rows_in = kept + quarantined + exact_duplicate
     is a real check of assign_fates (a lost or doubled row breaks it).
     """
     label = F.when(F.col("reason").isNotNull(), F.lit(REJECTED)).otherwise(F.lit(ROWS_IN)).alias("_fate")
-    counted = staged.select("source_file", label).unionByName(fates.select("source_file", "_fate"))
-    counts = {(r.source_file, r._fate): r["count"] for r in counted.groupBy("source_file", "_fate").count().collect()}
+    where = ("source_id", "source_file")
+    counted = staged.select(*where, label).unionByName(fates.select(*where, "_fate"))
+    counts = {
+        (r.source_id, r.source_file, r._fate): r["count"] for r in counted.groupBy(*where, "_fate").count().collect()
+    }
     # Counted as usable or rejected in one pass; rows_in is both.
-    for source_file, _ in [k for k in counts if k[1] == REJECTED]:
-        counts[(source_file, ROWS_IN)] = counts.get((source_file, ROWS_IN), 0) + counts[(source_file, REJECTED)]
+    for source_id, source_file, _ in [k for k in counts if k[2] == REJECTED]:
+        rows_in = counts.get((source_id, source_file, ROWS_IN), 0)
+        counts[(source_id, source_file, ROWS_IN)] = rows_in + counts[(source_id, source_file, REJECTED)]
     return counts
 
 
@@ -334,78 +333,122 @@ def with_raw_records(
     return quarantine.where(F.col("raw_record").isNotNull()).unionByName(found)
 
 
-def build_source(
-    spark: SparkSession,
-    settings: LakeSettings,
-    batch_id: str,
-    definition: SourceDefinition,
-    files: list[PendingFile],
-    regions: tuple[Region, ...],
-) -> tuple[list[FileAccount], list[str]]:
-    """Process a source's pending files (pending_files_by_source), resolving regions against `regions`."""
-    if not files:
-        return [], []
-    handler = handler_for(definition.dataset)
-    superseded = [f.source_file for f in files if f.supersedes_older]
+@dataclass(frozen=True)
+class SourceFiles:
+    """A source's pending files: its part of a one-pass group."""
+
+    definition: SourceDefinition
+    files: list[PendingFile]
+
+    @property
+    def source_id(self) -> str:
+        return self.definition.source_id
+
+    @property
+    def names(self) -> list[str]:
+        return [f.source_file for f in self.files]
+
+
+def one_pass_groups(lane: list[str], definitions: dict[str, SourceDefinition]) -> list[list[str]]:
+    """The sources of one Silver table (a table_lanes lane) split into the groups build_group takes in one pass:
+    those whose sub-region rows are summed (sum_over) apart from the others, as their rows meet the table's rows
+    differently (assign_fates' sub_key); each group in the lane's order."""
+    groups: dict[bool, list[str]] = {}
+    for source_id in lane:
+        groups.setdefault(bool(definitions[source_id].sum_over), []).append(source_id)
+    return list(groups.values())
+
+
+def build_group(
+    spark: SparkSession, settings: LakeSettings, batch_id: str, parts: list[SourceFiles], regions: tuple[Region, ...]
+) -> dict[str, tuple[list[FileAccount], list[str]]]:
+    """Process the pending files of sources that write one Silver table alike (one_pass_groups) in one pass, and
+    return per source its file accounts and superseded files. Every key of the table starts with source_id, so each
+    source's rows meet only its own: one pass gives each source's fates exactly as a pass per source would, with
+    one set of jobs and commits (the candidates staged once, one write per table) instead of one per source."""
+    parts = [p for p in parts if p.files]
+    if not parts:
+        return {}
+    handler = handler_for(parts[0].definition.dataset)
+    sub_key = bool(parts[0].definition.sum_over)
+    group = handler.target.name + ("__summed" if sub_key else "")
+    superseded = {p.source_id: [f.source_file for f in p.files if f.supersedes_older] for p in parts}
+    superseded = {source_id: names for source_id, names in superseded.items() if names}
     if superseded:
         tables = (handler.target.name, SILVER_QUARANTINE.name, SILVER_PROCESSED_FILES.name)
-        _delete_file_rows(spark, settings, definition.source_id, superseded, tables)
-    bronze = lake.rows_of_file_versions(
-        spark, lake.read(spark, settings, definition.bronze_table), ((f.source_file, f.content_hash) for f in files)
+        _delete_file_rows(spark, settings, of_files(superseded), tables)
+    bronze = {
+        p.source_id: lake.rows_of_file_versions(
+            spark,
+            lake.read(spark, settings, p.definition.bronze_table),
+            ((f.source_file, f.content_hash) for f in p.files),
+        )
+        for p in parts
+    }
+    fields = {p.source_id: file_headers(p.files) for p in parts}
+    candidates = reduce(
+        DataFrame.unionByName,
+        (source_candidates(bronze[p.source_id], p.definition, fields[p.source_id], regions) for p in parts),
     )
-    fields = file_headers(files)
-    candidates = source_candidates(bronze, definition, fields, regions)
-    staged = _stage(spark, settings, definition.source_id, candidates)
-    names = [f.source_file for f in files]
+    staged = lake.stage(spark, settings, f"staging_silver__{group}__candidates", candidates)
+    files = of_files({p.source_id: p.names for p in parts})
     existing = (
         lake.read_or_empty(spark, settings, handler.target)
-        .where(F.col("source_id") == definition.source_id)
-        .where(~F.col("source_file").isin(*names))
+        .where(F.col("source_id").isin(*[p.source_id for p in parts]))
+        .where(~files)
     )
-    sub_key = bool(definition.sum_over)
-    duplicates = _materialised_duplicates(spark, settings, definition.source_id, staged, fate_key(handler, sub_key))
+    duplicates = _materialised_duplicates(spark, settings, group, staged, fate_key(handler, sub_key))
     # Not staged: each output below re-derives the fates from the staged candidates, reading only its columns.
     fates = assign_fates(staged, existing, handler, sub_key, duplicates)
     # Counted before anything is written, so every output sees the same `existing`.
     counts = count_per_file(staged, fates)
-    total = {fate: sum(n for (_, f), n in counts.items() if f == fate) for fate in (KEPT, QUARANTINED)}
+
+    def total(fate: str, source_id: str | None = None) -> int:
+        return sum(n for (s, _, f), n in counts.items() if f == fate and source_id in (None, s))
 
     quarantine = fates.where(F.col("_fate") == QUARANTINED)
-    late = total[QUARANTINED] - sum(n for (_, f), n in counts.items() if f == REJECTED)
-    if late:
-        quarantine = with_raw_records(quarantine, bronze, late, definition, fields)
+    late = {p.source_id: total(QUARANTINED, p.source_id) - total(REJECTED, p.source_id) for p in parts}
+    late_parts = [p for p in parts if late[p.source_id]]
+    if late_parts:
+        filled = [
+            with_raw_records(
+                quarantine.where(F.col("source_id") == p.source_id),
+                bronze[p.source_id],
+                late[p.source_id],
+                p.definition,
+                fields[p.source_id],
+            )
+            for p in late_parts
+        ]
+        others = quarantine.where(~F.col("source_id").isin(*[p.source_id for p in late_parts]))
+        quarantine = reduce(DataFrame.unionByName, filled, others)
     quarantine = quarantine.select(
         *[c for c in SILVER_QUARANTINE.column_names if c != "batch_id"], F.lit(batch_id).alias("batch_id")
     )
-    source_id = definition.source_id
-    _write_new_rows(spark, settings, SILVER_QUARANTINE, quarantine, source_id, names, total[QUARANTINED])
+    _write_new_rows(spark, settings, SILVER_QUARANTINE, quarantine, files, total(QUARANTINED))
     kept = fates.where(F.col("_fate") == KEPT)
-    if definition.sum_over:
+    if sub_key:
         kept = aggregate_sub_rows(kept, handler)
     target_rows = kept.select(
         *[F.col(c.name).cast(c.type) for c in handler.target.columns if c.name != "batch_id"],
         F.lit(batch_id).alias("batch_id"),
     )
-    _write_new_rows(spark, settings, handler.target, target_rows, source_id, names, total[KEPT])
+    _write_new_rows(spark, settings, handler.target, target_rows, files, total(KEPT))
 
-    accounts = []
-    for file in files:
-        per = {f: counts.get((file.source_file, f), 0) for f in (ROWS_IN, KEPT, QUARANTINED, EXACT_DUPLICATE)}
-        accounts.append(
-            FileAccount(
-                source_id,
-                file.source_file,
-                file.content_hash,
-                per[ROWS_IN],
-                per[KEPT],
-                per[QUARANTINED],
-                per[EXACT_DUPLICATE],
-            )
-        )
+    done: dict[str, tuple[list[FileAccount], list[str]]] = {}
+    for p in parts:
+        accounts = []
+        for file in p.files:
+            fates_of_file = (ROWS_IN, KEPT, QUARANTINED, EXACT_DUPLICATE)
+            per = [counts.get((p.source_id, file.source_file, f), 0) for f in fates_of_file]
+            accounts.append(FileAccount(p.source_id, file.source_file, file.content_hash, *per))
+        done[p.source_id] = (accounts, superseded.get(p.source_id, []))
     now = utc_now()
-    log = [asdict(a) | {"batch_id": batch_id, "processed_at_utc": now} for a in accounts]
+    log = [
+        asdict(a) | {"batch_id": batch_id, "processed_at_utc": now} for accounts, _ in done.values() for a in accounts
+    ]
     lake.append(spark, settings, SILVER_PROCESSED_FILES, lake.records_frame(spark, SILVER_PROCESSED_FILES, log))
-    return accounts, superseded
+    return done
 
 
 def build_silver(
@@ -417,9 +460,10 @@ def build_silver(
     definitions: dict[str, SourceDefinition] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SilverReport:
-    """Process every Bronze file not yet in Silver: the sources of each Silver table one after the other, the tables
-    at once (table_lanes); `progress` gets a line per source as it finishes (files, row accounting, seconds). A
-    failure stops sources not started yet and is raised once those running have finished."""
+    """Process every Bronze file not yet in Silver: the sources of each Silver table in one pass per group
+    (one_pass_groups, one group after the other), the tables at once (table_lanes); `progress` gets a line per source
+    as its group finishes (files, row accounting, the group's seconds). A failure stops groups not started yet and is
+    raised once those running have finished."""
     # Timestamp arithmetic in silver.parsing treats TIMESTAMP values as UTC wall-clock.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     if definitions is None:
@@ -436,16 +480,19 @@ def build_silver(
     stop, lock = threading.Event(), threading.Lock()
 
     def run_lane(lane: list[str]) -> None:
-        for source_id in lane:
+        for group in one_pass_groups(lane, definitions):
             if stop.is_set():
                 return  # another table's source failed: the run stops, as a source-by-source run would
             started = time.monotonic()
-            definition = definitions[source_id]
-            done[source_id] = build_source(spark, settings, batch_id, definition, pending.get(source_id, []), regions)
-            if progress is not None:
-                line = silver_source_line(source_id, definition.dataset, done[source_id][0], time.monotonic() - started)
-                with lock:
-                    progress(line)
+            parts = [SourceFiles(definitions[s], pending.get(s, [])) for s in group]
+            built = build_group(spark, settings, batch_id, parts, regions)
+            seconds = time.monotonic() - started
+            for source_id in group:
+                done[source_id] = built.get(source_id, ([], []))
+                if progress is not None:
+                    line = silver_source_line(source_id, definitions[source_id].dataset, done[source_id][0], seconds)
+                    with lock:
+                        progress(line)
 
     run_at_once(table_lanes(present, definitions), run_lane, name="silver", stop=stop)
     for source_id in present:  # in the order asked for, whatever order the tables finished in

@@ -4,6 +4,7 @@ the same code on real tables."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -12,7 +13,7 @@ from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteEx
 
 from databricks_jobs import lake
 from databricks_jobs.concurrency import CONCURRENT_TABLE_THREADS, run_at_once
-from databricks_jobs.silver.build import table_lanes
+from databricks_jobs.silver.build import one_pass_groups, table_lanes
 from databricks_jobs.silver.registry import handler_for
 from databricks_jobs.sources import load_source_definitions
 
@@ -138,3 +139,17 @@ def test_bronze_lines_come_in_the_asked_order_and_survive_a_failing_source(monke
         ingest.ingest_bronze(None, settings, "b", chosen, progress=lines.append)
     # The failed source has no line; the others all do, in the asked order.
     assert [line.split(":")[0].strip() for line in lines] == [f"bronze {s}" for s in chosen if s != "eia930_cleaned"]
+
+
+def test_a_tables_sources_are_one_pass_apart_from_those_whose_sub_rows_are_summed():
+    known = load_source_definitions()
+    summed, plain = known["synthetic_interval_load"], known["ercot_native_load"]
+    assert summed.sum_over and not plain.sum_over
+    definitions = {
+        "b_meters": summed,
+        "a_plain": plain,
+        "c_plain": dataclasses.replace(plain, source_id="c_plain"),
+        "d_feeders": dataclasses.replace(summed, source_id="d_feeders"),
+    }
+    lane = ["b_meters", "a_plain", "c_plain", "d_feeders"]
+    assert one_pass_groups(lane, definitions) == [["b_meters", "d_feeders"], ["a_plain", "c_plain"]]
