@@ -73,7 +73,7 @@ def _candidates(
     handler = handler_for(definition.dataset)
     candidates = source_candidates(bronze, definition, RawFields.of({file.relative_path: header}), regions)
     existing = spark.createDataFrame([], handler.target.spark_schema())
-    return header, assign_fates(candidates, existing, handler, bool(definition.sum_over))
+    return header, assign_fates(candidates, existing, handler)
 
 
 def _local(instant: str, regions: tuple[Region, ...]) -> F.Column:

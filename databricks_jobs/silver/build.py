@@ -126,9 +126,20 @@ def logged_fields(spark: SparkSession, settings: LakeSettings, source_id: str) -
     return RawFields.of({r.source_file: json.loads(r.header_json or "[]") for r in rows})
 
 
-def fate_key(handler: DatasetHandler, sub_key: bool) -> list[str]:
-    """The de-duplication key: the target's primary key, plus the sub-region id when sub-rows are summed."""
-    return list(handler.target.primary_key) + (["_sub_id"] if sub_key else [])
+def fate_key(handler: DatasetHandler) -> list[str]:
+    """The de-duplication key: the target's primary key and the sub-region id (`_sub_id`: null unless the source's
+    sub-region rows are summed, so a plain source's key is the primary key alone)."""
+    return [*handler.target.primary_key, "_sub_id"]
+
+
+def is_sub_row() -> F.Column:
+    """A candidate of a source whose sub-region rows are summed (source_candidates gives those a `_sub_id`)."""
+    return F.col("_sub_id").isNotNull()
+
+
+def _same_key(key: list[str], other: str) -> F.Column:
+    # Null-safe: a plain source's `_sub_id` is null in every candidate.
+    return reduce(operator.and_, [F.col(k).eqNullSafe(F.col(f"{other}{k}")) for k in key])
 
 
 def _key_hash(key: list[str]) -> F.Column:
@@ -147,19 +158,16 @@ def duplicate_keys(candidates: DataFrame, key: list[str]) -> DataFrame:
 
 
 def assign_fates(
-    candidates: DataFrame,
-    existing: DataFrame,
-    handler: DatasetHandler,
-    sub_key: bool,
-    duplicates: DataFrame | None = None,
+    candidates: DataFrame, existing: DataFrame, handler: DatasetHandler, duplicates: DataFrame | None = None
 ) -> DataFrame:
     """Every candidate with `_fate` (kept | quarantined | exact_duplicate) and, for conflicts, reason and detail.
 
     `existing`: the target table's rows from other files. `duplicates`: duplicate_keys(candidates, fate_key(...)),
-    when the caller has it already (e.g. materialised, with a broadcast hint); computed here otherwise.
+    when the caller has it already (e.g. materialised, with a broadcast hint); computed here otherwise. Candidates of
+    several sources may come together (every key starts with source_id), summed ones (is_sub_row) among them.
     Pure: DataFrames in, DataFrame out.
     """
-    key = fate_key(handler, sub_key)
+    key = fate_key(handler)
     compared = list(handler.compared_columns())
     bad = candidates.where(F.col("reason").isNotNull()).withColumn("_fate", F.lit(QUARANTINED))
     good = candidates.where(F.col("reason").isNull())
@@ -172,11 +180,11 @@ def assign_fates(
     ranked = shared.withColumn("_rank", F.row_number().over(Window.partitionBy(*key).orderBy(*ORDER)))
     winners = unique.unionByName(ranked.where("_rank = 1").drop("_rank"))
     first = ranked.where("_rank = 1").select(
-        *key,
+        *[F.col(k).alias(f"_k_{k}") for k in key],
         *[F.col(c).alias(f"_w_{c}") for c in compared],
         F.concat_ws(":", "source_file", F.col("source_row_number").cast("string")).alias("_w_where"),
     )
-    losers = ranked.where("_rank > 1").drop("_rank").join(first, key)
+    losers = ranked.where("_rank > 1").drop("_rank").join(first, _same_key(key, "_k_"))
     same = F.lit(True)
     for c in compared:
         same = same & F.col(c).eqNullSafe(F.col(f"_w_{c}"))
@@ -196,8 +204,9 @@ def assign_fates(
         F.concat_ws(":", "source_file", F.col("source_row_number").cast("string")).alias("_e_where"),
         F.lit(True).alias("_exists"),
     )
-    same_there = F.lit(not sub_key)
-    for c in compared if not sub_key else []:
+    # A sub-region row cannot be compared with a region sum already there: that key is a conflict.
+    same_there = ~is_sub_row()
+    for c in compared:
         same_there = same_there & F.col(c).eqNullSafe(F.col(f"_e_{c}"))
     winners = winners.join(there, pk, "left").select(
         *candidates.columns,
@@ -349,29 +358,18 @@ class SourceFiles:
         return [f.source_file for f in self.files]
 
 
-def one_pass_groups(lane: list[str], definitions: dict[str, SourceDefinition]) -> list[list[str]]:
-    """The sources of one Silver table (a table_lanes lane) split into the groups build_group takes in one pass:
-    those whose sub-region rows are summed (sum_over) apart from the others, as their rows meet the table's rows
-    differently (assign_fates' sub_key); each group in the lane's order."""
-    groups: dict[bool, list[str]] = {}
-    for source_id in lane:
-        groups.setdefault(bool(definitions[source_id].sum_over), []).append(source_id)
-    return list(groups.values())
-
-
 def build_group(
     spark: SparkSession, settings: LakeSettings, batch_id: str, parts: list[SourceFiles], regions: tuple[Region, ...]
 ) -> dict[str, tuple[list[FileAccount], list[str]]]:
-    """Process the pending files of sources that write one Silver table alike (one_pass_groups) in one pass, and
-    return per source its file accounts and superseded files. Every key of the table starts with source_id, so each
-    source's rows meet only its own: one pass gives each source's fates exactly as a pass per source would, with
-    one set of jobs and commits (the candidates staged once, one write per table) instead of one per source."""
+    """Process the pending files of sources that write one Silver table in one pass, and return per source its file
+    accounts and superseded files. Every key of the table starts with source_id, so each source's rows meet only its
+    own: one pass gives each source's fates exactly as a pass per source would, with one set of Spark jobs and
+    commits (the candidates staged once, one write per table) instead of one per source."""
     parts = [p for p in parts if p.files]
     if not parts:
         return {}
     handler = handler_for(parts[0].definition.dataset)
-    sub_key = bool(parts[0].definition.sum_over)
-    group = handler.target.name + ("__summed" if sub_key else "")
+    group = handler.target.name
     superseded = {p.source_id: [f.source_file for f in p.files if f.supersedes_older] for p in parts}
     superseded = {source_id: names for source_id, names in superseded.items() if names}
     if superseded:
@@ -397,9 +395,9 @@ def build_group(
         .where(F.col("source_id").isin(*[p.source_id for p in parts]))
         .where(~files)
     )
-    duplicates = _materialised_duplicates(spark, settings, group, staged, fate_key(handler, sub_key))
+    duplicates = _materialised_duplicates(spark, settings, group, staged, fate_key(handler))
     # Not staged: each output below re-derives the fates from the staged candidates, reading only its columns.
-    fates = assign_fates(staged, existing, handler, sub_key, duplicates)
+    fates = assign_fates(staged, existing, handler, duplicates)
     # Counted before anything is written, so every output sees the same `existing`.
     counts = count_per_file(staged, fates)
 
@@ -427,8 +425,10 @@ def build_group(
     )
     _write_new_rows(spark, settings, SILVER_QUARANTINE, quarantine, files, total(QUARANTINED))
     kept = fates.where(F.col("_fate") == KEPT)
-    if sub_key:
-        kept = aggregate_sub_rows(kept, handler)
+    if any(p.definition.sum_over for p in parts):
+        columns = [c for c in handler.target.column_names if c != "batch_id"]
+        summed = aggregate_sub_rows(kept.where(is_sub_row()), handler).select(*columns)
+        kept = kept.where(~is_sub_row()).select(*columns).unionByName(summed)
     target_rows = kept.select(
         *[F.col(c.name).cast(c.type) for c in handler.target.columns if c.name != "batch_id"],
         F.lit(batch_id).alias("batch_id"),
@@ -460,10 +460,9 @@ def build_silver(
     definitions: dict[str, SourceDefinition] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SilverReport:
-    """Process every Bronze file not yet in Silver: the sources of each Silver table in one pass per group
-    (one_pass_groups, one group after the other), the tables at once (table_lanes); `progress` gets a line per source
-    as its group finishes (files, row accounting, the group's seconds). A failure stops groups not started yet and is
-    raised once those running have finished."""
+    """Process every Bronze file not yet in Silver: the sources of each Silver table in one pass, the tables at once
+    (table_groups); `progress` gets a line per source as its table's pass finishes (files, row accounting, the pass's
+    seconds). A failure stops passes not started yet and is raised once those running have finished."""
     # Timestamp arithmetic in silver.parsing treats TIMESTAMP values as UTC wall-clock.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     if definitions is None:
@@ -477,24 +476,21 @@ def build_silver(
     pending = pending_files_by_source(spark, settings)
     present = [s for s in chosen if lake.exists(spark, settings, definitions[s].bronze_table)]
     done: dict[str, tuple[list[FileAccount], list[str]]] = {}
-    stop, lock = threading.Event(), threading.Lock()
+    lock = threading.Lock()
 
-    def run_lane(lane: list[str]) -> None:
-        for group in one_pass_groups(lane, definitions):
-            if stop.is_set():
-                return  # another table's source failed: the run stops, as a source-by-source run would
-            started = time.monotonic()
-            parts = [SourceFiles(definitions[s], pending.get(s, [])) for s in group]
-            built = build_group(spark, settings, batch_id, parts, regions)
-            seconds = time.monotonic() - started
-            for source_id in group:
-                done[source_id] = built.get(source_id, ([], []))
-                if progress is not None:
-                    line = silver_source_line(source_id, definitions[source_id].dataset, done[source_id][0], seconds)
-                    with lock:
-                        progress(line)
+    def build_table(group: list[str]) -> None:
+        started = time.monotonic()
+        parts = [SourceFiles(definitions[s], pending.get(s, [])) for s in group]
+        built = build_group(spark, settings, batch_id, parts, regions)
+        seconds = time.monotonic() - started
+        for source_id in group:
+            done[source_id] = built.get(source_id, ([], []))
+            if progress is not None:
+                line = silver_source_line(source_id, definitions[source_id].dataset, done[source_id][0], seconds)
+                with lock:
+                    progress(line)
 
-    run_at_once(table_lanes(present, definitions), run_lane, name="silver", stop=stop)
+    run_at_once(table_groups(present, definitions), build_table, name="silver")
     for source_id in present:  # in the order asked for, whatever order the tables finished in
         accounts, superseded = done[source_id]
         report.files += accounts
@@ -502,14 +498,13 @@ def build_silver(
     return report
 
 
-def table_lanes(source_ids: list[str], definitions: dict[str, SourceDefinition]) -> list[list[str]]:
-    """The sources grouped by the Silver table they write, each group in the given order. Groups run at once: their
-    writes to the shared quarantine and file log are blind appends (no conflict under Delta's default WriteSerializable
-    isolation). A source's append to its own table reads that table (its rows already there decide each candidate's
-    fate), and two of those at once fail with ConcurrentAppendException (seen locally), so sources of one table run one
-    after the other. (Staging the rows first makes that append blind, but on 2 cores five such sources at once took
-    26.1 s, no less than one after the other: a source's fixed cost is CPU, not waiting.)"""
-    lanes: dict[str, list[str]] = {}
+def table_groups(source_ids: list[str], definitions: dict[str, SourceDefinition]) -> list[list[str]]:
+    """The sources grouped by the Silver table they write, each group in the given order: a group is built in one
+    pass (build_group), the groups at once. Their writes to the shared quarantine and file log are blind appends (no
+    conflict under Delta's default WriteSerializable isolation); a pass's append to its own table reads that table
+    (its rows already there decide each candidate's fate), and two of those at once failed with
+    ConcurrentAppendException (seen locally): one pass per table never does that."""
+    groups: dict[str, list[str]] = {}
     for source_id in source_ids:
-        lanes.setdefault(handler_for(definitions[source_id].dataset).target.name, []).append(source_id)
-    return list(lanes.values())
+        groups.setdefault(handler_for(definitions[source_id].dataset).target.name, []).append(source_id)
+    return list(groups.values())

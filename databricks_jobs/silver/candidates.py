@@ -17,10 +17,11 @@ def source_candidates(
     bronze: DataFrame, definition: SourceDefinition, fields: RawFields, regions: tuple[Region, ...]
 ) -> DataFrame:
     """One candidate per Silver row of these Bronze rows (`fields`: their files' headers), with `reason`, `detail`,
-    `source_column` ('' for a long row) and `_sub_id` (null unless sub-region rows are summed). `regions`: the
-    reference regions the transform resolves names with."""
+    `source_column` ('' for a long row) and `_sub_id` (the sub-region id when the definition sums sub-region rows,
+    never null then; null otherwise: Silver tells summed rows by it). `regions`: the reference regions the transform
+    resolves names with."""
     candidates = handler_for(definition.dataset).transform(bronze, definition, fields, regions)
     candidates = candidates.withColumn("source_column", F.coalesce(F.col("source_column"), F.lit("")))
-    if "_sub_id" not in candidates.columns:
-        candidates = candidates.withColumn("_sub_id", F.lit(None).cast("string"))
-    return candidates
+    if definition.sum_over:
+        return candidates.withColumn("_sub_id", F.coalesce(F.col("_sub_id"), F.lit("")))
+    return candidates.withColumn("_sub_id", F.lit(None).cast("string"))

@@ -1,10 +1,9 @@
-"""Work at once (databricks_jobs.concurrency), Silver's lanes per table, and the retry of an idempotent write that met a
-concurrent commit. No Spark: the threads and the exceptions are what is tested; the Silver, Gold and fault tests run
-the same code on real tables."""
+"""Work at once (databricks_jobs.concurrency), Silver's sources grouped per table, and the retry of an idempotent
+write that met a concurrent commit. No Spark: the threads and the exceptions are what is tested; the Silver, Gold and
+fault tests run the same code on real tables."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 
@@ -13,7 +12,7 @@ from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteEx
 
 from databricks_jobs import lake
 from databricks_jobs.concurrency import CONCURRENT_TABLE_THREADS, run_at_once
-from databricks_jobs.silver.build import one_pass_groups, table_lanes
+from databricks_jobs.silver.build import table_groups
 from databricks_jobs.silver.registry import handler_for
 from databricks_jobs.sources import load_source_definitions
 
@@ -64,19 +63,19 @@ def test_a_failure_stops_tasks_not_started_and_is_raised_after_the_running_ones_
     assert len(started) < len(tasks), started
 
 
-def test_silver_lanes_group_sources_by_the_table_they_write_in_the_given_order():
+def test_silver_groups_sources_by_the_table_they_write_in_the_given_order():
     definitions = load_source_definitions()
     chosen = sorted(definitions)
-    lanes = table_lanes(chosen, definitions)
+    groups = table_groups(chosen, definitions)
 
     def table(source_id: str) -> str:
         return handler_for(definitions[source_id].dataset).target.name
 
-    assert sorted(s for lane in lanes for s in lane) == chosen  # every source once
-    for lane in lanes:
-        assert len({table(s) for s in lane}) == 1, lane
-        assert lane == sorted(lane)  # the given order kept within a lane
-    assert len(lanes) == len({table(s) for s in chosen}) >= 3  # demand, weather and outage events at once
+    assert sorted(s for group in groups for s in group) == chosen  # every source once
+    for group in groups:
+        assert len({table(s) for s in group}) == 1, group
+        assert group == sorted(group)  # the given order kept within a group
+    assert len(groups) == len({table(s) for s in chosen}) >= 3  # demand, weather and outage events at once
 
 
 def test_an_idempotent_write_is_retried_after_a_concurrent_commit_and_gives_up_naming_it():
@@ -139,17 +138,3 @@ def test_bronze_lines_come_in_the_asked_order_and_survive_a_failing_source(monke
         ingest.ingest_bronze(None, settings, "b", chosen, progress=lines.append)
     # The failed source has no line; the others all do, in the asked order.
     assert [line.split(":")[0].strip() for line in lines] == [f"bronze {s}" for s in chosen if s != "eia930_cleaned"]
-
-
-def test_a_tables_sources_are_one_pass_apart_from_those_whose_sub_rows_are_summed():
-    known = load_source_definitions()
-    summed, plain = known["synthetic_interval_load"], known["ercot_native_load"]
-    assert summed.sum_over and not plain.sum_over
-    definitions = {
-        "b_meters": summed,
-        "a_plain": plain,
-        "c_plain": dataclasses.replace(plain, source_id="c_plain"),
-        "d_feeders": dataclasses.replace(summed, source_id="d_feeders"),
-    }
-    lane = ["b_meters", "a_plain", "c_plain", "d_feeders"]
-    assert one_pass_groups(lane, definitions) == [["b_meters", "d_feeders"], ["a_plain", "c_plain"]]

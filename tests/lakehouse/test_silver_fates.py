@@ -32,14 +32,14 @@ COLUMNS = (
 H0, H1, H2, H3 = (datetime(2025, 1, 1, h) for h in range(4))
 
 
-def candidate(region, start, mw, file, line, sub=None, reason=None):
+def candidate(region, start, mw, file, line, sub=None, reason=None, source="s"):
     end = start.replace(hour=start.hour + 1)
-    return ("s", region, start, end, mw, mw, None, False, file, line, reason, reason and "why", "", "{}", sub)
+    return (source, region, start, end, mw, mw, None, False, file, line, reason, reason and "why", "", "{}", sub)
 
 
 def window_fates(candidates: DataFrame, existing: DataFrame, handler: DatasetHandler, sub_key: bool) -> DataFrame:
     """The reference: every usable key ranked by a window (the implementation before shared keys were split off)."""
-    key = fate_key(handler, sub_key)
+    key = list(handler.target.primary_key) + (["_sub_id"] if sub_key else [])
     compared = list(handler.compared_columns())
     bad = candidates.where(F.col("reason").isNotNull()).withColumn("_fate", F.lit(QUARANTINED))
     ranked = candidates.where(F.col("reason").isNull()).withColumn(
@@ -91,9 +91,8 @@ def rows(frame: DataFrame) -> list[tuple]:
     return sorted((tuple(r) for r in frame.collect()), key=repr)
 
 
-@pytest.mark.parametrize("sub_key", [False, True])
-def test_shared_key_path_equals_window_on_every_kind_of_duplicate(spark, sub_key):
-    handler = handler_for("demand")
+def every_kind_of_duplicate(sub_key: bool, source: str = "s") -> tuple[list[tuple], list[tuple]]:
+    """(candidates, rows already in Silver) of one source, plain or summing feeder rows (sub_key)."""
     sub = "f1" if sub_key else None
     data = [
         candidate("COAST", H0, 10.0, "a.csv", 2, sub),  # unique key: kept
@@ -107,16 +106,24 @@ def test_shared_key_path_equals_window_on_every_kind_of_duplicate(spark, sub_key
     ]
     if sub_key:
         data.append(candidate("WEST", H0, 8.0, "b.csv", 8, "f2"))  # another feeder of the same hour: kept, no clash
-    candidates = spark.createDataFrame(data, COLUMNS)
     there = [candidate("EAST", H1, 5.0, "old.csv", 2), candidate("EAST", H2, 9.0, "old.csv", 3)]
-    existing = spark.createDataFrame([r[:10] + ("batch-0",) for r in there], SILVER_DEMAND_HOURLY.spark_schema())
+    as_source = [(source, *row[1:]) for row in data]
+    return as_source, [(source, *row[1:10], "batch-0") for row in there]
+
+
+@pytest.mark.parametrize("sub_key", [False, True])
+def test_shared_key_path_equals_window_on_every_kind_of_duplicate(spark, sub_key):
+    handler = handler_for("demand")
+    data, there = every_kind_of_duplicate(sub_key)
+    candidates = spark.createDataFrame(data, COLUMNS)
+    existing = spark.createDataFrame(there, SILVER_DEMAND_HOURLY.spark_schema())
 
     reference = window_fates(candidates, existing, handler, sub_key).collect()
     expected = sorted((tuple(r) for r in reference), key=repr)
-    assert rows(assign_fates(candidates, existing, handler, sub_key)) == expected
-    shared = duplicate_keys(candidates, fate_key(handler, sub_key)).localCheckpoint()
+    assert rows(assign_fates(candidates, existing, handler)) == expected
+    shared = duplicate_keys(candidates, fate_key(handler)).localCheckpoint()
     assert shared.count() == 1  # COAST at H1 (the quarantined row does not count)
-    assert rows(assign_fates(candidates, existing, handler, sub_key, F.broadcast(shared))) == expected
+    assert rows(assign_fates(candidates, existing, handler, F.broadcast(shared))) == expected
 
     fates = {(r.source_file, r.source_row_number): (r._fate, r.reason, r.detail) for r in reference}
     assert fates[("a.csv", 3)] == (KEPT, None, None)
@@ -130,3 +137,21 @@ def test_shared_key_path_equals_window_on_every_kind_of_duplicate(spark, sub_key
         assert fates[("b.csv", 4)] == (EXACT_DUPLICATE, None, None)
     assert fates[("b.csv", 5)] == (QUARANTINED, "conflicting_duplicate", already.format(3))
     assert len(expected) == len(data)
+
+
+def test_a_plain_and_a_summing_source_together_get_the_fates_each_gets_alone(spark):
+    """One pass over two sources of one table (silver.build.build_group): each source's fates are those of the
+    reference run on that source alone, the plain one with its key, the summing one with its feeder key."""
+    handler = handler_for("demand")
+    plain, plain_there = every_kind_of_duplicate(False, "plain")
+    summed, summed_there = every_kind_of_duplicate(True, "summed")
+    schema = SILVER_DEMAND_HOURLY.spark_schema()
+    expected = []
+    for data, there, sub_key in ((plain, plain_there, False), (summed, summed_there, True)):
+        alone = spark.createDataFrame(data, COLUMNS)
+        expected += window_fates(alone, spark.createDataFrame(there, schema), handler, sub_key).collect()
+    together = spark.createDataFrame(plain + summed, COLUMNS)
+    existing = spark.createDataFrame(plain_there + summed_there, schema)
+    assert rows(assign_fates(together, existing, handler)) == sorted((tuple(r) for r in expected), key=repr)
+    fates = {(r.source_id, r.source_row_number): r._fate for r in expected if r.source_file == "b.csv"}
+    assert (fates[("plain", 4)], fates[("summed", 4)]) == (EXACT_DUPLICATE, QUARANTINED)

@@ -43,6 +43,27 @@ ROWS = [
 ]
 
 
+# A plain source of the same table (no sum_over): built in the same pass as the summing one (silver.build.build_group).
+SYSTEM_YAML = """
+source_id: acme_system_load
+dataset: demand
+description: Acme Power's system load per service area, kW, local Central time, hour beginning.
+files: acme/system_load_*.csv
+csv: {delimiter: ";"}
+shape: long
+timestamp: {column: [Read Start (local)], format: yyyy-MM-dd HH:mm, time_zone: America/Chicago,
+            convention: hour_beginning}
+region: {from: column, column: [Service Area], map: {"Houston Metro": COAST}}
+fields:
+  demand_mw: {column: [Load kW], unit: kW, valid_range: [0, 50000000]}
+"""
+SYSTEM_ROWS = [
+    ("2021-03-14 00:00", "Houston Metro", "9000"),
+    ("2021-03-14 01:00", "Houston Metro", "9100"),
+    ("2021-03-14 01:00", "Houston Metro", "9200"),  # the same hour again, another value: conflicting_duplicate
+]
+
+
 def _acme(tmp_path, yamls: dict[str, str]):
     """(lake settings, definitions): the given definitions and Acme's one CSV file of ROWS."""
     definitions_dir = tmp_path / "definitions"
@@ -57,13 +78,24 @@ def _acme(tmp_path, yamls: dict[str, str]):
 
 
 def test_new_source_by_yaml_only(spark, tmp_path):
-    settings, definitions = _acme(tmp_path, {"acme_feeder_load": ACME_YAML})
+    settings, definitions = _acme(tmp_path, {"acme_feeder_load": ACME_YAML, "acme_system_load": SYSTEM_YAML})
+    system = ["Read Start (local);Service Area;Load kW"] + [";".join(r) for r in SYSTEM_ROWS]
+    (tmp_path / "raw" / "acme" / "system_load_2021_03.csv").write_text("\n".join(system) + "\n")
 
     bronze = ingest_bronze(spark, settings, "acme-b1", definitions=definitions)
-    assert [(f.path, f.rows) for f in bronze.ingested] == [("acme/feeder_load_2021_03.csv", 9)]
+    assert sorted((f.path, f.rows) for f in bronze.ingested) == [
+        ("acme/feeder_load_2021_03.csv", 9),
+        ("acme/system_load_2021_03.csv", 3),
+    ]
     build_silver(spark, settings, "acme-s1", definitions=definitions)
 
-    silver = lake.read(spark, settings, "silver_demand__hourly").toPandas()
+    both = lake.read(spark, settings, "silver_demand__hourly").toPandas()
+    plain = both[both.source_id == "acme_system_load"]
+    # Not summed, nor mixed with the feeder reads of the same region and hours; the first of a key wins.
+    assert {str(r.interval_start_utc): r.demand_mw for r in plain.itertuples()} == pytest.approx(
+        {"2021-03-14 06:00:00": 9.0, "2021-03-14 07:00:00": 9.1}
+    )
+    silver = both[both.source_id == "acme_feeder_load"]
     got = {(r.region_code, str(r.interval_start_utc)): r.demand_mw for r in silver.itertuples()}
     # Independent: kept reads summed per region and local hour, kW -> MW, CST = UTC-6 before 02:00, CDT = UTC-5 after.
     frame = pd.DataFrame(ROWS, columns=["start", "area", "feeder", "kw"])
@@ -78,12 +110,15 @@ def test_new_source_by_yaml_only(spark, tmp_path):
     assert got[("COAST", "2021-03-14 08:00:00")] == pytest.approx(1.3)  # 03:00 CDT
 
     quarantine = lake.read(spark, settings, "silver__quarantine").toPandas()
-    assert sorted(zip(quarantine.source_row_number, quarantine.reason, strict=True)) == [
-        (6, "missing_value"),
-        (8, "unparseable_timestamp"),
-        (10, "unknown_region"),
+    assert sorted(zip(quarantine.source_id, quarantine.source_row_number, quarantine.reason, strict=True)) == [
+        ("acme_feeder_load", 6, "missing_value"),
+        ("acme_feeder_load", 8, "unparseable_timestamp"),
+        ("acme_feeder_load", 10, "unknown_region"),
+        ("acme_system_load", 4, "conflicting_duplicate"),
     ]
-    account = file_accounting_of(spark, settings).toPandas().iloc[0]
+    accounts = file_accounting_of(spark, settings).toPandas().set_index("source_id")
+    assert accounts.loc["acme_system_load"][["rows_in", "rows_kept", "rows_quarantined"]].tolist() == [3, 2, 1]
+    account = accounts.loc["acme_feeder_load"]
     assert (account.rows_in, account.rows_kept, account.rows_quarantined, account.rows_exact_duplicate) == (
         9,
         5,

@@ -56,9 +56,7 @@ def fates(spark, definition):
     candidates = source_candidates(bronze, definition, RawFields.of({"obs/2021.csv": HEADER}), load_regions())
     handler = handler_for("outage_events")
     existing = spark.createDataFrame([], handler.target.spark_schema())
-    result = assign_fates(candidates, existing, handler, False).select(
-        "source_row_number", "event_id", "_fate", "reason"
-    )
+    result = assign_fates(candidates, existing, handler).select("source_row_number", "event_id", "_fate", "reason")
     return {r.source_row_number - 1: (r.event_id, r._fate, r.reason) for r in result.collect()}
 
 
