@@ -39,7 +39,7 @@ TEST_WORKERS ?= 2
 test: venv system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=40
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=40
 
 # The fast loop: tests needing no Spark session, local server, browser or network, and not slow (markers in
 # pyproject.toml; tests/conftest.py fails a test that starts Spark or a server without its marker).

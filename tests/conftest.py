@@ -56,10 +56,29 @@ MARKER_OF_FIXTURE = {
 }
 
 
+# The order files are handed to the workers in (`make test`: --dist loadfile --no-loadscope-reorder): the whole-flow
+# files first (minutes each), then Spark, then servers, then the rest, so that no minutes-long file is left for the
+# end while the other worker sits idle. xdist's own order (most tests first) put the heaviest files, with few tests
+# each, last.
+ORDER_OF_MARKER = {"e2e": 0, "spark": 1, "server": 2, "browser": 2}
+
+
+def _heaviest_files_first(items: list[pytest.Item]) -> None:
+    """Sort `items` in place by their file's heaviest marker, keeping each file's tests together and in order."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        marks = {m.name for m in item.iter_markers()} & ORDER_OF_MARKER.keys()
+        item_rank = min((ORDER_OF_MARKER[m] for m in marks), default=len(ORDER_OF_MARKER))
+        rank[item.path] = min(rank.get(item.path, item_rank), item_rank)
+    first_seen = {path: index for index, path in enumerate(dict.fromkeys(item.path for item in items))}
+    items.sort(key=lambda item: (rank[item.path], first_seen[item.path]))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for fixture in MARKER_OF_FIXTURE.keys() & set(getattr(item, "fixturenames", ())):
             item.add_marker(MARKER_OF_FIXTURE[fixture])
+    _heaviest_files_first(items)
 
 
 def pytest_configure(config):
