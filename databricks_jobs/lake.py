@@ -24,7 +24,7 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import CHANGE_DATA_FEED_TABLES, CONTRACT_VERSION, TableContract
+from databricks_jobs.tables import CHANGE_DATA_FEED_TABLES, CONTRACT_VERSION, STAGING_PREFIX, TableContract
 
 CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
 # What every table records of the contract it was made or last upgraded with (databricks_jobs/upgrade.py reads them).
@@ -391,3 +391,23 @@ def maintain(
         spark.sql(f"VACUUM {name} RETAIN {int(retain_hours)} HOURS").collect()
         results[table] = {"files_added": int(metrics[0] or 0), "files_removed": int(metrics[1] or 0)}
     return results
+
+
+def _scratch_tables(spark: SparkSession, settings: LakeSettings) -> list[str]:
+    """The lake's scratch tables (lake.stage), whichever release wrote them."""
+    if not settings.is_local_catalog:
+        return [t.name for t in spark.catalog.listTables(settings.namespace) if t.name.startswith(STAGING_PREFIX)]
+    folder = Path(_local_folder(settings))
+    return [p.name for p in folder.glob(f"{STAGING_PREFIX}*") if (p / "_delta_log").is_dir()]
+
+
+def drop_scratch_tables(spark: SparkSession, settings: LakeSettings, kept: frozenset[str]) -> list[str]:
+    """Drops the scratch tables not in `kept` (those an earlier release wrote, which nothing reads again) and, on the
+    local catalog, where tables are external, their folders. Returns their names."""
+    bind_local_schema(spark, settings)
+    dropped = sorted(set(_scratch_tables(spark, settings)) - kept)
+    for table in dropped:
+        spark.sql(f"DROP TABLE IF EXISTS {settings.table_name(table)}")
+        if settings.is_local_catalog:
+            shutil.rmtree(Path(_local_folder(settings)) / table)
+    return dropped

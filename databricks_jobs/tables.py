@@ -595,6 +595,33 @@ BOOKKEEPING_TABLES: tuple[TableContract, ...] = (
 CHANGE_DATA_FEED_TABLES = frozenset(t.name for t in GOLD_TABLES)
 
 
+# Scratch tables (lake.stage): each plan materialised once per run, replaced every time, in no contract. Named here,
+# so maintenance can tell an earlier release's scratch tables, which nothing reads again, from this release's.
+STAGING_PREFIX = "staging_"
+SILVER_STAGING_PARTS = ("candidates", "duplicate_keys")
+
+
+def silver_staging(table: str, part: str) -> str:
+    """Silver's scratch table for `part` (SILVER_STAGING_PARTS) of the one pass that writes `table`."""
+    return f"{STAGING_PREFIX}silver__{table}__{part}"
+
+
+def gold_staging(table: str) -> str:
+    """The rows an incremental Gold build MERGEs into `table`."""
+    return f"{STAGING_PREFIX}gold__{table}"
+
+
+def export_staging(table: str) -> str:
+    """`table`'s change feed netted per key, for one export batch."""
+    return f"{STAGING_PREFIX}export__{table}"
+
+
+def staging_tables() -> frozenset[str]:
+    """Every scratch table this release writes."""
+    silver = {silver_staging(t.name, part) for t in SILVER_TABLES for part in SILVER_STAGING_PARTS}
+    return frozenset(silver | {f(t.name) for t in GOLD_TABLES for f in (gold_staging, export_staging)})
+
+
 def contract(name: str) -> TableContract:
     for table in (*SILVER_TABLES, *GOLD_TABLES, *BOOKKEEPING_TABLES):
         if table.name == name:

@@ -226,7 +226,7 @@ def _staged_changes(spark: SparkSession, settings: LakeSettings, plans: list[Tab
             continue
         name = plan.contract.name
         feed = lake.changes(spark, settings, name, plan.base_version, plan.version)
-        actions = lake.stage(spark, settings, f"staging_export__{name}", net_actions(feed, plan.contract))
+        actions = lake.stage(spark, settings, tables.export_staging(name), net_actions(feed, plan.contract))
         counts = {r["_action"]: int(r["count"]) for r in actions.groupBy("_action").count().collect()}
         upserts, deletes = split_actions(actions, plan.contract)
         staged[name] = StagedChanges(upserts, deletes, counts.get(UPSERT, 0), counts.get(DELETE, 0))

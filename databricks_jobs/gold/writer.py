@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs import lake
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import TableContract
+from databricks_jobs.tables import TableContract, gold_staging
 
 
 def conform(df: DataFrame, contract: TableContract) -> DataFrame:
@@ -69,7 +69,7 @@ def write_gold(
 
     # Computed once, into a staging Delta table (as Silver stages its candidates): the emptiness check, the
     # comparison and the MERGE read the same rows. Serverless refuses DataFrame.persist / cache.
-    rows = lake.stage(spark, settings, f"staging_gold__{contract.name}", rows)
+    rows = lake.stage(spark, settings, gold_staging(contract.name), rows)
     return _merge(spark, settings, contract, rows, mode)
 
 

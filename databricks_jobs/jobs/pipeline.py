@@ -105,7 +105,11 @@ def _maintain(spark: SparkSession, settings: LakeSettings, batch_id: str, option
     names = [*bronze, *(t.name for t in (*tables.SILVER_TABLES, *tables.GOLD_TABLES, *tables.BOOKKEEPING_TABLES))]
     results = lake.maintain(spark, settings, names, VACUUM_RETAIN_HOURS)
     compacted = sum(r["files_removed"] for r in results.values())
-    return results, f"maintain: {len(results)} tables optimized ({compacted} files compacted) and vacuumed", []
+    summary = f"maintain: {len(results)} tables optimized ({compacted} files compacted) and vacuumed"
+    dropped = lake.drop_scratch_tables(spark, settings, tables.staging_tables())
+    if dropped:
+        summary += f"; {len(dropped)} scratch tables an earlier release wrote dropped ({', '.join(dropped)})"
+    return results, summary, []
 
 
 def upgrade_for_stages(

@@ -46,6 +46,7 @@ from databricks_jobs.tables import (
     SILVER_QUARANTINE,
     QuarantineReason,
     TableContract,
+    silver_staging,
 )
 
 ORDER = ("source_file", "source_row_number", "source_column")
@@ -304,7 +305,7 @@ def _materialised_duplicates(
     spark: SparkSession, settings: LakeSettings, group: str, staged: DataFrame, key: list[str]
 ) -> DataFrame:
     """duplicate_keys, computed once for every output below, broadcast when small enough."""
-    duplicates = lake.stage(spark, settings, f"staging_silver__{group}__duplicate_keys", duplicate_keys(staged, key))
+    duplicates = lake.stage(spark, settings, silver_staging(group, "duplicate_keys"), duplicate_keys(staged, key))
     return F.broadcast(duplicates) if duplicates.count() <= BROADCAST_DUPLICATE_KEYS else duplicates
 
 
@@ -388,7 +389,7 @@ def build_group(
         DataFrame.unionByName,
         (source_candidates(bronze[p.source_id], p.definition, fields[p.source_id], regions) for p in parts),
     )
-    staged = lake.stage(spark, settings, f"staging_silver__{group}__candidates", candidates)
+    staged = lake.stage(spark, settings, silver_staging(group, "candidates"), candidates)
     files = of_files({p.source_id: p.names for p in parts})
     existing = (
         lake.read_or_empty(spark, settings, handler.target)

@@ -22,6 +22,6 @@ def source_candidates(
     resolves names with."""
     candidates = handler_for(definition.dataset).transform(bronze, definition, fields, regions)
     candidates = candidates.withColumn("source_column", F.coalesce(F.col("source_column"), F.lit("")))
-    if definition.sum_over:
+    if definition.sum_over:  # the transform made the ids
         return candidates.withColumn("_sub_id", F.coalesce(F.col("_sub_id"), F.lit("")))
     return candidates.withColumn("_sub_id", F.lit(None).cast("string"))

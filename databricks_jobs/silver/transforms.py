@@ -292,10 +292,11 @@ def transform_demand(
     ok_values = definition.imputation_ok_values
     is_imputed = category.isNotNull() & ~category.isin(*ok_values) if ok_values else category.isNotNull()
     reason, detail = first_failure([*_filter_checks(definition, fields), *checks])
+    # Only a summing definition has sub-region ids; silver.candidates gives every other candidate a null one.
     sub_id = (
-        F.concat_ws("|", *[F.trim(fields.value((c,))) for c in definition.sum_over])
+        [F.concat_ws("|", *[F.trim(fields.value((c,))) for c in definition.sum_over]).alias("_sub_id")]
         if definition.sum_over
-        else F.lit(None).cast("string")
+        else []
     )
     return rows.select(
         F.lit(definition.source_id).alias("source_id"),
@@ -307,7 +308,7 @@ def transform_demand(
         category.alias("imputation_category"),
         F.coalesce(is_imputed, F.lit(False)).alias("is_imputed"),
         *lineage_columns(reason, detail, fields),
-        sub_id.alias("_sub_id"),
+        *sub_id,
     )
 
 
@@ -342,7 +343,6 @@ def transform_weather(
         "interval_start_utc",
         F.col("_value").alias("temperature_c"),
         *lineage_columns(reason, detail, fields),
-        F.lit(None).cast("string").alias("_sub_id"),
         "_observed_at_utc",
     )
     key = ["source_id", "station_id", "interval_start_utc"]
