@@ -24,7 +24,13 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import CHANGE_DATA_FEED_TABLES, CONTRACT_VERSION, STAGING_PREFIX, TableContract
+from databricks_jobs.tables import (
+    CHANGE_DATA_FEED_TABLES,
+    CONTRACT_VERSION,
+    SCRATCH_TABLE,
+    STAGING_PREFIX,
+    TableContract,
+)
 
 CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
 # What every table records of the contract it was made or last upgraded with (databricks_jobs/upgrade.py reads them).
@@ -395,10 +401,12 @@ def maintain(
 
 def _scratch_tables(spark: SparkSession, settings: LakeSettings) -> list[str]:
     """The lake's scratch tables (lake.stage), whichever release wrote them."""
-    if not settings.is_local_catalog:
-        return [t.name for t in spark.catalog.listTables(settings.namespace) if t.name.startswith(STAGING_PREFIX)]
-    folder = Path(_local_folder(settings))
-    return [p.name for p in folder.glob(f"{STAGING_PREFIX}*") if (p / "_delta_log").is_dir()]
+    if settings.is_local_catalog:
+        folder = Path(_local_folder(settings))
+        names = [p.name for p in folder.glob(f"{STAGING_PREFIX}*") if (p / "_delta_log").is_dir()]
+    else:
+        names = [t.name for t in spark.catalog.listTables(settings.namespace) if t.name.startswith(STAGING_PREFIX)]
+    return [name for name in names if SCRATCH_TABLE.fullmatch(name)]
 
 
 def drop_scratch_tables(spark: SparkSession, settings: LakeSettings, kept: frozenset[str]) -> list[str]:

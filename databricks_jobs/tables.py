@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import textwrap
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -598,6 +599,8 @@ CHANGE_DATA_FEED_TABLES = frozenset(t.name for t in GOLD_TABLES)
 # Scratch tables (lake.stage): each plan materialised once per run, replaced every time, in no contract. Named here,
 # so maintenance can tell an earlier release's scratch tables, which nothing reads again, from this release's.
 STAGING_PREFIX = "staging_"
+# What any release's scratch tables look like: a table of another name in the schema, even staging_*, is not ours.
+SCRATCH_TABLE = re.compile(r"staging_(silver|gold|export)__[a-z0-9_]+")
 SILVER_STAGING_PARTS = ("candidates", "duplicate_keys")
 
 
