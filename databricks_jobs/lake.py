@@ -405,7 +405,9 @@ def _scratch_tables(spark: SparkSession, settings: LakeSettings) -> list[str]:
         folder = Path(_local_folder(settings))
         names = [p.name for p in folder.glob(f"{STAGING_PREFIX}*") if (p / "_delta_log").is_dir()]
     else:
-        names = [t.name for t in spark.catalog.listTables(settings.namespace) if t.name.startswith(STAGING_PREFIX)]
+        # Listed by pattern (the schema may hold many tables); the listing includes temporary views, which are not ours.
+        listed = spark.catalog.listTables(settings.namespace, f"{STAGING_PREFIX}*")
+        names = [t.name for t in listed if not t.isTemporary]
     return [name for name in names if SCRATCH_TABLE.fullmatch(name)]
 
 

@@ -600,7 +600,7 @@ CHANGE_DATA_FEED_TABLES = frozenset(t.name for t in GOLD_TABLES)
 # so maintenance can tell an earlier release's scratch tables, which nothing reads again, from this release's.
 STAGING_PREFIX = "staging_"
 # What any release's scratch tables look like: a table of another name in the schema, even staging_*, is not ours.
-SCRATCH_TABLE = re.compile(r"staging_(silver|gold|export)__[a-z0-9_]+")
+SCRATCH_TABLE = re.compile(rf"{STAGING_PREFIX}(silver|gold|export)__[a-z0-9_]+")
 SILVER_STAGING_PARTS = ("candidates", "duplicate_keys")
 
 
