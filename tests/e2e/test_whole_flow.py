@@ -1,5 +1,6 @@
-"""The whole flow on the real samples, twice over: on the embedded defaults (landing and export folders) and through
-the S3 API server (moto on 127.0.0.1: boto3 lands the samples, Spark reads raw and writes the export over s3a://).
+"""The whole flow on the real samples, twice over: on the embedded defaults (landing and export folders, every sample)
+and through the S3 API server (moto on 127.0.0.1: boto3 lands one source of each dataset, Spark reads raw and writes
+the export over s3a://).
 Each time with local Spark + Delta and the local warehouse: the export is verified and loaded by the load procedure,
 and the app's view figures are checked against the Gold Delta tables (and recomputed from Gold with pandas). A second
 run changes nothing."""
@@ -15,6 +16,7 @@ import pytest
 from databricks_jobs import lake
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import GOLD_DEMAND_DAILY, GOLD_RELIABILITY_YEARLY, GOLD_TABLES
+from tests.e2e.conftest import S3_FLOW_SAMPLES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -40,14 +42,15 @@ def test_export_in_the_stage_is_the_loaded_batch(flow):
     assert (second.load["status"], second.load["batch_id"]) == ("SKIPPED", batch)
 
 
-def test_s3_holds_the_landed_samples_and_the_complete_export(s3_flow, sample_data):
+def test_s3_holds_the_landed_samples_and_the_complete_export(s3_flow):
     from local_platform.s3.client import s3_client
     from local_platform.s3.landing import read_latest_batch_id, read_verified_manifest
 
     s3 = s3_flow["config"].s3
     client = s3_client(s3)
     landed = client.list_objects_v2(Bucket=s3.landing_bucket, Prefix=f"{s3.landing_prefix}/")["Contents"]
-    sample_files = [p for p in sample_data.rglob("*") if p.is_file()]
+    sample_files = [p for p in s3_flow["config"].raw_source.rglob("*") if p.is_file()]
+    assert {p.relative_to(s3_flow["config"].raw_source).parts[0] for p in sample_files} == set(S3_FLOW_SAMPLES)
     assert len(landed) == len(sample_files) == len(s3_flow["first"].landed.uploaded)
     assert sum(o["Size"] for o in landed) == sum(p.stat().st_size for p in sample_files)
     assert s3_flow["second"].landed.uploaded == []
