@@ -194,15 +194,35 @@ def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None)
     resolution = f"{packages} excluding {','.join(S3A_EXCLUDED_PACKAGES)}"
     jars = resolved_jars(resolution)
     if jars is None:
-        spark = start_local_session(builder.config("spark.jars.packages", packages))
-        remember_resolved_jars(resolution, spark.conf.get("spark.jars", ""))
-        return spark
+        with ivy_resolution_lock():
+            jars = resolved_jars(resolution)  # another process may have resolved them while this one waited
+            if jars is None:
+                spark = start_local_session(builder.config("spark.jars.packages", packages))
+                remember_resolved_jars(resolution, spark.conf.get("spark.jars", ""))
+                return spark
     return start_local_session(builder.config("spark.jars", ",".join(jars)))
 
 
 # Ivy resolves spark.jars.packages on every session start (about 3 s of a 10 s start, all from its cache after the
 # first); the jars it resolved to are remembered here per package list and given as spark.jars while they all exist.
 RESOLVED_JARS_FILE = PROJECT_ROOT / ".local" / "spark-resolved-jars.json"
+
+
+# Ivy's cache (~/.ivy2.5.2) is one per user: two sessions resolving into an empty one at once (two test workers, two
+# commands on a fresh machine) break each other's downloads ("download failed: ...jar", then JAVA_GATEWAY_EXITED).
+# Sessions that have to resolve take this lock in turn; the second then finds the first one's jars remembered.
+IVY_RESOLUTION_LOCK = Path.home() / ".ivy2.5.2" / "energy-platform-resolution.lock"
+
+
+@contextmanager
+def ivy_resolution_lock(path: Path | None = None, timeout_s: float = 900) -> Iterator[None]:
+    """Held by one process of this user at a time (released when the process ends, however it ends)."""
+    from filelock import FileLock
+
+    path = path or IVY_RESOLUTION_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path, timeout=timeout_s):
+        yield
 
 
 def resolved_jars(resolution: str, path: Path | None = None) -> list[str] | None:

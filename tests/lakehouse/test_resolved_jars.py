@@ -4,8 +4,12 @@ there, for exactly the package list (and exclusions) that was resolved."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
-from databricks_jobs.spark_session import remember_resolved_jars, resolved_jars
+from databricks_jobs.settings import PROJECT_ROOT
+from databricks_jobs.spark_session import ivy_resolution_lock, remember_resolved_jars, resolved_jars
 
 PACKAGES = "io.delta:delta-spark_4.2_2.13:4.4.0 excluding software.amazon.awssdk:bundle"
 
@@ -34,3 +38,32 @@ def test_a_damaged_or_empty_record_means_resolving_again(tmp_path):
     remember_resolved_jars(PACKAGES, "", cache)  # a session that resolved nothing records nothing
     remember_resolved_jars("other", f"file://{cache}", cache)  # a damaged record is replaced, not raised on
     assert json.loads(cache.read_text()) == {"other": [f"file://{cache}"]}
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from databricks_jobs.spark_session import ivy_resolution_lock
+lock, marks = Path(sys.argv[1]), Path(sys.argv[2])
+with ivy_resolution_lock(lock):
+    (marks / "held").touch()
+    time.sleep(1.0)
+    (marks / "released").touch()
+"""
+
+
+def test_sessions_resolving_packages_take_turns_across_processes(tmp_path):
+    """Two workers resolving into an empty Ivy cache at once broke each other's downloads: the lock lets one process
+    resolve at a time. Another process holds it here; this one gets it only after that one let go."""
+    lock = tmp_path / "ivy" / "resolution.lock"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock), str(tmp_path)], cwd=PROJECT_ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "held").exists():
+            assert holder.poll() is None and time.monotonic() < deadline, "the other process never took the lock"
+            time.sleep(0.02)
+        with ivy_resolution_lock(lock):
+            assert (tmp_path / "released").exists()
+    finally:
+        holder.wait(timeout=60)
+    assert holder.returncode == 0
