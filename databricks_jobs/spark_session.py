@@ -216,13 +216,28 @@ IVY_RESOLUTION_LOCK = Path.home() / ".ivy2.5.2" / "energy-platform-resolution.lo
 
 @contextmanager
 def ivy_resolution_lock(path: Path | None = None, timeout_s: float = 900) -> Iterator[None]:
-    """Held by one process of this user at a time (released when the process ends, however it ends)."""
-    from filelock import FileLock
+    """Held by one process of this user at a time (released when the process ends, however it ends); says when it
+    waits, and gives up after `timeout_s` naming the lock."""
+    from filelock import FileLock, Timeout
 
     path = path or IVY_RESOLUTION_LOCK
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path, timeout=timeout_s):
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"Waiting for another Spark session resolving its packages into Ivy's cache (lock {path})", flush=True)
+        try:
+            lock.acquire(timeout=timeout_s)
+        except Timeout:
+            raise RuntimeError(
+                f"Another process has been resolving Spark's packages for over {timeout_s:.0f} s (it holds {path}): "
+                "let it finish, or end it, then start again"
+            ) from None
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def resolved_jars(resolution: str, path: Path | None = None) -> list[str] | None:

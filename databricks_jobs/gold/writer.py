@@ -67,10 +67,30 @@ def write_gold(
         # The write's own count, from its commit: no scan of the table just written.
         return {"operation": "overwrite", "rows_written": _overwritten_rows(spark, settings, contract)}
 
-    # Computed once, into a staging Delta table (as Silver stages its candidates): the emptiness check, the
-    # comparison and the MERGE read the same rows. Serverless refuses DataFrame.persist / cache.
-    rows = lake.stage(spark, settings, gold_staging(contract.name), rows)
-    return _merge(spark, settings, contract, rows, mode)
+    return _merge(spark, settings, contract, _computed_once(spark, settings, contract, rows), mode)
+
+
+# Recomputed rows up to this many (a day's or a month's keys: tens to hundreds) are collected to the driver and MERGEd
+# from there; more go through a staging table. A day's Gold ran 13 of each table's ~52 Spark jobs writing and reading
+# its staging table (bench/RESULTS.md).
+DRIVER_ROWS = 10_000
+
+
+def _computed_once(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> DataFrame:
+    """`rows` computed once, for the emptiness check, the comparison and the MERGE to read the same rows: on the
+    driver when they are few, else in a staging Delta table (as Silver stages its candidates; serverless refuses
+    DataFrame.persist / cache). Many rows are computed twice: once up to the first DRIVER_ROWS + 1, then staged."""
+    # PySpark gives TIMESTAMP values as the driver machine's local wall-clock time, ambiguous in an autumn's repeated
+    # hour there: they cross as microseconds since the epoch.
+    instants = {c.name for c in contract.columns if c.type == "timestamp"}
+    crossing = rows.select([F.unix_micros(c).alias(c) if c in instants else F.col(c) for c in rows.columns])
+    collected = crossing.limit(DRIVER_ROWS + 1).collect()
+    if len(collected) > DRIVER_ROWS:
+        return lake.stage(spark, settings, gold_staging(contract.name), rows)
+    local = spark.createDataFrame(collected, crossing.schema)
+    return conform(
+        local.select([F.timestamp_micros(c).alias(c) if c in instants else F.col(c) for c in local.columns]), contract
+    )
 
 
 # Commits after an overwrite that write no rows (a whole-table overwrite is followed by CLUSTER BY: lake.overwrite).

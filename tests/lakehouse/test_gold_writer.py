@@ -89,3 +89,71 @@ def test_a_full_refresh_counts_its_rows_without_reading_the_table(spark, setting
     monkeypatch.setattr(lake, "read", no_read)
     rows = _rows(spark, ("A", 1.0, "b2"), ("E", 5.0, "b2"))
     assert write_gold(spark, settings, CONTRACT, rows, "sync", True) == {"operation": "overwrite", "rows_written": 2}
+
+
+def test_few_recomputed_rows_are_merged_from_the_driver_many_through_a_staging_table(spark, settings, monkeypatch):
+    """Up to DRIVER_ROWS recomputed rows go to the MERGE from the driver (no staging table written); more through the
+    staging table. Same figures either way."""
+    from databricks_jobs import lake
+    from databricks_jobs.gold import writer
+    from databricks_jobs.tables import gold_staging
+
+    monkeypatch.setattr(writer, "DRIVER_ROWS", 2)
+    write_gold(spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1"), ("B", 2.0, "b1")), "upsert", False)
+    few = _rows(spark, ("A", 1.5, "b2"), ("C", 3.0, "b2"))
+    assert write_gold(spark, settings, CONTRACT, few, "upsert", False)["rows_written"] == 2
+    assert not lake.exists(spark, settings, gold_staging(CONTRACT.name))
+    many = _rows(spark, ("A", 1.5, "b3"), ("B", 2.5, "b3"), ("D", 4.0, "b3"))
+    assert write_gold(spark, settings, CONTRACT, many, "upsert", False)["rows_written"] == 2
+    assert lake.exists(spark, settings, gold_staging(CONTRACT.name))
+    table = spark.read.table(settings.table_name(CONTRACT.name))
+    assert sorted((r.region_code, r.energy_mwh, r.batch_id) for r in table.collect()) == [
+        ("A", 1.5, "b2"),
+        ("B", 2.5, "b3"),
+        ("C", 3.0, "b2"),
+        ("D", 4.0, "b3"),
+    ]
+
+
+PEAKS = TableContract(
+    "gold_test__writer_instants",
+    "a Gold-shaped table with an instant",
+    (
+        Column("region_code", "string", False),
+        Column("peak_interval_start_utc", "timestamp", True),
+        Column("batch_id", "string", False),
+    ),
+    ("region_code",),
+)
+
+
+@pytest.fixture()
+def driver_in_chicago(monkeypatch):
+    """This Python process's local zone is America/Chicago (the JVM's session zone stays UTC)."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/Chicago")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_instants_merged_from_the_driver_stay_exact_in_a_local_zone_with_a_repeated_hour(
+    spark, settings, driver_in_chicago
+):
+    """2021-11-07 06:30 and 07:30 UTC are both 01:30 in Chicago (the autumn's repeated hour): a driver passing them as
+    local wall-clock times would make one of them the other."""
+    from datetime import UTC, datetime
+
+    from pyspark.sql import functions as F
+
+    first, second = (datetime(2021, 11, 7, hour, 30, tzinfo=UTC) for hour in (6, 7))
+    rows = [("A", first, "b1"), ("B", second, "b1")]
+    write_gold(spark, settings, PEAKS, spark.createDataFrame(rows[:1], PEAKS.spark_schema()), "upsert", False)
+    changed = spark.createDataFrame([("A", second, "b2"), rows[1]], PEAKS.spark_schema())
+    assert write_gold(spark, settings, PEAKS, changed, "upsert", False)["rows_written"] == 2
+    table = spark.read.table(settings.table_name(PEAKS.name))
+    micros = table.select("region_code", F.unix_micros("peak_interval_start_utc").alias("us")).collect()
+    expected = int(second.timestamp()) * 1_000_000
+    assert sorted((r.region_code, r.us) for r in micros) == [("A", expected), ("B", expected)]

@@ -4,9 +4,12 @@ there, for exactly the package list (and exclusions) that was resolved."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+
+import pytest
 
 from databricks_jobs.settings import PROJECT_ROOT
 from databricks_jobs.spark_session import ivy_resolution_lock, remember_resolved_jars, resolved_jars
@@ -44,26 +47,46 @@ HOLD_LOCK = """
 import sys, time
 from pathlib import Path
 from databricks_jobs.spark_session import ivy_resolution_lock
-lock, marks = Path(sys.argv[1]), Path(sys.argv[2])
+lock, marks, seconds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
 with ivy_resolution_lock(lock):
     (marks / "held").touch()
-    time.sleep(1.0)
+    time.sleep(seconds)
     (marks / "released").touch()
 """
 
 
-def test_sessions_resolving_packages_take_turns_across_processes(tmp_path):
+def _hold_lock(lock, marks, seconds: float) -> subprocess.Popen:
+    """Another process holding the lock for `seconds`, once it has written `marks`/held."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock), str(marks), str(seconds)], cwd=PROJECT_ROOT)
+    deadline = time.monotonic() + 60
+    while not (marks / "held").exists():
+        assert holder.poll() is None and time.monotonic() < deadline, "the other process never took the lock"
+        time.sleep(0.02)
+    return holder
+
+
+def test_sessions_resolving_packages_take_turns_across_processes(tmp_path, capsys):
     """Two workers resolving into an empty Ivy cache at once broke each other's downloads: the lock lets one process
-    resolve at a time. Another process holds it here; this one gets it only after that one let go."""
+    resolve at a time. Another process holds it here; this one gets it only after that one let go, and says it waits."""
     lock = tmp_path / "ivy" / "resolution.lock"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock), str(tmp_path)], cwd=PROJECT_ROOT)
+    holder = _hold_lock(lock, tmp_path, 1.0)
     try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "held").exists():
-            assert holder.poll() is None and time.monotonic() < deadline, "the other process never took the lock"
-            time.sleep(0.02)
         with ivy_resolution_lock(lock):
             assert (tmp_path / "released").exists()
     finally:
         holder.wait(timeout=60)
     assert holder.returncode == 0
+    assert f"Waiting for another Spark session resolving its packages into Ivy's cache (lock {lock})" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_lock_held_too_long_is_a_clear_error_naming_it(tmp_path):
+    lock = tmp_path / "ivy" / "resolution.lock"
+    holder = _hold_lock(lock, tmp_path, 5.0)
+    try:
+        with pytest.raises(RuntimeError, match=rf"for over 0 s \(it holds {re.escape(str(lock))}\)"):
+            with ivy_resolution_lock(lock, timeout_s=0.2):
+                pass
+    finally:
+        holder.wait(timeout=60)
