@@ -19,16 +19,18 @@ from databricks_jobs.gold.writer import write_gold
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import Column, TableContract
 
-CONTRACT = TableContract(
-    "gold_test__writer",
-    "a small Gold-shaped table for the writer's counts",
-    (
-        Column("region_code", "string", False),
-        Column("energy_mwh", "double", True),
-        Column("batch_id", "string", False),
-    ),
-    ("region_code",),
-)
+
+def _contract(name: str, value: Column) -> TableContract:
+    """A small Gold-shaped table: region_code (its key), one value column, batch_id."""
+    columns = (Column("region_code", "string", False), value, Column("batch_id", "string", False))
+    return TableContract(
+        name, f"a small Gold-shaped table for the writer's tests ({value.name})", columns, ("region_code",)
+    )
+
+
+CONTRACT = _contract("gold_test__writer", Column("energy_mwh", "double", True))
+# An instant, as the demand tables' peak_interval_start_utc.
+PEAKS = _contract("gold_test__writer_instants", Column("peak_interval_start_utc", "timestamp", True))
 
 
 @pytest.fixture()
@@ -38,6 +40,11 @@ def settings(tmp_path) -> LakeSettings:
 
 def _rows(spark, *rows: tuple[str, float, str]):
     return spark.createDataFrame(list(rows), CONTRACT.spark_schema())
+
+
+def _table_rows(spark, settings: LakeSettings) -> list[tuple[str, float, str]]:
+    table = spark.read.table(settings.table_name(CONTRACT.name))
+    return sorted((r.region_code, r.energy_mwh, r.batch_id) for r in table.collect())
 
 
 @pytest.fixture(params=["returns metrics", "returns None"])
@@ -70,8 +77,7 @@ def test_counts_come_from_the_write_and_the_merge(spark, settings, merge_result)
     # the same rows again: the MERGE changes nothing and counts nothing (not the previous commit's figures)
     again = _rows(spark, ("A", 1.0, "b3"), ("B", 2.5, "b3"))
     assert write_gold(spark, settings, CONTRACT, again, "upsert", False)["rows_written"] == 0
-    table = spark.read.table(settings.table_name(CONTRACT.name))
-    assert sorted((r.region_code, r.energy_mwh, r.batch_id) for r in table.collect()) == [
+    assert _table_rows(spark, settings) == [
         ("A", 1.0, "b1"),
         ("B", 2.5, "b2"),
         ("C", 3.0, "b1"),
@@ -106,25 +112,12 @@ def test_few_recomputed_rows_are_merged_from_the_driver_many_through_a_staging_t
     many = _rows(spark, ("A", 1.5, "b3"), ("B", 2.5, "b3"), ("D", 4.0, "b3"))
     assert write_gold(spark, settings, CONTRACT, many, "upsert", False)["rows_written"] == 2
     assert lake.exists(spark, settings, gold_staging(CONTRACT.name))
-    table = spark.read.table(settings.table_name(CONTRACT.name))
-    assert sorted((r.region_code, r.energy_mwh, r.batch_id) for r in table.collect()) == [
+    assert _table_rows(spark, settings) == [
         ("A", 1.5, "b2"),
         ("B", 2.5, "b3"),
         ("C", 3.0, "b2"),
         ("D", 4.0, "b3"),
     ]
-
-
-PEAKS = TableContract(
-    "gold_test__writer_instants",
-    "a Gold-shaped table with an instant",
-    (
-        Column("region_code", "string", False),
-        Column("peak_interval_start_utc", "timestamp", True),
-        Column("batch_id", "string", False),
-    ),
-    ("region_code",),
-)
 
 
 @pytest.fixture()
