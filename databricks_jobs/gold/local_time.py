@@ -44,18 +44,26 @@ def hours_in_local_day(date_local: Column, time_zone: Column) -> Column:
 
 
 def with_region_time_zone(df: DataFrame, regions: DataFrame) -> DataFrame:
-    """Adds time_zone (and is_aggregate, weather_station_id); raises naming the regions missing from regions.csv."""
+    """Adds time_zone (and is_aggregate, weather_station_id); a row whose region is missing from regions.csv fails the
+    query that reads it, naming the region.
+
+    The check rides in the time_zone column (Spark's raise_error) instead of a collect of the unknown regions: a collect
+    is its own Spark job over the whole input, per plan and per run, while every query that uses a row's local time
+    evaluates its time_zone anyway.
+    """
     joined = df.join(
         F.broadcast(regions.select("region_code", "time_zone", "is_aggregate", "weather_station_id")),
         "region_code",
         "left",
     )
-    unknown = [
-        r.region_code for r in joined.where(F.col("time_zone").isNull()).select("region_code").distinct().collect()
-    ]
-    if unknown:
-        raise ValueError(f"regions {sorted(unknown)} are not in databricks_jobs/reference/regions.csv (no time zone)")
-    return joined
+    missing = F.raise_error(
+        F.concat(
+            F.lit("region "),
+            F.coalesce(F.col("region_code"), F.lit("NULL")),
+            F.lit(" is not in databricks_jobs/reference/regions.csv nor the config root's regions.csv (no time zone)"),
+        )
+    )
+    return joined.withColumn("time_zone", F.when(F.col("time_zone").isNull(), missing).otherwise(F.col("time_zone")))
 
 
 def with_local_fields(df: DataFrame, regions: DataFrame, utc_col: str = "interval_start_utc") -> DataFrame:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
+from pyspark.errors import PySparkException
 from pyspark.sql import functions as F
 
 from databricks_jobs.gold.demand_coincident_peak import coincident_peak
@@ -183,10 +184,15 @@ def test_coincident_peak_hand_computed(spark):
     assert str(got.loc["EAST", "month_start_date"]) == "2021-08-01"
 
 
-def test_unknown_region_is_a_clear_error(spark):
-    hourly = silver_demand(spark, demand_rows("t", "ATLANTIS", datetime(2021, 1, 1), [1.0]))
-    with pytest.raises(ValueError, match="ATLANTIS"):
-        with_local_fields(hourly, regions_frame(spark, load_regions()))
+def test_unknown_region_fails_the_query_naming_it(spark):
+    # Among known regions' rows; the check rides in the time zone column, so it must survive to a Gold table's rows.
+    rows = demand_rows("t", "COAST", datetime(2021, 1, 1), [1.0, 2.0])
+    rows += demand_rows("t", "ATLANTIS", datetime(2021, 1, 1), [1.0])
+    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark, load_regions()))
+    with pytest.raises(PySparkException, match="region ATLANTIS is not in databricks_jobs/reference/regions.csv"):
+        daily_demand(hourly, "b1").collect()
+    known = hourly.where(F.col("region_code") == "COAST")
+    assert [r.energy_mwh for r in daily_demand(known, "b1").collect()] == [3.0]
 
 
 def test_conform_names_missing_columns(spark):
