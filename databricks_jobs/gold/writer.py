@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
+from functools import reduce
+from typing import NamedTuple
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from databricks_jobs import lake
 from databricks_jobs.settings import LakeSettings
@@ -67,8 +71,22 @@ def write_gold(
         # The write's own count, from its commit: no scan of the table just written.
         return {"operation": "overwrite", "rows_written": _overwritten_rows(spark, settings, contract)}
 
-    return _merge(spark, settings, contract, _computed_once(spark, settings, contract, rows), mode)
+    if mode == "upsert":
+        # Only the rows the table does not hold as they are: a MERGE whose matched rows all fail its update condition
+        # still rewrites their files and commits a version (a month's coincident peak on most new days).
+        rows = _not_held(spark, settings, contract, rows)
+    collected = _collected(rows, contract)
+    if collected is None:
+        # Many rows: computed again into a staging table, for the checks and the MERGE to read the same rows (as
+        # Silver stages its candidates; serverless refuses DataFrame.persist / cache).
+        return _merge(spark, settings, contract, lake.stage(spark, settings, gold_staging(contract.name), rows), mode)
+    if mode == "upsert" and not collected.rows:
+        return _SKIPPED
+    return _merge(spark, settings, contract, _local(spark, collected, contract), mode)
 
+
+# What write_gold reports for an upsert with nothing to write: no recomputed rows, or none the table lacks.
+_SKIPPED = {"operation": "skip", "rows_written": 0}
 
 # Recomputed rows up to this many (a day's or a month's keys: tens to hundreds) are collected to the driver and MERGEd
 # from there; more go through a staging table. A day's Gold ran 13 of each table's ~52 Spark jobs writing and reading
@@ -76,21 +94,43 @@ def write_gold(
 DRIVER_ROWS = 10_000
 
 
-def _computed_once(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> DataFrame:
-    """`rows` computed once, for the emptiness check, the comparison and the MERGE to read the same rows: on the
-    driver when they are few, else in a staging Delta table (as Silver stages its candidates; serverless refuses
-    DataFrame.persist / cache). Many rows are computed twice: once up to the first DRIVER_ROWS + 1, then staged."""
+class _Collected(NamedTuple):
+    """Rows on the driver, TIMESTAMP columns as microseconds since the epoch, and their schema."""
+
+    rows: list[Row]
+    schema: StructType
+
+
+def _collected(rows: DataFrame, contract: TableContract) -> _Collected | None:
+    """`rows` on the driver, or None when there are more than DRIVER_ROWS."""
     # PySpark gives TIMESTAMP values as the driver machine's local wall-clock time, ambiguous in an autumn's repeated
     # hour there: they cross as microseconds since the epoch.
-    instants = {c.name for c in contract.columns if c.type == "timestamp"}
+    instants = _instants(contract)
     crossing = rows.select([F.unix_micros(c).alias(c) if c in instants else F.col(c) for c in rows.columns])
     collected = crossing.limit(DRIVER_ROWS + 1).collect()
-    if len(collected) > DRIVER_ROWS:
-        return lake.stage(spark, settings, gold_staging(contract.name), rows)
-    local = spark.createDataFrame(collected, crossing.schema)
+    return None if len(collected) > DRIVER_ROWS else _Collected(collected, crossing.schema)
+
+
+def _local(spark: SparkSession, collected: _Collected, contract: TableContract) -> DataFrame:
+    """The collected rows as a DataFrame of the contract (a local relation: no Spark job reads it)."""
+    instants = _instants(contract)
+    local = spark.createDataFrame(collected.rows, collected.schema)
     return conform(
         local.select([F.timestamp_micros(c).alias(c) if c in instants else F.col(c) for c in local.columns]), contract
     )
+
+
+def _instants(contract: TableContract) -> set[str]:
+    return {c.name for c in contract.columns if c.type == "timestamp"}
+
+
+def _not_held(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> DataFrame:
+    """The rows of `rows` the table does not hold with these very values (batch_id aside, nulls equal): new keys and
+    changed values, as the MERGE's condition (_value_changed) sees them."""
+    compared = [c for c in contract.column_names if c != "batch_id"]
+    table = lake.read(spark, settings, contract.name).select(*compared)
+    same = [F.col(f"s.`{c}`").eqNullSafe(F.col(f"t.`{c}`")) for c in compared]
+    return rows.alias("s").join(table.alias("t"), reduce(operator.and_, same), "left_anti")
 
 
 # Commits after an overwrite that write no rows (a whole-table overwrite is followed by CLUSTER BY: lake.overwrite).
@@ -115,8 +155,6 @@ def _overwritten_rows(spark: SparkSession, settings: LakeSettings, contract: Tab
 
 
 def _merge(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame, mode: str) -> dict:
-    if mode == "upsert" and rows.isEmpty():
-        return {"operation": "skip", "rows_written": 0}
     if mode == "sync" and _unchanged(spark, settings, contract, rows):
         return {"operation": "merge", "rows_written": 0, "rows_deleted": 0}  # what the MERGE would report
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in contract.primary_key)

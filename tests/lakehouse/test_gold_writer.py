@@ -85,6 +85,27 @@ def test_counts_come_from_the_write_and_the_merge(spark, settings, merge_result)
     ]
 
 
+def _versions(spark, settings: LakeSettings) -> list:
+    return spark.sql(f"DESCRIBE HISTORY {settings.table_name(CONTRACT.name)}").orderBy("version").collect()
+
+
+def test_an_upsert_merges_only_the_rows_the_table_does_not_hold(spark, settings):
+    """A MERGE whose matched rows all fail its update condition would still rewrite their files and commit: rows the
+    table holds as they are (batch_id aside) are left out of it, and with none left there is no MERGE (reported as a
+    skip: nothing to write)."""
+    write_gold(spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1"), ("B", None, "b1")), "upsert", False)
+    before = len(_versions(spark, settings))
+    same = _rows(spark, ("A", 1.0, "b2"), ("B", None, "b2"))  # a null equals a null, as in the MERGE's condition
+    assert write_gold(spark, settings, CONTRACT, same, "upsert", False) == {"operation": "skip", "rows_written": 0}
+    assert len(_versions(spark, settings)) == before
+
+    one_changed = _rows(spark, ("A", 1.0, "b3"), ("B", 2.0, "b3"))
+    assert write_gold(spark, settings, CONTRACT, one_changed, "upsert", False)["rows_written"] == 1
+    merge = _versions(spark, settings)[-1]
+    assert (merge.operation, merge.operationMetrics["numSourceRows"]) == ("MERGE", "1")
+    assert _table_rows(spark, settings) == [("A", 1.0, "b1"), ("B", 2.0, "b3")]
+
+
 def test_a_full_refresh_counts_its_rows_without_reading_the_table(spark, settings, monkeypatch):
     write_gold(spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1")), "upsert", False)
     import databricks_jobs.lake as lake
@@ -98,8 +119,8 @@ def test_a_full_refresh_counts_its_rows_without_reading_the_table(spark, setting
 
 
 def test_few_recomputed_rows_are_merged_from_the_driver_many_through_a_staging_table(spark, settings, monkeypatch):
-    """Up to DRIVER_ROWS recomputed rows go to the MERGE from the driver (no staging table written); more through the
-    staging table. Same figures either way."""
+    """Up to DRIVER_ROWS recomputed rows the table does not hold go to the MERGE from the driver (no staging table
+    written); more through the staging table. Same figures either way."""
     from databricks_jobs import lake
     from databricks_jobs.gold import writer
     from databricks_jobs.tables import gold_staging
@@ -109,11 +130,12 @@ def test_few_recomputed_rows_are_merged_from_the_driver_many_through_a_staging_t
     few = _rows(spark, ("A", 1.5, "b2"), ("C", 3.0, "b2"))
     assert write_gold(spark, settings, CONTRACT, few, "upsert", False)["rows_written"] == 2
     assert not lake.exists(spark, settings, gold_staging(CONTRACT.name))
-    many = _rows(spark, ("A", 1.5, "b3"), ("B", 2.5, "b3"), ("D", 4.0, "b3"))
-    assert write_gold(spark, settings, CONTRACT, many, "upsert", False)["rows_written"] == 2
+    # three rows the table does not hold (C as it is does not count)
+    many = _rows(spark, ("A", 1.7, "b3"), ("B", 2.5, "b3"), ("C", 3.0, "b3"), ("D", 4.0, "b3"))
+    assert write_gold(spark, settings, CONTRACT, many, "upsert", False)["rows_written"] == 3
     assert lake.exists(spark, settings, gold_staging(CONTRACT.name))
     assert _table_rows(spark, settings) == [
-        ("A", 1.5, "b2"),
+        ("A", 1.7, "b3"),
         ("B", 2.5, "b3"),
         ("C", 3.0, "b2"),
         ("D", 4.0, "b3"),
