@@ -81,12 +81,15 @@ def write_gold(
         # Silver stages its candidates; serverless refuses DataFrame.persist / cache).
         return _merge(spark, settings, contract, lake.stage(spark, settings, gold_staging(contract.name), rows), mode)
     if mode == "upsert" and not collected.rows:
-        return _SKIPPED
+        return _skipped()
     return _merge(spark, settings, contract, _local(spark, collected, contract), mode)
 
 
-# What write_gold reports for an upsert with nothing to write: no recomputed rows, or none the table lacks.
-_SKIPPED = {"operation": "skip", "rows_written": 0}
+def _skipped() -> dict:
+    """What write_gold reports for an upsert with nothing to write: no recomputed rows, or none the table lacks (a new
+    dict each time: the runner adds the table's seconds to it)."""
+    return {"operation": "skip", "rows_written": 0}
+
 
 # Recomputed rows up to this many (a day's or a month's keys: tens to hundreds) are collected to the driver and MERGEd
 # from there; more go through a staging table. A day's Gold ran 13 of each table's ~52 Spark jobs writing and reading
@@ -112,7 +115,8 @@ def _collected(rows: DataFrame, contract: TableContract) -> _Collected | None:
 
 
 def _local(spark: SparkSession, collected: _Collected, contract: TableContract) -> DataFrame:
-    """The collected rows as a DataFrame of the contract (a local relation: no Spark job reads it)."""
+    """The collected rows as a DataFrame of the contract (Spark Connect sends them inline as a local relation; classic
+    Spark parallelizes them: no file is read again)."""
     instants = _instants(contract)
     local = spark.createDataFrame(collected.rows, collected.schema)
     return conform(

@@ -96,8 +96,11 @@ def test_an_upsert_merges_only_the_rows_the_table_does_not_hold(spark, settings)
     write_gold(spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1"), ("B", None, "b1")), "upsert", False)
     before = len(_versions(spark, settings))
     same = _rows(spark, ("A", 1.0, "b2"), ("B", None, "b2"))  # a null equals a null, as in the MERGE's condition
-    assert write_gold(spark, settings, CONTRACT, same, "upsert", False) == {"operation": "skip", "rows_written": 0}
+    skipped = write_gold(spark, settings, CONTRACT, same, "upsert", False)
+    assert skipped == {"operation": "skip", "rows_written": 0}
     assert len(_versions(spark, settings)) == before
+    skipped["seconds"] = 1.0  # as the runner adds a table's time: the next skip's result is its own
+    assert write_gold(spark, settings, CONTRACT, same, "upsert", False) == {"operation": "skip", "rows_written": 0}
 
     one_changed = _rows(spark, ("A", 1.0, "b3"), ("B", 2.0, "b3"))
     assert write_gold(spark, settings, CONTRACT, one_changed, "upsert", False)["rows_written"] == 1
