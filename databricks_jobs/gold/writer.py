@@ -24,11 +24,16 @@ def conform(df: DataFrame, contract: TableContract) -> DataFrame:
     return df.select([F.col(c.name).cast(c.type).alias(c.name) for c in contract.columns])
 
 
+def _valued_columns(contract: TableContract) -> list[str]:
+    """The columns whose values decide whether a row changed: all but batch_id, the run that last wrote it."""
+    return [c for c in contract.column_names if c != "batch_id"]
+
+
 def _value_changed(contract: TableContract) -> str:
     """MERGE condition: some non-key column other than batch_id differs (null-safe), so unchanged rows keep their
     batch_id and an idempotent re-run rewrites nothing."""
     keys = set(contract.primary_key)
-    compared = [c.name for c in contract.columns if c.name not in keys and c.name != "batch_id"]
+    compared = [c for c in _valued_columns(contract) if c not in keys]
     if not compared:
         return "false"
     return " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in compared)
@@ -42,7 +47,7 @@ SMALL_SYNC_ROWS = 10_000
 def _unchanged(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> bool:
     """Whether a sync MERGE of `rows` would change nothing: the same keys, each with the same values (batch_id
     aside). False when unsure (a large table, unhashable values, NaN): the MERGE then decides, as before."""
-    columns = [c for c in contract.column_names if c != "batch_id"]
+    columns = _valued_columns(contract)
     new = rows.select(*columns).limit(SMALL_SYNC_ROWS + 1).collect()
     if len(new) > SMALL_SYNC_ROWS:
         return False
@@ -131,7 +136,7 @@ def _instants(contract: TableContract) -> set[str]:
 def _not_held(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> DataFrame:
     """The rows of `rows` the table does not hold with these very values (batch_id aside, nulls equal): new keys and
     changed values, as the MERGE's condition (_value_changed) sees them."""
-    compared = [c for c in contract.column_names if c != "batch_id"]
+    compared = _valued_columns(contract)
     table = lake.read(spark, settings, contract.name).select(*compared)
     same = [F.col(f"s.`{c}`").eqNullSafe(F.col(f"t.`{c}`")) for c in compared]
     return rows.alias("s").join(table.alias("t"), reduce(operator.and_, same), "left_anti")
