@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteException, ConcurrentDeleteReadException
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType, TimestampType
 
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import (
@@ -366,6 +368,39 @@ def delta_table(spark: SparkSession, settings: LakeSettings, table: str) -> Delt
     if not exists(spark, settings, table):
         raise LookupError(f"table {settings.table_name(table)} does not exist")
     return DeltaTable.forName(spark, settings.table_name(table))
+
+
+# Rows up to this many (a day's or a month's keys, a new day's changes: tens to hundreds) are materialised on the
+# driver; more go through a staging table (stage). A day's Gold ran 13 of each table's ~52 Spark jobs writing and
+# reading its staging table, and the export about 10 per changed table (bench/RESULTS.md).
+DRIVER_ROWS = 10_000
+
+
+class Collected(NamedTuple):
+    """Rows on the driver, TIMESTAMP columns (`instants`) as microseconds since the epoch, and their schema."""
+
+    rows: list[Row]
+    schema: StructType
+    instants: frozenset[str]
+
+
+def collect_small(rows: DataFrame, limit: int | None = None) -> Collected | None:
+    """`rows` computed once onto the driver, or None when there are more than `limit` (DRIVER_ROWS)."""
+    limit = DRIVER_ROWS if limit is None else limit
+    # PySpark gives TIMESTAMP values as the driver machine's local wall-clock time, ambiguous in an autumn's repeated
+    # hour there: they cross as microseconds since the epoch.
+    instants = frozenset(f.name for f in rows.schema.fields if isinstance(f.dataType, TimestampType))
+    crossing = rows.select([F.unix_micros(F.col(c)).alias(c) if c in instants else F.col(c) for c in rows.columns])
+    collected = crossing.limit(limit + 1).collect()
+    return None if len(collected) > limit else Collected(collected, crossing.schema, instants)
+
+
+def local_frame(spark: SparkSession, collected: Collected) -> DataFrame:
+    """The collected rows as a DataFrame with the types they had (Spark Connect sends them inline as a local relation;
+    classic Spark parallelizes them: no file is read again)."""
+    local = spark.createDataFrame(collected.rows, collected.schema)
+    instants = collected.instants
+    return local.select([F.timestamp_micros(F.col(c)).alias(c) if c in instants else F.col(c) for c in local.columns])
 
 
 def stage(spark: SparkSession, settings: LakeSettings, table: str, rows: DataFrame) -> DataFrame:

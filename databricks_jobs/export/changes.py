@@ -29,9 +29,9 @@ UPSERT, DELETE = "upsert", "delete"
 
 
 def net_actions(feed: DataFrame, contract: TableContract) -> DataFrame:
-    """One row per key whose changes net to something: the key columns, `_action` (upsert or delete) and `_after`
-    (the row's last state, a struct of the contract's columns). The one plan that reads the feed: an export stages
-    it once and splits it (split_actions) without reading the feed again."""
+    """One row per key whose changes net to something: `_action` (upsert or delete) and the contract's columns (the
+    key's last state; for a delete, the row deleted). The one plan that reads the feed: an export materialises it
+    once and splits it (split_actions) without reading the feed again."""
     columns, keys = contract.column_names, list(contract.primary_key)
     row, order = F.struct(*[F.col(c) for c in columns]), _order()
     per_key = feed.groupBy(*keys).agg(
@@ -44,14 +44,15 @@ def net_actions(feed: DataFrame, contract: TableContract) -> DataFrame:
     has_row = F.col("_last_type").isin(*AFTER_TYPES)
     changed = ~had_row | ~F.col("_before").eqNullSafe(F.col("_after"))
     action = F.when(has_row & changed, F.lit(UPSERT)).when(had_row & ~has_row, F.lit(DELETE))
-    return per_key.select(*keys, action.alias("_action"), "_after").where(F.col("_action").isNotNull())
+    netted = per_key.select(action.alias("_action"), *[F.col(f"_after.{c}").alias(c) for c in columns])
+    return netted.where(F.col("_action").isNotNull())
 
 
 def split_actions(actions: DataFrame, contract: TableContract) -> tuple[DataFrame, DataFrame]:
     """(rows to upsert with the contract's columns, keys to delete with the key columns) of net_actions' rows."""
-    upserts = actions.where(F.col("_action") == UPSERT)
+    upserts = actions.where(F.col("_action") == UPSERT).select(*contract.column_names)
     deletes = actions.where(F.col("_action") == DELETE).select(*contract.primary_key)
-    return upserts.select([F.col(f"_after.{c}").alias(c) for c in contract.column_names]), deletes
+    return upserts, deletes
 
 
 def net_changes(feed: DataFrame, contract: TableContract) -> tuple[DataFrame, DataFrame]:

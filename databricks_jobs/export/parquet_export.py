@@ -5,12 +5,12 @@ Timestamps go out as TIMESTAMP_NTZ: *_utc hold the UTC wall clock, *_local the r
 with USE_LOGICAL_TYPE = TRUE reads the same instants whatever the session time zone.
 
 Incremental by default: LATEST's manifest says which Delta version of each Gold table the warehouse has; a new batch
-carries only what changed since (the tables' change data feed, netted per key by export/changes.py: rows to upsert,
-keys to delete; computed once per table and staged to Delta). No row changed in Gold (no commit, or only commits
-such as OPTIMIZE and VACUUM that change none): no new batch at all. A full snapshot (every row of every table) is
-written on the first export, on request (`full=True`, the pipeline's --full-export or --full-refresh), and whenever
-the feed cannot cover the gap, decided up front (export/feed_window.py): a table re-created or not yet carrying the
-feed, a version behind LATEST's, a first needed version the log no longer holds or older than the table's
+carries only what changed since (the tables' change data feed, netted per key by export/changes.py: rows to upsert, keys
+to delete; computed once per table, on the driver when small, else staged to Delta). No row changed in Gold (no commit,
+or only commits such as OPTIMIZE and VACUUM that change none): no new batch at all. A full snapshot (every row of every
+table) is written on the first export, on request (`full=True`, the pipeline's --full-export or --full-refresh), and
+whenever the feed cannot cover the gap, decided up front (export/feed_window.py): a table re-created or not yet carrying
+the feed, a version behind LATEST's, a first needed version the log no longer holds or older than the table's
 delta.deletedFileRetentionDuration; Delta's own errors for a vacuumed feed are the backstop. The mode is the batch's,
 never mixed.
 
@@ -26,6 +26,7 @@ that died before its manifest starts its batch folder again.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -91,7 +92,7 @@ def _write_files(
 ) -> list[dict]:
     """Write `df` as Parquet in `folder`; the files with their row counts, as the write's own read-back finds them.
     No rows: one empty file carrying the schema when `empty_file`, else nothing at all. `rows`: the count when known
-    already (staged changes); else counted here (a Delta table's count comes from its file statistics)."""
+    already (net changes); else counted here (a Delta table's count comes from its file statistics)."""
     rows = df.count() if rows is None else rows
     if rows == 0 and not empty_file:
         return []
@@ -207,8 +208,8 @@ def plan_export(
 
 
 @dataclass(frozen=True)
-class StagedChanges:
-    """A table's net changes, computed once and staged to Delta; the counts read from the staged table."""
+class NetChanges:
+    """A table's net changes, computed once (on the driver, or staged to Delta when many), and their counts."""
 
     upserts: DataFrame
     deletes: DataFrame
@@ -216,21 +217,26 @@ class StagedChanges:
     deleted: int
 
 
-def _staged_changes(spark: SparkSession, settings: LakeSettings, plans: list[TablePlan]) -> dict[str, StagedChanges]:
-    """Each changed table's change feed netted per key, once: one staged Delta table of upserts and deletes
-    (serverless has no persist), so the emptiness check, the counts and both folders' files read the same rows
-    without reading the feed again."""
-    staged = {}
-    for plan in plans:
-        if plan.carries_nothing:
-            continue
-        name = plan.contract.name
-        feed = lake.changes(spark, settings, name, plan.base_version, plan.version)
-        actions = lake.stage(spark, settings, tables.export_staging(name), net_actions(feed, plan.contract))
+def _net_changes(spark: SparkSession, settings: LakeSettings, plan: TablePlan) -> NetChanges:
+    """The table's change feed netted per key, once: collected to the driver when small (a new day's changes: no
+    Delta commit, about a tenth of the Spark jobs), else one staged Delta table (serverless has no persist), so the
+    emptiness check, the counts and both folders' files read the same rows without reading the feed again."""
+    name = plan.contract.name
+    actions = net_actions(lake.changes(spark, settings, name, plan.base_version, plan.version), plan.contract)
+    collected = lake.collect_small(actions)
+    if collected is None:
+        actions = lake.stage(spark, settings, tables.export_staging(name), actions)
         counts = {r["_action"]: int(r["count"]) for r in actions.groupBy("_action").count().collect()}
-        upserts, deletes = split_actions(actions, plan.contract)
-        staged[name] = StagedChanges(upserts, deletes, counts.get(UPSERT, 0), counts.get(DELETE, 0))
-    return staged
+    else:
+        counts = Counter(r["_action"] for r in collected.rows)
+        actions = lake.local_frame(spark, collected)
+    upserts, deletes = split_actions(actions, plan.contract)
+    return NetChanges(upserts, deletes, counts.get(UPSERT, 0), counts.get(DELETE, 0))
+
+
+def _changes(spark: SparkSession, settings: LakeSettings, plans: list[TablePlan]) -> dict[str, NetChanges]:
+    """The net changes of each table that carries any."""
+    return {p.contract.name: _net_changes(spark, settings, p) for p in plans if not p.carries_nothing}
 
 
 def _export_table(
@@ -239,9 +245,9 @@ def _export_table(
     root: str,
     mode: str,
     plan: TablePlan,
-    changes: dict[str, StagedChanges],
+    changes: dict[str, NetChanges],
 ) -> dict:
-    """Write one table's files (full: the table at plan.version; incremental: its staged net changes) -> manifest
+    """Write one table's files (full: the table at plan.version; incremental: its net changes) -> manifest
     entry."""
     contract, name = plan.contract, plan.contract.name
     table = settings.table_name(name)
@@ -302,7 +308,7 @@ def export_gold(
         log(f"  export: no Gold table changed since batch {base['batch_id']}: no new batch")
         return None
     try:
-        changes = _staged_changes(spark, settings, plans) if mode == INCREMENTAL else {}
+        changes = _changes(spark, settings, plans) if mode == INCREMENTAL else {}
     except Exception as error:
         if not _is_feed_error(error):
             raise

@@ -5,11 +5,9 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from functools import reduce
-from typing import NamedTuple
 
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
 from databricks_jobs import lake
 from databricks_jobs.settings import LakeSettings
@@ -80,57 +78,20 @@ def write_gold(
         # Only the rows the table does not hold as they are: a MERGE whose matched rows all fail its update condition
         # still rewrites their files and commits a version (a month's coincident peak on most new days).
         rows = _not_held(spark, settings, contract, rows)
-    collected = _collected(rows, contract)
+    collected = lake.collect_small(rows)
     if collected is None:
         # Many rows: computed again into a staging table, for the checks and the MERGE to read the same rows (as
         # Silver stages its candidates; serverless refuses DataFrame.persist / cache).
         return _merge(spark, settings, contract, lake.stage(spark, settings, gold_staging(contract.name), rows), mode)
     if mode == "upsert" and not collected.rows:
         return _skipped()
-    return _merge(spark, settings, contract, _local(spark, collected, contract), mode)
+    return _merge(spark, settings, contract, conform(lake.local_frame(spark, collected), contract), mode)
 
 
 def _skipped() -> dict:
     """What write_gold reports for an upsert with nothing to write: no recomputed rows, or none the table lacks (a new
     dict each time: the runner adds the table's seconds to it)."""
     return {"operation": "skip", "rows_written": 0}
-
-
-# Recomputed rows up to this many (a day's or a month's keys: tens to hundreds) are collected to the driver and MERGEd
-# from there; more go through a staging table. A day's Gold ran 13 of each table's ~52 Spark jobs writing and reading
-# its staging table (bench/RESULTS.md).
-DRIVER_ROWS = 10_000
-
-
-class _Collected(NamedTuple):
-    """Rows on the driver, TIMESTAMP columns as microseconds since the epoch, and their schema."""
-
-    rows: list[Row]
-    schema: StructType
-
-
-def _collected(rows: DataFrame, contract: TableContract) -> _Collected | None:
-    """`rows` on the driver, or None when there are more than DRIVER_ROWS."""
-    # PySpark gives TIMESTAMP values as the driver machine's local wall-clock time, ambiguous in an autumn's repeated
-    # hour there: they cross as microseconds since the epoch.
-    instants = _instants(contract)
-    crossing = rows.select([F.unix_micros(c).alias(c) if c in instants else F.col(c) for c in rows.columns])
-    collected = crossing.limit(DRIVER_ROWS + 1).collect()
-    return None if len(collected) > DRIVER_ROWS else _Collected(collected, crossing.schema)
-
-
-def _local(spark: SparkSession, collected: _Collected, contract: TableContract) -> DataFrame:
-    """The collected rows as a DataFrame of the contract (Spark Connect sends them inline as a local relation; classic
-    Spark parallelizes them: no file is read again)."""
-    instants = _instants(contract)
-    local = spark.createDataFrame(collected.rows, collected.schema)
-    return conform(
-        local.select([F.timestamp_micros(c).alias(c) if c in instants else F.col(c) for c in local.columns]), contract
-    )
-
-
-def _instants(contract: TableContract) -> set[str]:
-    return {c.name for c in contract.columns if c.type == "timestamp"}
 
 
 def _not_held(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> DataFrame:

@@ -354,3 +354,40 @@ def test_a_re_created_table_gives_a_full_snapshot_up_front(spark, lake_with_chan
     assert f"{contract.name} was re-created (table id {old_id} -> {new_id})" in reason
     entry = next(t for t in manifest["tables"] if t["name"] == contract.name)
     assert (entry["row_count"], entry["gold_table_id"]) == (len(rows), new_id)
+
+
+def test_few_changes_cross_the_driver_many_a_staging_table_and_the_batches_are_equal(
+    spark, lake_with_changes, tmp_path, monkeypatch
+):
+    """A table's netted changes up to lake.DRIVER_ROWS are collected to the driver (no staging table written), more
+    are staged to Delta first: the same batch either way."""
+    settings, _ = lake_with_changes
+    batch = "20261108T120000Z-00000008"
+    daily, regions = tables.GOLD_DEMAND_DAILY, tables.GOLD_REFERENCE_REGIONS
+    frames = {}
+    for path, driver_rows in (("driver", None), ("staged", 0)):
+        copy = _copy(spark, settings, tmp_path / path)
+        try:
+            # every day of the lake (3) changes one value; one region is deleted
+            lake.delta_table(spark, copy, daily.name).update(F.lit(True), {"hours_reported": F.lit(20)})
+            lake.delta_table(spark, copy, regions.name).delete(F.col("region_code") == "COAST")
+            with monkeypatch.context() as patch:
+                if driver_rows is not None:
+                    patch.setattr(lake, "DRIVER_ROWS", driver_rows)
+                manifest = export_gold(spark, copy, batch, log=quiet)
+            staged = {c.name for c in (daily, regions) if lake.exists(spark, copy, tables.export_staging(c.name))}
+        finally:
+            lake.bind_local_schema(spark, settings)
+        assert staged == ({daily.name, regions.name} if driver_rows == 0 else set()), path
+        travelled = {t["name"]: (t["row_count"], t["deleted_keys"]["row_count"]) for t in manifest["tables"]}
+        assert travelled == {
+            t.name: {daily.name: (3, 0), regions.name: (0, 1)}.get(t.name, (0, 0)) for t in GOLD_TABLES
+        }
+        frames[path] = {c.name: batch_frames(Path(copy.export_root), batch, c) for c in (daily, regions)}
+    days, _ = frames["driver"][daily.name]
+    assert sorted(days["date_local"].astype(str)) == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    assert days["hours_reported"].tolist() == [20, 20, 20]
+    assert frames["driver"][regions.name][1].to_dict("records") == [{"region_code": "COAST"}]
+    for name in (daily.name, regions.name):
+        for got, want in zip(frames["staged"][name], frames["driver"][name], strict=True):
+            pd.testing.assert_frame_equal(canonical(got, list(got.columns)), canonical(want, list(want.columns)))

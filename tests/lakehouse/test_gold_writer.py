@@ -122,13 +122,12 @@ def test_a_full_refresh_counts_its_rows_without_reading_the_table(spark, setting
 
 
 def test_few_recomputed_rows_are_merged_from_the_driver_many_through_a_staging_table(spark, settings, monkeypatch):
-    """Up to DRIVER_ROWS recomputed rows the table does not hold go to the MERGE from the driver (no staging table
+    """Up to lake.DRIVER_ROWS recomputed rows the table does not hold go to the MERGE from the driver (no staging table
     written); more through the staging table. Same figures either way."""
     from databricks_jobs import lake
-    from databricks_jobs.gold import writer
     from databricks_jobs.tables import gold_staging
 
-    monkeypatch.setattr(writer, "DRIVER_ROWS", 2)
+    monkeypatch.setattr(lake, "DRIVER_ROWS", 2)
     write_gold(spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1"), ("B", 2.0, "b1")), "upsert", False)
     few = _rows(spark, ("A", 1.5, "b2"), ("C", 3.0, "b2"))
     assert write_gold(spark, settings, CONTRACT, few, "upsert", False)["rows_written"] == 2
