@@ -304,8 +304,13 @@ ROWS_IN, REJECTED = "_rows_in", "_rejected"
 def _materialised_duplicates(
     spark: SparkSession, settings: LakeSettings, group: str, staged: DataFrame, key: list[str]
 ) -> DataFrame:
-    """duplicate_keys, computed once for every output below, broadcast when small enough."""
-    duplicates = lake.stage(spark, settings, silver_staging(group, "duplicate_keys"), duplicate_keys(staged, key))
+    """duplicate_keys, computed once for every output below: on the driver when few (usually none: no Delta commit),
+    else staged and broadcast when small enough."""
+    keys = duplicate_keys(staged, key)
+    collected = lake.collect_small(keys)
+    if collected is not None:
+        return F.broadcast(lake.local_frame(spark, collected))
+    duplicates = lake.stage(spark, settings, silver_staging(group, "duplicate_keys"), keys)
     return F.broadcast(duplicates) if duplicates.count() <= BROADCAST_DUPLICATE_KEYS else duplicates
 
 
