@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs import lake, storage, tables
 from databricks_jobs.batch import check_batch_id
+from databricks_jobs.concurrency import run_at_once
 from databricks_jobs.export import feed_window
 from databricks_jobs.export.changes import DELETE, UPSERT, net_actions, split_actions
 from databricks_jobs.export.manifest import (
@@ -62,6 +64,8 @@ ROWS_PER_FILE = 1_000_000
 # Spark type name in the Parquet file for each contract type that is written differently.
 PARQUET_TYPE = {"timestamp": "timestamp_ntz"}
 Log = Callable[[str], None]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class ExportVerificationError(Exception):
@@ -196,15 +200,25 @@ def plan_export(
     if base is not None:
         exported = {t["name"]: t for t in base["tables"]}
         try:
-            plans = []
             for contract in tables.GOLD_TABLES:
                 if contract.name not in exported:
                     raise ChangeFeedUnavailable(f"{contract.name} is not in batch {base['batch_id']}")
-                plans.append(_incremental_plan(spark, settings, contract, exported[contract.name]))
+            plans = _per_table(tables.GOLD_TABLES, lambda c: _incremental_plan(spark, settings, c, exported[c.name]))
             return INCREMENTAL, plans
         except ChangeFeedUnavailable as reason:
             log(f"  export: changes since batch {base['batch_id']} cannot be read ({reason}): full snapshot")
-    return FULL, [_full_plan(spark, settings, contract) for contract in tables.GOLD_TABLES]
+    return FULL, _per_table(tables.GOLD_TABLES, lambda c: _full_plan(spark, settings, c))
+
+
+def _per_table(items: Sequence[Item], work: Callable[[Item], Result]) -> list[Result]:
+    """work(item) for every item, the tables at once (each is a few small Spark jobs and storage calls, mostly
+    waiting); the results in the items' order. The first failure is raised once the running ones have finished."""
+    results: dict[int, Result] = {}
+    indexed = list(enumerate(items))
+    run_at_once(
+        indexed, lambda pair: work(pair[1]), lambda pair, result: results.__setitem__(pair[0], result), name="export"
+    )
+    return [results[i] for i, _ in indexed]
 
 
 @dataclass(frozen=True)
@@ -236,7 +250,9 @@ def _net_changes(spark: SparkSession, settings: LakeSettings, plan: TablePlan) -
 
 def _changes(spark: SparkSession, settings: LakeSettings, plans: list[TablePlan]) -> dict[str, NetChanges]:
     """The net changes of each table that carries any."""
-    return {p.contract.name: _net_changes(spark, settings, p) for p in plans if not p.carries_nothing}
+    carrying = [p for p in plans if not p.carries_nothing]
+    changes = _per_table(carrying, lambda p: _net_changes(spark, settings, p))
+    return {p.contract.name: change for p, change in zip(carrying, changes, strict=True)}
 
 
 def _export_table(
@@ -320,7 +336,9 @@ def export_gold(
         log(f"  export: no Gold row changed since batch {base['batch_id']}: no new batch")
         return None
     storage.delete(root, recursive=True, s3=settings.s3)  # files of an attempt that died before its manifest
-    entries = [_logged(log, _export_table(spark, settings, root, mode, plan, changes)) for plan in plans]
+    entries = _per_table(plans, lambda plan: _export_table(spark, settings, root, mode, plan, changes))
+    for entry in entries:
+        _logged(log, entry)
     manifest = build_manifest(
         batch_id, entries, mode=mode, base_batch_id=base["batch_id"] if mode == INCREMENTAL else None
     )
