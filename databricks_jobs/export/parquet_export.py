@@ -233,7 +233,7 @@ class NetChanges:
 
 def _net_changes(spark: SparkSession, settings: LakeSettings, plan: TablePlan) -> NetChanges:
     """The table's change feed netted per key, once: collected to the driver when small (a new day's changes: no
-    Delta commit, about a tenth of the Spark jobs), else one staged Delta table (serverless has no persist), so the
+    Delta commit, a fifth of the Spark jobs), else one staged Delta table (serverless has no persist), so the
     emptiness check, the counts and both folders' files read the same rows without reading the feed again."""
     name = plan.contract.name
     actions = net_actions(lake.changes(spark, settings, name, plan.base_version, plan.version), plan.contract)
