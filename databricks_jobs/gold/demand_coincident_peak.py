@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.demand_daily import peak_of
+from databricks_jobs.gold.exact_sums import exact_sum
 from databricks_jobs.gold.inputs import demand_local, rows_to_recompute
 from databricks_jobs.tables import GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK, SILVER_DEMAND_HOURLY
 
@@ -44,7 +45,7 @@ def coincident_peak(hourly_local: DataFrame, batch_id: str, region_counts: DataF
     system_hours = (
         zones.groupBy("source_id", "interval_start_utc")
         .agg(
-            F.sum("demand_mw").alias("system_demand_mw"),
+            exact_sum("demand_mw").alias("system_demand_mw"),
             F.count("*").alias("regions_reporting"),
             F.first("source_regions").alias("source_regions"),
             F.min("month_start_date").alias("month_start_date"),

@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
+from databricks_jobs.gold.exact_sums import exact_avg, exact_sum
 from databricks_jobs.gold.inputs import demand_local, rows_to_recompute
 from databricks_jobs.gold.local_time import hours_in_local_day, to_local
 from databricks_jobs.tables import GOLD_DEMAND_DAILY, SILVER_DEMAND_HOURLY
@@ -27,11 +28,11 @@ def daily_demand(hourly_local: DataFrame, batch_id: str) -> DataFrame:
     """
     reported = F.col("demand_mw").isNotNull()
     daily = hourly_local.groupBy(*KEY, "time_zone").agg(
-        F.sum("demand_mw").alias("energy_mwh"),
+        exact_sum("demand_mw").alias("energy_mwh"),
         F.max("demand_mw").alias("peak_demand_mw"),
         peak_of("demand_mw", "interval_start_utc").alias("peak_interval_start_utc"),
         F.min("demand_mw").alias("min_demand_mw"),
-        F.avg("demand_mw").alias("avg_demand_mw"),
+        exact_avg("demand_mw").alias("avg_demand_mw"),
         F.count(F.when(reported, 1)).cast("int").alias("hours_reported"),
         F.count(F.when(F.col("is_imputed") & reported, 1)).cast("int").alias("imputed_hours"),
     )

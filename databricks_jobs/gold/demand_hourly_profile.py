@@ -12,6 +12,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
+from databricks_jobs.gold.exact_sums import exact_avg
 from databricks_jobs.gold.inputs import demand_local, rows_to_recompute
 from databricks_jobs.tables import GOLD_DEMAND_HOURLY_PROFILE, SILVER_DEMAND_HOURLY
 
@@ -23,7 +24,7 @@ def hourly_profile(hourly_local: DataFrame, batch_id: str) -> DataFrame:
     """Hourly demand with local fields -> mean and exact p95 per source, region, month, day type, local hour."""
     reported = hourly_local.where(F.col("demand_mw").isNotNull())
     return reported.groupBy(*KEY).agg(
-        F.avg("demand_mw").alias("mean_demand_mw"),
+        exact_avg("demand_mw").alias("mean_demand_mw"),
         F.percentile(F.col("demand_mw"), F.lit(0.95)).alias("p95_demand_mw"),
         F.count("*").cast("int").alias("hours_count"),
         F.lit(batch_id).alias("batch_id"),

@@ -23,6 +23,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
+from databricks_jobs.gold.exact_sums import exact_sum
 from databricks_jobs.gold.local_time import hours_in_local_day, regions_frame, to_local, with_region_time_zone
 from databricks_jobs.gold.major_event_days import flag_major_event_days, med_thresholds
 from databricks_jobs.gold.writer import conform
@@ -85,7 +86,7 @@ def _counts(events: DataFrame) -> DataFrame:
         F.count(F.when(sustained, 1)).alias("sustained_interruptions"),
         F.count(F.when(momentary, 1)).alias("momentary_interruptions"),
         F.sum(F.when(sustained & known, customers)).alias("customer_interruptions"),
-        F.sum(F.when(sustained & known & timed, customers * F.col("duration_minutes"))).alias(
+        exact_sum(F.when(sustained & known & timed, customers * F.col("duration_minutes"))).alias(
             "customer_minutes_interrupted"
         ),
         F.sum(F.when(momentary & known, customers)).alias("momentary_customer_interruptions"),
@@ -173,8 +174,8 @@ def period_reliability(
         .agg(
             F.max("customers_served").alias("customers_served"),
             F.sum(hours_in_local_day(F.col("date_local"), F.col("time_zone"))).cast("int").alias("period_hours"),
-            F.sum("customer_minutes_interrupted").alias("cmi_w_major_event_days"),
-            F.sum(F.when(not_med, F.col("customer_minutes_interrupted")).otherwise(0.0)).alias(
+            exact_sum("customer_minutes_interrupted").alias("cmi_w_major_event_days"),
+            exact_sum(F.when(not_med, F.col("customer_minutes_interrupted")).otherwise(0.0)).alias(
                 "cmi_wo_major_event_days"
             ),
             F.sum("customer_interruptions").alias("ci_w_major_event_days"),

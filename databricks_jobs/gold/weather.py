@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
+from databricks_jobs.gold.exact_sums import exact_avg
 from databricks_jobs.gold.inputs import demand_local, keys_of, restrict, rows_to_recompute, union_keys, weather_local
 from databricks_jobs.tables import (
     GOLD_DEMAND_HOURLY_WEATHER,
@@ -55,7 +56,7 @@ def daily_degree_days(weather_local_rows: DataFrame, batch_id: str) -> DataFrame
         F.min_by("temperature_c", "source_id").alias("temperature_c")
     )
     daily = per_hour.groupBy("region_code", "station_id", "date_local").agg(
-        F.avg("temperature_c").alias("mean_temperature_c"),
+        exact_avg("temperature_c").alias("mean_temperature_c"),
         F.min("temperature_c").alias("min_temperature_c"),
         F.max("temperature_c").alias("max_temperature_c"),
         F.count("temperature_c").cast("int").alias("hours_reported"),

@@ -112,6 +112,31 @@ def test_hourly_profile_mean_and_exact_p95_match_pandas(spark):
     assert (merged["hours_count"] == merged["n"]).all()
 
 
+def test_sums_and_means_are_the_same_whatever_order_the_rows_are_added_in(spark):
+    # As doubles, (0.1 + 0.2) + 0.3 = 0.6000000000000001 and (0.3 + 0.2) + 0.1 = 0.6: a day's energy would depend
+    # on the order Spark meets the hours in, and a rebuild of an unchanged day would be rewritten and exported.
+    regions = regions_frame(spark, load_regions())
+    values = [0.1, 0.2, 0.3]
+
+    def in_order(rows):  # one partition, rows added in the order given
+        return with_local_fields(silver_demand(spark, rows).coalesce(1), regions)
+
+    # Three hours of one local day; then the same hour (noon UTC, 06:00 Chicago) of three weekdays of March 2021.
+    day = demand_rows("t", "COAST", datetime(2021, 3, 2, 12), values)
+    weekdays = [
+        row for i, v in enumerate(values) for row in demand_rows("t", "COAST", datetime(2021, 3, 2 + i, 12), [v])
+    ]
+    for order in (1, -1):
+        daily = conform(daily_demand(in_order(day[::order]), "b1"), GOLD_DEMAND_DAILY).collect()
+        assert [(r["energy_mwh"], r["avg_demand_mw"]) for r in daily] == [(0.6, 0.2)], order
+        profile = conform(hourly_profile(in_order(weekdays[::order]), "b1"), GOLD_DEMAND_HOURLY_PROFILE).collect()
+        assert [(r["hour_local"], r["mean_demand_mw"], r["hours_count"]) for r in profile] == [(6, 0.2, 3)], order
+        temps = weather_rows("HOUSTON", "COAST", datetime(2021, 3, 2, 12), values)[::order]
+        weather = spark.createDataFrame(temps, SILVER_WEATHER_HOURLY.spark_schema()).coalesce(1)
+        degree_days = daily_degree_days(with_local_fields(weather, regions), "b1").collect()
+        assert [r["mean_temperature_c"] for r in degree_days] == [0.2], order
+
+
 def weather_rows(station: str, region: str, start_utc: datetime, temps: list[float]) -> list[tuple]:
     return [("noaa", station, region, start_utc + timedelta(hours=i), t, "w.csv", i, "b0") for i, t in enumerate(temps)]
 
