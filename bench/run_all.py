@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import argparse
 
-from bench import demo, fixed_cost, many_files, noop, pipeline, warehouse
+from bench import demo, exact_sums, fixed_cost, many_files, noop, pipeline, warehouse
 from bench.common import Report, machine
 
-BENCHMARKS = ("pipeline", "incremental", "many_files", "warehouse", "noop", "demo", "fixed_cost")
-SPARK_BENCHMARKS = {"pipeline", "incremental", "many_files", "noop", "fixed_cost"}
+BENCHMARKS = ("pipeline", "incremental", "many_files", "warehouse", "noop", "demo", "fixed_cost", "exact_sums")
+SPARK_BENCHMARKS = {"pipeline", "incremental", "many_files", "noop", "fixed_cost", "exact_sums"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fixed-cost-sources",
         default="1,5,20",
         help="fixed cost: source counts, one tiny file each (one run per count)",
+    )
+    parser.add_argument(
+        "--exact-sums-rows", type=float, default=20, help="exact sums: millions of hourly values to add up by day"
     )
     parser.add_argument("--regions", type=int, default=50, help="warehouse benchmark: regions")
     parser.add_argument("--years", type=int, default=5, help="warehouse benchmark: years of hourly data")
@@ -55,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     if "fixed_cost" in chosen:
         counts = [int(n) for n in args.fixed_cost_sources.split(",") if n]
         report.add("fixed cost: N sources of one tiny file each", fixed_cost.run(spark, counts))
+    if "exact_sums" in chosen:
+        rows = int(args.exact_sums_rows * 1e6)
+        report.add(
+            f"exact sums: daily sum and mean of {args.exact_sums_rows:g}M hourly doubles", exact_sums.run(spark, rows)
+        )
     if "incremental" in chosen:
         for size in (float(s) for s in args.incremental_sizes.split(",") if s):
             report.add(
