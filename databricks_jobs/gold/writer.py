@@ -27,7 +27,7 @@ def _valued_columns(contract: TableContract) -> list[str]:
 
 # Two doubles this close are one value: what another summation order, or an older release's double sums, leaves in
 # the last bits of a recomputed row (at most (n - 1) * 2**-53 of a sum of n values), never a reading's change (1e-9
-# MW is a milliwatt; 1e-12 of a day's 1.2 million MWh is 1.2 kWh). Gold's own sums are exact (gold/exact_sums.py);
+# MW is a milliwatt; 1e-12 of a day's 1.2 million MWh is 1.2 Wh). Gold's own sums are exact (gold/exact_sums.py);
 # this keeps rows an older release summed as doubles from being rewritten and exported as changed on an upgrade.
 SAME_DOUBLE_ABSOLUTE = 1e-9
 SAME_DOUBLE_RELATIVE = 1e-12
@@ -79,7 +79,7 @@ def _unchanged(spark: SparkSession, settings: LakeSettings, contract: TableContr
     table = lake.read(spark, settings, contract.name)
     current = table.select(*columns).limit(SMALL_SYNC_ROWS + 1).collect()
     key = [columns.index(k) for k in contract.primary_key]
-    doubles = [i for i, c in enumerate(columns) if c in _doubles(contract)]
+    doubles = {i for i, c in enumerate(columns) if c in _doubles(contract)}
     try:
         held = {tuple(r[i] for i in key): r for r in current}
         computed = {tuple(r[i] for i in key): r for r in new}
@@ -90,7 +90,7 @@ def _unchanged(spark: SparkSession, settings: LakeSettings, contract: TableContr
     return all(_same_row(row, held[k], doubles) for k, row in computed.items())
 
 
-def _same_row(row: tuple, other: tuple, doubles: list[int]) -> bool:
+def _same_row(row: tuple, other: tuple, doubles: set[int]) -> bool:
     return all(_same_python(a, b) if i in doubles else a == b for i, (a, b) in enumerate(zip(row, other, strict=True)))
 
 

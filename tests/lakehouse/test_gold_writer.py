@@ -110,7 +110,7 @@ def test_an_upsert_merges_only_the_rows_the_table_does_not_hold(spark, settings)
 
 
 @pytest.mark.parametrize("compared_on", ["the driver", "the MERGE"])
-def test_doubles_that_differ_in_their_last_bits_are_one_value_and_a_milliwatt_is_a_change(
+def test_doubles_that_differ_in_their_last_bits_are_one_value_and_a_watt_hour_is_a_change(
     spark, settings, monkeypatch, compared_on
 ):
     """A row an older release summed as doubles (5947.787481000001) and the same row summed exactly (5947.787481)
@@ -135,11 +135,12 @@ def test_doubles_that_differ_in_their_last_bits_are_one_value_and_a_milliwatt_is
         assert len(_versions(spark, settings)) == before
     assert _table_rows(spark, settings) == [("A", 5947.787481, "b1"), ("B", 1.2e6, "b1"), ("C", None, "b1")]
 
-    # A milliwatt-hour more on A, 2 kWh on B's 1.2 million MWh (tolerance 1.2 kWh), a value where C had none.
-    changed = _rows(spark, ("A", 5947.787482, "b3"), ("B", 1.2e6 + 2e-3, "b3"), ("C", 0.0, "b3"))
+    # A watt-hour more on A (1e-6 MWh; tolerance 5.9e-9), 2 Wh on B's 1.2 million MWh (tolerance 1.2 Wh), a value
+    # where C had none.
+    changed = _rows(spark, ("A", 5947.787482, "b3"), ("B", 1.2e6 + 2e-6, "b3"), ("C", 0.0, "b3"))
     assert write_gold(spark, settings, CONTRACT, changed, "sync", False)["rows_written"] == 3
-    assert _table_rows(spark, settings) == [("A", 5947.787482, "b3"), ("B", 1.2e6 + 2e-3, "b3"), ("C", 0.0, "b3")]
-    back = _rows(spark, ("A", 5947.787481, "b4"), ("B", 1.2e6 + 2e-3, "b4"), ("C", None, "b4"))
+    assert _table_rows(spark, settings) == [("A", 5947.787482, "b3"), ("B", 1.2e6 + 2e-6, "b3"), ("C", 0.0, "b3")]
+    back = _rows(spark, ("A", 5947.787481, "b4"), ("B", 1.2e6 + 2e-6, "b4"), ("C", None, "b4"))
     assert write_gold(spark, settings, CONTRACT, back, "upsert", False)["rows_written"] == 2  # A and C, not B
 
 
