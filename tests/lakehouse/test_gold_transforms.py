@@ -137,6 +137,28 @@ def test_sums_and_means_are_the_same_whatever_order_the_rows_are_added_in(spark)
         assert [r["mean_temperature_c"] for r in degree_days] == [0.2], order
 
 
+def test_the_system_peak_hour_does_not_depend_on_the_order_regions_are_added_in(spark):
+    # Hour 1: 0.6 + 0.0 + 0.0; hour 2: 0.1 + 0.2 + 0.3, as decimals a tie (the earliest hour is the peak). As doubles
+    # hour 2 is 0.6000000000000001 when added 0.1 first and 0.6 when added 0.3 first: the peak hour would flip.
+    start = datetime(2021, 8, 2, 15)
+    rows = [
+        *demand_rows("t", "COAST", start, [0.6, 0.1]),
+        *demand_rows("t", "EAST", start, [0.0, 0.2]),
+        *demand_rows("t", "NCENT", start, [0.0, 0.3]),
+    ]
+    regions = regions_frame(spark, load_regions())
+    for order in (1, -1):  # one partition, rows added in the order given
+        hourly = with_local_fields(silver_demand(spark, rows[::order]).coalesce(1), regions)
+        got = conform(coincident_peak(hourly, "b1"), GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK).collect()
+        peaks = {(r["system_peak_demand_mw"], r["system_peak_interval_start_utc"]) for r in got}
+        assert peaks == {(0.6, start)}, order
+        assert {r["region_code"]: r["demand_at_system_peak_mw"] for r in got} == {
+            "COAST": 0.6,
+            "EAST": 0.0,
+            "NCENT": 0.0,
+        }
+
+
 def weather_rows(station: str, region: str, start_utc: datetime, temps: list[float]) -> list[tuple]:
     return [("noaa", station, region, start_utc + timedelta(hours=i), t, "w.csv", i, "b0") for i, t in enumerate(temps)]
 
