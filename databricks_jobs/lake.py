@@ -23,7 +23,7 @@ from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteEx
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType, TimestampType
+from pyspark.sql.types import ArrayType, DataType, MapType, StructType, TimestampType
 
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import (
@@ -388,11 +388,27 @@ def collect_small(rows: DataFrame, limit: int | None = None) -> Collected | None
     """`rows` computed once onto the driver, or None when there are more than `limit` (DRIVER_ROWS)."""
     limit = DRIVER_ROWS if limit is None else limit
     # PySpark gives TIMESTAMP values as the driver machine's local wall-clock time, ambiguous in an autumn's repeated
-    # hour there: they cross as microseconds since the epoch.
+    # hour there: they cross as microseconds since the epoch. Only top-level ones can: rows with a TIMESTAMP inside an
+    # array, map or struct are not collected (the caller stages them).
+    if any(_holds_timestamp(f.dataType, nested=False) for f in rows.schema.fields):
+        return None
     instants = frozenset(f.name for f in rows.schema.fields if isinstance(f.dataType, TimestampType))
     crossing = rows.select([F.unix_micros(F.col(c)).alias(c) if c in instants else F.col(c) for c in rows.columns])
     collected = crossing.limit(limit + 1).collect()
     return None if len(collected) > limit else Collected(collected, crossing.schema, instants)
+
+
+def _holds_timestamp(data_type: DataType, nested: bool) -> bool:
+    """A TIMESTAMP inside `data_type` (`data_type` itself counts only when `nested`)."""
+    if isinstance(data_type, TimestampType):
+        return nested
+    if isinstance(data_type, ArrayType):
+        return _holds_timestamp(data_type.elementType, True)
+    if isinstance(data_type, MapType):
+        return _holds_timestamp(data_type.keyType, True) or _holds_timestamp(data_type.valueType, True)
+    if isinstance(data_type, StructType):
+        return any(_holds_timestamp(f.dataType, True) for f in data_type.fields)
+    return False
 
 
 def local_frame(spark: SparkSession, collected: Collected) -> DataFrame:

@@ -228,3 +228,29 @@ def test_a_deleted_lake_made_again_or_left_for_another_is_bound_afresh(spark, tm
         assert lake.read(spark, settings, GOLD_BUILD_INPUTS.name).count() == 1  # not the deleted lake's rows
         shutil.rmtree(settings.lake_root)
         assert not lake.exists(spark, settings, GOLD_BUILD_INPUTS.name)
+
+
+def test_few_rows_cross_the_driver_with_their_instants_and_nested_ones_are_not_collected(spark):
+    # 2021-11-07 06:30 and 07:30 UTC are both 01:30 in Chicago (the repeated hour): they must stay two instants.
+    frame = spark.sql(
+        "SELECT * FROM VALUES (1, TIMESTAMP '2021-11-07 06:30:00'), (2, TIMESTAMP '2021-11-07 07:30:00'), (3, NULL)"
+        " AS t(id, at_utc)"
+    )
+    collected = lake.collect_small(frame)
+    assert collected is not None and collected.instants == {"at_utc"}
+    back = lake.local_frame(spark, collected)
+    assert back.schema == frame.schema
+    micros = ("id", "unix_micros(at_utc) AS at")
+    assert sorted(back.selectExpr(*micros).collect()) == sorted(frame.selectExpr(*micros).collect())
+    assert [r.at for r in sorted(back.selectExpr(*micros).collect())] == [1636266600000000, 1636270200000000, None]
+
+    assert lake.collect_small(frame, limit=2) is None  # more rows than the limit: the caller stages them
+    # A TIMESTAMP inside an array, map or struct would reach Python as local wall-clock time: not collected.
+    for nested in (
+        "array(at_utc)",
+        "map('k', at_utc)",
+        "named_struct('at', at_utc)",
+        "array(named_struct('a', at_utc))",
+    ):
+        assert lake.collect_small(frame.selectExpr("id", f"{nested} AS v")) is None, nested
+    assert lake.collect_small(frame.selectExpr("id", "array(id) AS ids", "named_struct('n', id) AS s")) is not None
