@@ -104,7 +104,12 @@ def write_gold(
 ) -> dict:
     """Writes `rows` to the contract's table; returns {"rows_written", "operation"}."""
     rows = conform(rows, contract)
-    if full_refresh or not lake.exists(spark, settings, contract.name):
+    if not lake.exists(spark, settings, contract.name):
+        # A first build: the table created from its contract, its rows appended (reported as an overwrite: the whole
+        # table written). An overwrite would reset the table's clustering and need an ALTER commit after it.
+        lake.append(spark, settings, contract, rows)
+        return {"operation": "overwrite", "rows_written": _overwritten_rows(spark, settings, contract)}
+    if full_refresh:
         lake.overwrite(spark, settings, contract, rows)
         # The write's own count, from its commit: no scan of the table just written.
         return {"operation": "overwrite", "rows_written": _overwritten_rows(spark, settings, contract)}
@@ -148,8 +153,9 @@ def _history(spark: SparkSession, settings: LakeSettings, contract: TableContrac
 
 
 def _overwritten_rows(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> int:
-    """Rows the overwrite just committed, from its commit's operationMetrics (numOutputRows): no scan of the table.
-    A commit without that figure (Delta records none for some empty writes) is counted the slow way."""
+    """Rows the overwrite (or a first build's append) just committed, from its commit's operationMetrics
+    (numOutputRows): no scan of the table. A commit without that figure (Delta records none for some empty writes) is
+    counted the slow way."""
     for entry in _history(spark, settings, contract, 3):
         if entry["operation"] in _METADATA_ONLY:
             continue

@@ -209,3 +209,33 @@ def test_instants_merged_from_the_driver_stay_exact_in_a_local_zone_with_a_repea
     micros = table.select("region_code", F.unix_micros("peak_interval_start_utc").alias("us")).collect()
     expected = int(second.timestamp()) * 1_000_000
     assert sorted((r.region_code, r.us) for r in micros) == [("A", expected), ("B", expected)]
+
+
+def test_a_first_build_is_one_write_into_the_table_created_with_its_clustering(spark, settings):
+    clustered = TableContract(
+        "gold_test__writer_clustered",
+        "a clustered Gold-shaped table",
+        CONTRACT.columns,
+        ("region_code",),
+        ("region_code",),
+    )
+    name = settings.table_name(clustered.name)
+    rows = _rows(spark, ("A", 1.0, "b1"), ("B", 2.0, "b1"))
+    assert write_gold(spark, settings, clustered, rows, "upsert", False) == {
+        "operation": "overwrite",
+        "rows_written": 2,
+    }
+    history = spark.sql(f"DESCRIBE HISTORY {name}").collect()
+    # Created from the contract, then the rows appended: no overwrite whose reset clustering needs an ALTER after it.
+    assert [h["operation"] for h in history] == ["WRITE", "CREATE TABLE"]
+    assert history[0]["operationParameters"]["mode"] == "Append"
+    assert spark.sql(f"DESCRIBE DETAIL {name}").first()["clusteringColumns"] == ["region_code"]
+
+    # A full refresh overwrites the table whole and keeps its clustering.
+    again = _rows(spark, ("C", 3.0, "b2"))
+    assert write_gold(spark, settings, clustered, again, "upsert", True) == {
+        "operation": "overwrite",
+        "rows_written": 1,
+    }
+    assert spark.sql(f"DESCRIBE DETAIL {name}").first()["clusteringColumns"] == ["region_code"]
+    assert [tuple(r) for r in spark.read.table(name).collect()] == [("C", 3.0, "b2")]
