@@ -385,7 +385,8 @@ class Collected(NamedTuple):
 
 
 def collect_small(rows: DataFrame, limit: int | None = None) -> Collected | None:
-    """`rows` computed once onto the driver, or None when there are more than `limit` (DRIVER_ROWS)."""
+    """`rows` computed once onto the driver, or None when there are more than `limit` (DRIVER_ROWS) or a TIMESTAMP
+    sits inside an array, map or struct."""
     limit = DRIVER_ROWS if limit is None else limit
     # PySpark gives TIMESTAMP values as the driver machine's local wall-clock time, ambiguous in an autumn's repeated
     # hour there: they cross as microseconds since the epoch. Only top-level ones can: rows with a TIMESTAMP inside an
