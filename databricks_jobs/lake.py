@@ -391,7 +391,7 @@ def collect_small(rows: DataFrame, limit: int | None = None) -> Collected | None
     # PySpark gives TIMESTAMP values as the driver machine's local wall-clock time, ambiguous in an autumn's repeated
     # hour there: they cross as microseconds since the epoch. Only top-level ones can: rows with a TIMESTAMP inside an
     # array, map or struct are not collected (the caller stages them).
-    if any(_holds_timestamp(f.dataType, nested=False) for f in rows.schema.fields):
+    if any(_holds_timestamp(f.dataType) for f in rows.schema.fields if not isinstance(f.dataType, TimestampType)):
         return None
     instants = frozenset(f.name for f in rows.schema.fields if isinstance(f.dataType, TimestampType))
     crossing = rows.select([F.unix_micros(F.col(c)).alias(c) if c in instants else F.col(c) for c in rows.columns])
@@ -399,17 +399,15 @@ def collect_small(rows: DataFrame, limit: int | None = None) -> Collected | None
     return None if len(collected) > limit else Collected(collected, crossing.schema, instants)
 
 
-def _holds_timestamp(data_type: DataType, nested: bool) -> bool:
-    """A TIMESTAMP inside `data_type` (`data_type` itself counts only when `nested`)."""
-    if isinstance(data_type, TimestampType):
-        return nested
+def _holds_timestamp(data_type: DataType) -> bool:
+    """`data_type` is a TIMESTAMP or holds one in an array, map or struct."""
     if isinstance(data_type, ArrayType):
-        return _holds_timestamp(data_type.elementType, True)
+        return _holds_timestamp(data_type.elementType)
     if isinstance(data_type, MapType):
-        return _holds_timestamp(data_type.keyType, True) or _holds_timestamp(data_type.valueType, True)
+        return _holds_timestamp(data_type.keyType) or _holds_timestamp(data_type.valueType)
     if isinstance(data_type, StructType):
-        return any(_holds_timestamp(f.dataType, True) for f in data_type.fields)
-    return False
+        return any(_holds_timestamp(f.dataType) for f in data_type.fields)
+    return isinstance(data_type, TimestampType)
 
 
 def local_frame(spark: SparkSession, collected: Collected) -> DataFrame:

@@ -104,15 +104,13 @@ def write_gold(
 ) -> dict:
     """Writes `rows` to the contract's table; returns {"rows_written", "operation"}."""
     rows = conform(rows, contract)
-    if not lake.exists(spark, settings, contract.name):
-        # A first build: the table created from its contract, its rows appended (reported as an overwrite: the whole
-        # table written). An overwrite would reset the table's clustering and need an ALTER commit after it.
-        lake.append(spark, settings, contract, rows)
-        return {"operation": "overwrite", "rows_written": _overwritten_rows(spark, settings, contract)}
-    if full_refresh:
-        lake.overwrite(spark, settings, contract, rows)
-        # The write's own count, from its commit: no scan of the table just written.
-        return {"operation": "overwrite", "rows_written": _overwritten_rows(spark, settings, contract)}
+    first_build = not lake.exists(spark, settings, contract.name)
+    if first_build or full_refresh:
+        # A first build appends to the table just created from its contract; an overwrite would reset the table's
+        # clustering and need an ALTER commit after it. A full refresh overwrites (lake.overwrite re-applies it).
+        # Both are reported as an overwrite (the whole table written), counted from the write's own commit.
+        (lake.append if first_build else lake.overwrite)(spark, settings, contract, rows)
+        return {"operation": "overwrite", "rows_written": _written_rows(spark, settings, contract)}
 
     if mode == "upsert":
         # Only the rows the table does not hold as they are: a MERGE whose matched rows all fail its update condition
@@ -152,10 +150,10 @@ def _history(spark: SparkSession, settings: LakeSettings, contract: TableContrac
     return spark.sql(f"DESCRIBE HISTORY {settings.table_name(contract.name)} LIMIT {int(limit)}").collect()
 
 
-def _overwritten_rows(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> int:
-    """Rows the overwrite (or a first build's append) just committed, from its commit's operationMetrics
-    (numOutputRows): no scan of the table. A commit without that figure (Delta records none for some empty writes) is
-    counted the slow way."""
+def _written_rows(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> int:
+    """Rows the whole-table write (an overwrite, or a first build's append) just committed, from its commit's
+    operationMetrics (numOutputRows): no scan of the table. A commit without that figure (Delta records none for some
+    empty writes) is counted the slow way."""
     for entry in _history(spark, settings, contract, 3):
         if entry["operation"] in _METADATA_ONLY:
             continue
