@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,3 +38,11 @@ def test_the_jvm_writes_to_its_log_file_not_to_the_terminal(spark, capfd):
     assert "marker from the JVM's stderr" in text and "marker from the JVM's stdout" in text
     if spark.conf.get("spark.jars.packages", ""):
         assert ":: resolving dependencies" in text  # Ivy's resolution of Delta's and s3a's jars, at launch
+
+
+def test_the_local_driver_runs_the_throughput_collector(spark):
+    """The driver option reaches the JVM (one set after the JVM started would be ignored without a word): its
+    collectors are the parallel ones, not G1's (unless SPARK_DRIVER_JAVA_OPTIONS chose others)."""
+    beans = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    collectors = {bean.getName() for bean in beans}
+    assert collectors == {"PS Scavenge", "PS MarkSweep"}, (collectors, os.environ.get("SPARK_DRIVER_JAVA_OPTIONS"))
