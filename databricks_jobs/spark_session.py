@@ -181,7 +181,10 @@ def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None)
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
         # The throughput collector, not the default G1: a local run is a batch on a few cores, and G1's concurrent
         # threads and write barriers cost a cold JVM's first run ~7 % (bench/RESULTS.md). Static, like the memory.
-        .config("spark.driver.extraJavaOptions", os.environ.get("SPARK_DRIVER_JAVA_OPTIONS", "-XX:+UseParallelGC"))
+        # The default options (Spark prepends them to spark.driver.extraJavaOptions, which stays the user's).
+        .config(
+            "spark.driver.defaultJavaOptions", os.environ.get("SPARK_DRIVER_DEFAULT_JAVA_OPTIONS", "-XX:+UseParallelGC")
+        )
         .config("spark.databricks.delta.snapshotPartitions", "2")
         # Static. Spark keeps 100 generated classes by default; a pipeline run plans hundreds of different queries
         # (Delta's log replays, commits and stats of every table), so compiled projections were evicted and compiled

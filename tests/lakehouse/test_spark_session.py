@@ -42,7 +42,10 @@ def test_the_jvm_writes_to_its_log_file_not_to_the_terminal(spark, capfd):
 
 def test_the_local_driver_runs_the_throughput_collector(spark):
     """The driver option reaches the JVM (one set after the JVM started would be ignored without a word): its
-    collectors are the parallel ones, not G1's (unless SPARK_DRIVER_JAVA_OPTIONS chose others)."""
+    collectors are the parallel ones, not G1's (unless SPARK_DRIVER_DEFAULT_JAVA_OPTIONS chose others)."""
     beans = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
     collectors = {bean.getName() for bean in beans}
-    assert collectors == {"PS Scavenge", "PS MarkSweep"}, (collectors, os.environ.get("SPARK_DRIVER_JAVA_OPTIONS"))
+    assert collectors == {"PS Scavenge", "PS MarkSweep"}, (
+        collectors,
+        os.environ.get("SPARK_DRIVER_DEFAULT_JAVA_OPTIONS"),
+    )
