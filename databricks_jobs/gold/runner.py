@@ -47,12 +47,15 @@ def build_gold(
             raise ValueError(f"no Gold builder for {sorted(unknown)}")
         builders = [b for b in builders if b.table.name in tables]
     ctx = GoldContext(spark, settings, batch_id, full_refresh)
+    # What a builder whose table is not there yet reads: every Silver row, processed by Gold before or not.
+    whole = ctx if full_refresh else GoldContext(spark, settings, batch_id, full_refresh=True)
     results: dict[str, dict] = {}
     built: list[tuple[str, dict[str, object]]] = []
     try:
-        _run_builders(spark, settings, ctx, builders, full_refresh, results, built, log)
+        _run_builders(spark, settings, (ctx, whole), builders, full_refresh, results, built, log)
     finally:
         ctx.release()
+        whole.release()
         # What did build is remembered even when a later builder failed: a re-run skips it.
         record_fingerprints(spark, settings, batch_id, built)
     if tables is None and any(r["operation"] != "unchanged inputs" for r in results.values()):
@@ -65,7 +68,7 @@ def build_gold(
 def _run_builders(
     spark: SparkSession,
     settings: LakeSettings,
-    ctx: GoldContext,
+    contexts: tuple[GoldContext, GoldContext],
     builders: list[GoldBuilder],
     full_refresh: bool,
     results: dict[str, dict],
@@ -84,7 +87,7 @@ def _run_builders(
         if _unchanged_inputs(spark, settings, builder, stored, inputs, full_refresh):
             result, remembered = {"operation": "unchanged inputs", "rows_written": 0}, None
         else:
-            result = _run_builder(spark, settings, ctx, builder, full_refresh)
+            result = _run_builder(spark, settings, contexts, builder, full_refresh)
             # A table not written has no inputs to remember.
             remembered = inputs if result["operation"] != "no input" else None
         result["seconds"] = round(time.monotonic() - started, 2)
@@ -121,9 +124,19 @@ def _unchanged_inputs(
 
 
 def _run_builder(
-    spark: SparkSession, settings: LakeSettings, ctx: GoldContext, builder: GoldBuilder, full_refresh: bool
+    spark: SparkSession,
+    settings: LakeSettings,
+    contexts: tuple[GoldContext, GoldContext],
+    builder: GoldBuilder,
+    full_refresh: bool,
 ) -> dict:
-    if _nothing_new(spark, settings, ctx, builder, full_refresh):
+    """Builds and writes one table. `contexts`: the run's (incremental, whole); a table that is not there yet (a new
+    deployment, a table a release adds, a table dropped to be rebuilt) is built from the whole context, all of Silver,
+    as upgrade.py promises, not from the keys of the batches Gold has not processed yet."""
+    ctx, whole = contexts
+    if not lake.exists(spark, settings, builder.table.name):
+        ctx = whole
+    elif _nothing_new(ctx, builder, full_refresh):
         # What write_gold reports for an upsert of no recomputed keys, without building and checking them.
         return {"operation": "skip", "rows_written": 0}
     rows = builder.build(ctx)
@@ -132,13 +145,10 @@ def _run_builder(
     return write_gold(spark, settings, builder.table, rows, builder.mode, full_refresh)
 
 
-def _nothing_new(
-    spark: SparkSession, settings: LakeSettings, ctx: GoldContext, builder: GoldBuilder, full_refresh: bool
-) -> bool:
-    """An upsert builder recomputes only keys of Silver rows new to Gold: with every input present and none holding a
-    new batch, it would return no rows. (Sync builders rebuild whole tables from more than Silver batches: they run.)"""
+def _nothing_new(ctx: GoldContext, builder: GoldBuilder, full_refresh: bool) -> bool:
+    """An upsert builder of an existing table recomputes only keys of Silver rows new to Gold: with every input present
+    and none holding a new batch, it would return no rows. (Sync builders rebuild whole tables from more than Silver
+    batches: they run.)"""
     if full_refresh or builder.mode != "upsert" or not builder.inputs:
-        return False
-    if not lake.exists(spark, settings, builder.table.name):
         return False
     return all(ctx.read(name) is not None and not ctx.has_new_batches(name) for name in builder.inputs)
