@@ -47,6 +47,20 @@ class GoldContext:
                 self._cache[key] = factory()
             return self._cache[key]
 
+    def computed_once(self, key: object, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
+        """Like cached, for a small result several builders derive from: its rows are computed once onto the driver
+        and shared as a local frame when there are at most lake.DRIVER_ROWS of them (more stay a plan, which each
+        builder then computes: the limit keeps the driver's memory bounded)."""
+
+        def load() -> DataFrame | None:
+            plan = factory()
+            if plan is None:
+                return None
+            collected = lake.collect_small(plan)
+            return plan if collected is None else lake.local_frame(self.spark, collected)
+
+        return self.cached(key, load)
+
     def release(self) -> None:
         self._cache.clear()
 

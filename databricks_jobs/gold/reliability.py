@@ -227,9 +227,17 @@ def _silver_events_local(ctx: GoldContext) -> DataFrame | None:
 
 def _daily(ctx: GoldContext, events: DataFrame) -> DataFrame:
     """The daily table (and its Major Event Days), computed once per Gold run: the other three tables derive from it."""
-    return ctx.cached(
+    return ctx.computed_once(
         ("reliability", "daily"),
         lambda: daily_reliability(events, customers_served_frame(ctx.spark, ctx.customers_served), ctx.batch_id),
+    )
+
+
+def _flagged_events(ctx: GoldContext, events: DataFrame) -> DataFrame:
+    """gold_outages__events (each event with its day's Major Event Day flag), computed once per Gold run: the monthly
+    and yearly tables derive from it too."""
+    return ctx.computed_once(
+        ("reliability", "events"), lambda: outage_events_gold(events, _daily(ctx, events), ctx.batch_id)
     )
 
 
@@ -240,17 +248,17 @@ def build_daily(ctx: GoldContext) -> DataFrame | None:
 
 def build_events(ctx: GoldContext) -> DataFrame | None:
     events = _silver_events_local(ctx)
-    return None if events is None else outage_events_gold(events, _daily(ctx, events), ctx.batch_id)
+    return None if events is None else _flagged_events(ctx, events)
 
 
 def _build_period(ctx: GoldContext, contract: TableContract) -> DataFrame | None:
     events = _silver_events_local(ctx)
     if events is None:
         return None
-    daily = _daily(ctx, events)
-    flagged = outage_events_gold(events, daily, ctx.batch_id)
     regions = regions_frame(ctx.spark, ctx.regions)
-    return period_reliability(daily, flagged, regions, contract, DEFAULT_CEMI_N, ctx.batch_id)
+    return period_reliability(
+        _daily(ctx, events), _flagged_events(ctx, events), regions, contract, DEFAULT_CEMI_N, ctx.batch_id
+    )
 
 
 def build_monthly(ctx: GoldContext) -> DataFrame | None:
