@@ -134,3 +134,25 @@ def test_a_missing_gold_table_is_built_from_all_of_silver(spark, tmp_path):
     results = build_gold(spark, settings, "20210302T000000Z-00000002", log=lambda _: None)
     assert {name: results[name]["rows_written"] for name in TABLES} == {name: len(built[name]) for name in TABLES}
     assert {name: snapshot(spark, settings, name, with_batch=False) for name in TABLES} == built
+
+
+def test_a_small_shared_result_is_computed_once_onto_the_driver(spark, tmp_path, monkeypatch):
+    """GoldContext.computed_once: up to lake.DRIVER_ROWS rows are collected once and shared as a local frame (its plan
+    reads nothing again); more stay the plan. The same rows, with their instants, either way."""
+    from pyspark.sql import functions as F
+
+    from databricks_jobs.gold.context import GoldContext
+
+    def plan():
+        return spark.range(3).withColumn("at_utc", F.timestamp_seconds(F.col("id") * 3600))
+
+    expected = sorted(plan().collect())
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="gold_computed_once")
+    small = GoldContext(spark, settings, "b").computed_once("k", plan)
+    assert sorted(small.collect()) == expected
+    # Rows sent from the driver (classic Spark parallelizes them; Spark Connect sends a local relation), not the plan.
+    assert "Range" not in small._jdf.queryExecution().executedPlan().toString()
+    monkeypatch.setattr(lake, "DRIVER_ROWS", 2)
+    large = GoldContext(spark, settings, "b").computed_once("k", plan)
+    assert sorted(large.collect()) == expected
+    assert "Range" in large._jdf.queryExecution().executedPlan().toString()
