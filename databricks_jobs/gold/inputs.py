@@ -36,10 +36,19 @@ def keys_of(changed: DataFrame | None, key_cols: list[str]) -> DataFrame | None:
     return None if changed is None else changed.select(*key_cols).distinct()
 
 
-def restrict(full: DataFrame, keys: DataFrame | None, key_cols: list[str], full_refresh: bool) -> DataFrame:
-    """All rows on a full refresh; else the rows of `full` whose keys appear in `keys` (none if no keys)."""
-    if full_refresh:
-        return full
+# Every key a demand or weather builder recomputes by is made of these columns of the local rows (or derived from
+# date_local: gold/demand_coincident_peak.with_month_start).
+DAY_KEY = ["source_id", "region_code", "date_local", "month"]
+
+
+def changed_days(ctx: GoldContext, local: Callable[..., DataFrame | None]) -> DataFrame | None:
+    """The DAY_KEY of the rows of `local` (demand_local or weather_local) new to Gold: computed once per run for every
+    builder that recomputes the keys they touch (on the driver when they are few: GoldContext.computed_once)."""
+    return ctx.computed_once(("changed_days", local.__name__), lambda: keys_of(local(ctx, changed_only=True), DAY_KEY))
+
+
+def restrict(full: DataFrame, keys: DataFrame | None, key_cols: list[str]) -> DataFrame:
+    """The rows of `full` whose keys appear in `keys` (none if no keys)."""
     if keys is None:
         return full.limit(0)
     return full.join(F.broadcast(keys), key_cols, "left_semi")
@@ -56,9 +65,11 @@ def rows_to_recompute(
     full = local(ctx)
     if full is None:
         return None
-    changed = local(ctx, changed_only=True)
-    keys = keys_of(None if changed is None else derive(changed), key_cols)
-    return restrict(derive(full), keys, key_cols, ctx.full_refresh)
+    if ctx.full_refresh:
+        return derive(full)
+    days = changed_days(ctx, local)
+    keys = keys_of(None if days is None else derive(days), key_cols)
+    return restrict(derive(full), keys, key_cols)
 
 
 def union_keys(*frames: DataFrame | None) -> DataFrame | None:

@@ -8,7 +8,15 @@ from pyspark.sql import functions as F
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.exact_sums import exact_avg
-from databricks_jobs.gold.inputs import demand_local, keys_of, restrict, rows_to_recompute, union_keys, weather_local
+from databricks_jobs.gold.inputs import (
+    changed_days,
+    demand_local,
+    keys_of,
+    restrict,
+    rows_to_recompute,
+    union_keys,
+    weather_local,
+)
 from databricks_jobs.tables import (
     GOLD_DEMAND_HOURLY_WEATHER,
     GOLD_WEATHER_DAILY_DEGREE_DAYS,
@@ -74,12 +82,12 @@ def build_hourly_weather(ctx: GoldContext) -> DataFrame | None:
     if demand is None:
         return None
     weather = ctx.read_or_empty(SILVER_WEATHER_HOURLY)
-    changed_weather = weather_local(ctx, changed_only=True)
-    keys = union_keys(
-        keys_of(demand_local(ctx, changed_only=True), REGION_DAY),
-        keys_of(changed_weather, REGION_DAY),
-    )
-    return hourly_weather(restrict(demand, keys, REGION_DAY, ctx.full_refresh), weather, ctx.batch_id)
+    if not ctx.full_refresh:
+        keys = union_keys(
+            keys_of(changed_days(ctx, demand_local), REGION_DAY), keys_of(changed_days(ctx, weather_local), REGION_DAY)
+        )
+        demand = restrict(demand, keys, REGION_DAY)
+    return hourly_weather(demand, weather, ctx.batch_id)
 
 
 def build_degree_days(ctx: GoldContext) -> DataFrame | None:
