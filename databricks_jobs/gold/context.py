@@ -25,8 +25,10 @@ class GoldContext:
     _processed: DataFrame | None = field(default=None, repr=False)
     _cache: dict[object, DataFrame | None] = field(default_factory=dict, repr=False)
     _flags: dict[object, bool] = field(default_factory=dict, repr=False)
-    # Builders run in threads (gold/runner.py): one computes a shared plan or flag, the others wait for it.
+    # Builders run in threads (gold/runner.py): one computes a shared plan, result or flag, the others needing the same
+    # key wait for it; a lock per key, so a result computed with Spark jobs holds up only the builders that need it.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _key_locks: dict[object, threading.RLock] = field(default_factory=dict, repr=False)
 
     @property
     def regions(self) -> tuple[Region, ...]:
@@ -42,10 +44,14 @@ class GoldContext:
         """One DataFrame (plan) per key for the whole Gold run: builders share their Silver inputs' plans. Not
         persisted: serverless refuses DataFrame.persist/cache ([NOT_SUPPORTED_WITH_SERVERLESS]); each builder's
         read of Silver is a Delta scan with file skipping, and its result is written once by write_gold."""
-        with self._lock:
+        with self._lock_of(key):
             if key not in self._cache:
                 self._cache[key] = factory()
             return self._cache[key]
+
+    def _lock_of(self, key: object) -> threading.RLock:
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.RLock())
 
     def computed_once(self, key: object, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
         """Like cached, for a small result several builders derive from: its rows are computed once onto the driver
@@ -73,7 +79,7 @@ class GoldContext:
         return lake.read_or_empty(self.spark, self.settings, contract)
 
     def processed_batches(self) -> DataFrame:
-        with self._lock:
+        with self._lock_of("processed_batches"):
             if self._processed is None:
                 self._processed = lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES)
             return self._processed
@@ -89,7 +95,7 @@ class GoldContext:
     def has_new_batches(self, table_name: str) -> bool:
         """Whether a Silver table holds rows of a batch Gold has not processed (one small job per table and run)."""
         key = ("has_new_batches", table_name)
-        with self._lock:
+        with self._lock_of(key):
             if key not in self._flags:
                 changed = self.changed(table_name)
                 self._flags[key] = changed is not None and not changed.select("batch_id").limit(1).isEmpty()
