@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -15,6 +16,9 @@ from databricks_jobs.reference.regions import Region, load_regions
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import GOLD_PROCESSED_SILVER_BATCHES, TableContract
 
+T = TypeVar("T")
+_PROCESSED = "processed_batches"
+
 
 @dataclass
 class GoldContext:
@@ -22,11 +26,10 @@ class GoldContext:
     settings: LakeSettings
     batch_id: str
     full_refresh: bool = False
-    _processed: DataFrame | None = field(default=None, repr=False)
-    _cache: dict[object, DataFrame | None] = field(default_factory=dict, repr=False)
-    _flags: dict[object, bool] = field(default_factory=dict, repr=False)
-    # Builders run in threads (gold/runner.py): one computes a shared plan, result or flag, the others needing the same
-    # key wait for it; a lock per key, so a result computed with Spark jobs holds up only the builders that need it.
+    # What the builders share, one value per key for the run: plans, results computed once, flags. Builders run in
+    # threads (gold/runner.py): one computes a key's value, the others needing the same key wait for it; a lock per
+    # key, so a value computed with Spark jobs holds up only the builders that need it.
+    _values: dict[object, object] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _key_locks: dict[object, threading.RLock] = field(default_factory=dict, repr=False)
 
@@ -42,12 +45,16 @@ class GoldContext:
 
     def cached(self, key: object, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
         """One DataFrame (plan) per key for the whole Gold run: builders share their Silver inputs' plans. Not
-        persisted: serverless refuses DataFrame.persist/cache ([NOT_SUPPORTED_WITH_SERVERLESS]); each builder's
-        read of Silver is a Delta scan with file skipping, and its result is written once by write_gold."""
+        persisted: serverless refuses DataFrame.persist/cache ([NOT_SUPPORTED_WITH_SERVERLESS]) unless the workspace
+        has its DataFrame-caching preview on; each builder's read of Silver is a Delta scan with file skipping, and
+        its result is written once by write_gold. A small result several builders derive from: computed_once."""
+        return self._once(key, factory)
+
+    def _once(self, key: object, factory: Callable[[], T]) -> T:
         with self._lock_of(key):
-            if key not in self._cache:
-                self._cache[key] = factory()
-            return self._cache[key]
+            if key not in self._values:
+                self._values[key] = factory()
+            return self._values[key]
 
     def _lock_of(self, key: object) -> threading.RLock:
         with self._lock:
@@ -68,7 +75,7 @@ class GoldContext:
         return self.cached(key, load)
 
     def release(self) -> None:
-        self._cache.clear()
+        self._values.clear()
 
     def read(self, table_name: str) -> DataFrame | None:
         """The lake's table, or None when it has not been written yet."""
@@ -79,10 +86,9 @@ class GoldContext:
         return lake.read_or_empty(self.spark, self.settings, contract)
 
     def processed_batches(self) -> DataFrame:
-        with self._lock_of("processed_batches"):
-            if self._processed is None:
-                self._processed = lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES)
-            return self._processed
+        return self._once(
+            _PROCESSED, lambda: lake.read_or_empty(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES)
+        )
 
     def changed(self, table_name: str) -> DataFrame | None:
         """Rows of a Silver table from batches Gold has not processed yet (all rows on a full refresh)."""
@@ -94,12 +100,12 @@ class GoldContext:
 
     def has_new_batches(self, table_name: str) -> bool:
         """Whether a Silver table holds rows of a batch Gold has not processed (one small job per table and run)."""
-        key = ("has_new_batches", table_name)
-        with self._lock_of(key):
-            if key not in self._flags:
-                changed = self.changed(table_name)
-                self._flags[key] = changed is not None and not changed.select("batch_id").limit(1).isEmpty()
-            return self._flags[key]
+
+        def any_new() -> bool:
+            changed = self.changed(table_name)
+            return changed is not None and not changed.select("batch_id").limit(1).isEmpty()
+
+        return self._once(("has_new_batches", table_name), any_new)
 
     def record_processed(self, table_names: list[str]) -> None:
         """After every builder succeeded: remember the Silver batches now reflected in Gold."""
@@ -119,4 +125,4 @@ class GoldContext:
         known = self.processed_batches().select("table_name", "batch_id")
         new = current.join(known, ["table_name", "batch_id"], "left_anti")
         lake.append(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES, new)
-        self._processed = None
+        self._values.pop(_PROCESSED, None)
