@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint format bench system-deps clean deploy deploy-dry-run
+.PHONY: demo test test-fast lint format bench system-deps jvm-archive clean deploy deploy-dry-run
 
 # The real Databricks CLI (tests run `databricks bundle validate/deploy` with it) is not served by a package registry
 # here: it comes from ../shared/tools/databricks-cli (see its SOURCE.txt). A clone without ../shared goes without, and
@@ -30,13 +30,20 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-demo: $(STAMP)
+# The local Spark driver's class data sharing archive (local_platform/make_class_archive.py): every new local session
+# then maps the classes it would load from jars (~2 s of each process's start). Made once per JDK, pyspark, package
+# list and JVM options, in .local/jvm (~45 s); when it exists this does nothing, and when it cannot be made it says so
+# and sessions start without it.
+jvm-archive: $(STAMP)
+	$(BIN)/python -m local_platform.make_class_archive
+
+demo: $(STAMP) jvm-archive
 	$(BIN)/energy-platform demo
 
 # Two pytest workers, each a test file at a time with its own Spark session: most of a test's time is per-job and
 # per-commit latency on small data, which a second JVM overlaps (fresh clone, 2 vCPUs: see docs/testing.md).
 TEST_WORKERS ?= 2
-test: venv system-deps
+test: venv system-deps jvm-archive
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=40
@@ -66,7 +73,7 @@ deploy-dry-run: $(STAMP)
 deploy: $(STAMP)
 	$(BIN)/energy-platform deploy --connection $(CONNECTION) $(DEPLOY_VARS)
 
-bench: $(STAMP)
+bench: $(STAMP) jvm-archive
 	$(BIN)/python -m bench.run_all
 
 clean:

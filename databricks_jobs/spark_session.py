@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from pyspark.sql import SparkSession
 
+from databricks_jobs import class_archive
 from databricks_jobs.settings import PROJECT_ROOT
 from databricks_jobs.storage import S3Access
 
@@ -151,10 +152,11 @@ def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None)
     if is_databricks():
         return SparkSession.builder.getOrCreate()
 
-    from delta import configure_spark_with_delta_pip
-
     # Python workers must run this interpreter (the virtual environment), not whatever `python3` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    packages, resolution = local_packages()
+    java_options, driver_memory = driver_jvm_settings()
+    archive = class_archive.java_option(resolution, java_options, driver_memory)
 
     builder = (
         SparkSession.builder.master(os.environ.get("SPARK_MASTER", "local[*]"))
@@ -178,13 +180,10 @@ def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None)
         .config("spark.log.level", "ERROR")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
-        # The throughput collector, not the default G1: a local run is a batch on a few cores, and G1's concurrent
-        # threads and write barriers cost a cold JVM's first run ~7 % (bench/RESULTS.md). Static, like the memory.
-        # The default options (Spark prepends them to spark.driver.extraJavaOptions, which stays the user's).
-        .config(
-            "spark.driver.defaultJavaOptions", os.environ.get("SPARK_DRIVER_DEFAULT_JAVA_OPTIONS", "-XX:+UseParallelGC")
-        )
+        .config("spark.driver.memory", driver_memory)
+        # The default options (Spark prepends them to spark.driver.extraJavaOptions, which stays the user's), with
+        # the class archive made for exactly this JVM when there is one. Static, like the memory.
+        .config("spark.driver.defaultJavaOptions", f"{java_options} {archive}".strip())
         .config("spark.databricks.delta.snapshotPartitions", "2")
         # Static. Spark keeps 100 generated classes by default; a pipeline run plans hundreds of different queries
         # (Delta's log replays, commits and stats of every table), so compiled projections were evicted and compiled
@@ -195,9 +194,6 @@ def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None)
     )
     for key, value in s3a_settings(s3 or S3Access()).items():
         builder = builder.config(f"spark.hadoop.{key}", value)
-    extra_packages = [*S3A_PACKAGES, *(p for p in os.environ.get("SPARK_EXTRA_PACKAGES", "").split(",") if p)]
-    packages = configure_spark_with_delta_pip(SparkSession.Builder(), extra_packages)._options["spark.jars.packages"]
-    resolution = f"{packages} excluding {','.join(S3A_EXCLUDED_PACKAGES)}"
     jars = resolved_jars(resolution)
     if jars is None:
         with ivy_resolution_lock():
@@ -207,6 +203,28 @@ def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None)
                 remember_resolved_jars(resolution, spark.conf.get("spark.jars", ""))
                 return spark
     return start_local_session(builder.config("spark.jars", ",".join(jars)))
+
+
+def local_packages() -> tuple[str, str]:
+    """spark.jars.packages of a local session (Delta's, s3a's and SPARK_EXTRA_PACKAGES), and the resolution they and
+    the exclusions make (what resolved_jars remembers)."""
+    from delta import configure_spark_with_delta_pip
+
+    extra_packages = [*S3A_PACKAGES, *(p for p in os.environ.get("SPARK_EXTRA_PACKAGES", "").split(",") if p)]
+    packages = configure_spark_with_delta_pip(SparkSession.Builder(), extra_packages)._options["spark.jars.packages"]
+    return packages, f"{packages} excluding {','.join(S3A_EXCLUDED_PACKAGES)}"
+
+
+# The throughput collector, not the default G1: a local run is a batch on a few cores, and G1's concurrent threads and
+# write barriers cost a cold JVM's first run ~7 % (bench/RESULTS.md).
+DEFAULT_DRIVER_JAVA_OPTIONS = "-XX:+UseParallelGC"
+
+
+def driver_jvm_settings() -> tuple[str, str]:
+    """The local driver JVM's default Java options (SPARK_DRIVER_DEFAULT_JAVA_OPTIONS) and memory
+    (SPARK_DRIVER_MEMORY)."""
+    java_options = os.environ.get("SPARK_DRIVER_DEFAULT_JAVA_OPTIONS", DEFAULT_DRIVER_JAVA_OPTIONS)
+    return java_options, os.environ.get("SPARK_DRIVER_MEMORY", "4g")
 
 
 # Ivy resolves spark.jars.packages on every session start (about 3 s of a 10 s start, all from its cache after the
