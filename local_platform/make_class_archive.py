@@ -17,11 +17,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from databricks_jobs.class_archive import ARCHIVE_OUT_ENV, is_complete, local_archive_path
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
-def exercise(spark, scratch: Path) -> None:  # noqa: ANN001 - a SparkSession; pyspark is imported late on purpose
+
+def exercise(spark: SparkSession, scratch: Path) -> None:
     """A few rows through what a pipeline run loads: Delta's create, append, MERGE, DELETE and log replay, Spark SQL's
     joins, windows and aggregates, CSV text and Parquet."""
     from delta.tables import DeltaTable
