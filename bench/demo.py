@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from bench.common import BENCH_DIR, timed
-from databricks_jobs.class_archive import ARCHIVE_DIR_ENV, class_archive_made
+from databricks_jobs.class_archive import ARCHIVE_DIR_ENV, archive_dir, class_archive_made
 from databricks_jobs.settings import PROJECT_ROOT
 
 TARGET_FIRST_SECONDS = 120.0
@@ -71,6 +71,13 @@ def _timed_demo(env: dict[str, str], log: Path) -> dict[str, object]:
     return {"whole_command_seconds": round(whole.seconds, 1), **parse_timings(text)}
 
 
+def _class_archive_state() -> str:
+    """Whether the first and second runs mapped the class archive: turned off, made, or not made yet."""
+    if archive_dir() is None:
+        return f"off ({ARCHIVE_DIR_ENV}=off)"
+    return "used" if class_archive_made() else "none made (make jvm-archive)"
+
+
 def run() -> dict[str, object]:
     root = BENCH_DIR / "demo"
     shutil.rmtree(root, ignore_errors=True)
@@ -89,7 +96,7 @@ def run() -> dict[str, object]:
         "first_run": first,
         "second_run_nothing_new": second,
         "second_run_without_class_archive": without,
-        "class_archive": "used" if class_archive_made() else "none made (make jvm-archive)",
+        "class_archive": _class_archive_state(),
         "ratio_second_to_first": round(second_s / first_s, 3),
         "ratio_second_without_to_with_class_archive": round(without["whole_command_seconds"] / second_s, 3),
         "target_first_seconds": TARGET_FIRST_SECONDS,
