@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 from bench.common import BENCH_DIR, timed
-from databricks_jobs.class_archive import ARCHIVE_DIR_ENV, archive_dir, class_archive_made
+from databricks_jobs.class_archive import ARCHIVE_DIR_ENV, archive_dir, is_complete
 from databricks_jobs.settings import PROJECT_ROOT
+from databricks_jobs.spark_session import local_class_archive_path
 
 TARGET_FIRST_SECONDS = 120.0
 TARGET_SECOND_SECONDS = 30.0
@@ -75,7 +76,8 @@ def _class_archive_state() -> str:
     """Whether the first and second runs mapped the class archive: turned off, made, or not made yet."""
     if archive_dir() is None:
         return f"off ({ARCHIVE_DIR_ENV}=off)"
-    return "used" if class_archive_made() else "none made (make jvm-archive)"
+    path = local_class_archive_path()
+    return "used" if path is not None and is_complete(path) else "none made (make jvm-archive)"
 
 
 def run() -> dict[str, object]:

@@ -93,18 +93,6 @@ def is_complete(path: Path) -> bool:
         return False
 
 
-def local_archive_path() -> Path | None:
-    """The archive of this machine's local session (its packages, Java options and memory), made or not."""
-    from databricks_jobs.spark_session import driver_jvm_settings, local_packages
-
-    return archive_path(local_packages()[1], *driver_jvm_settings())
-
-
-def class_archive_made() -> bool:
-    path = local_archive_path()
-    return path is not None and is_complete(path)
-
-
 def _quoted(path: Path) -> str:
     # Spark splits the options string on whitespace, honouring double quotes.
     return f'"{path}"' if any(c.isspace() for c in str(path)) else str(path)

@@ -205,6 +205,12 @@ def get_spark(app_name: str = "energy-lakehouse", *, s3: S3Access | None = None)
     return start_local_session(builder.config("spark.jars", ",".join(jars)))
 
 
+def local_class_archive_path() -> Path | None:
+    """The class archive (class_archive.py) of this machine's local session, for its packages, Java options and
+    memory, made or not; None when archives are off or there is no java."""
+    return class_archive.archive_path(local_packages()[1], *driver_jvm_settings())
+
+
 def local_packages() -> tuple[str, str]:
     """spark.jars.packages of a local session (Delta's, s3a's and SPARK_EXTRA_PACKAGES), and the resolution they and
     the exclusions make (what resolved_jars remembers)."""

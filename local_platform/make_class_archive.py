@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from databricks_jobs.class_archive import ARCHIVE_OUT_ENV, is_complete, local_archive_path
+from databricks_jobs.class_archive import ARCHIVE_OUT_ENV, is_complete
+from databricks_jobs.spark_session import local_class_archive_path
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -84,7 +85,7 @@ def make_archive(timeout_s: float = 600) -> Path | None:
     JVM wrote none (then sessions start without one, as before)."""
     from filelock import FileLock
 
-    path = local_archive_path()
+    path = local_class_archive_path()
     if path is None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)

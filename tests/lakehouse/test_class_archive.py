@@ -18,9 +18,9 @@ from databricks_jobs.class_archive import (
     archive_path,
     is_complete,
     java_option,
-    local_archive_path,
 )
 from databricks_jobs.settings import PROJECT_ROOT
+from databricks_jobs.spark_session import local_class_archive_path
 
 RESOLUTION = "io.delta:delta-spark_4.2_2.13:4.4.0 excluding software.amazon.awssdk:bundle"
 JVM = (RESOLUTION, "-XX:+UseParallelGC", "4g")
@@ -80,7 +80,7 @@ def test_turned_off_or_written_by_the_making_child(archives, monkeypatch):
 def test_the_suites_own_session_maps_the_archive_make_made(spark):
     pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
     mapped = Path(f"/proc/{pid}/maps").read_text()
-    path = local_archive_path()
+    path = local_class_archive_path()
     if path is None:  # ENERGY_CLASS_ARCHIVE_DIR=off (or no java): nothing of ours mapped
         assert "spark-driver-" not in mapped
         return
