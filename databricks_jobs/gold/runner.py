@@ -52,16 +52,19 @@ def build_gold(
     results: dict[str, dict] = {}
     built: list[tuple[str, dict[str, object]]] = []
     try:
-        _run_builders(spark, settings, (ctx, whole), builders, full_refresh, results, built, log)
+        try:
+            _run_builders(spark, settings, (ctx, whole), builders, full_refresh, results, built, log)
+        finally:
+            # What did build is remembered even when a later builder failed: a re-run skips it.
+            record_fingerprints(spark, settings, batch_id, built)
+        if tables is None and any(r["operation"] != "unchanged inputs" for r in results.values()):
+            # Only a run of every builder may mark Silver batches as reflected in Gold; when every builder found its
+            # inputs unchanged there is no Silver batch to mark. Before the contexts are released: the builders
+            # already asked which Silver tables hold new batches (builders write neither Silver nor that record).
+            ctx.record_processed(sorted({name for b in builders for name in b.inputs}))
     finally:
         ctx.release()
         whole.release()
-        # What did build is remembered even when a later builder failed: a re-run skips it.
-        record_fingerprints(spark, settings, batch_id, built)
-    if tables is None and any(r["operation"] != "unchanged inputs" for r in results.values()):
-        # Only a run of every builder may mark Silver batches as reflected in Gold; when every builder found its
-        # inputs unchanged there is no Silver batch to mark.
-        ctx.record_processed(sorted({name for b in builders for name in b.inputs}))
     return results
 
 
