@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteException, ConcurrentDeleteReadException
 from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, StructType, TimestampType
@@ -90,7 +91,7 @@ def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> 
         bind_local_schema(spark, settings)
     name = settings.table_name(table)
     with _table_lock(name):
-        if spark.catalog.tableExists(name):
+        if _registered(spark, name):
             return True
         folder = Path(_local_folder(settings)) / table
         if not (folder / "_delta_log").is_dir():
@@ -102,6 +103,18 @@ def _register_local(spark: SparkSession, settings: LakeSettings, table: str) -> 
             return False
         spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING DELTA LOCATION {_sql_string(str(folder))}")
         return True
+
+
+def _registered(spark: SparkSession, name: str) -> bool:
+    """The session catalog has the table. A registration whose folder was deleted since (a table dropped to be
+    rebuilt, in a long session) is only a name, and loading it fails: unregistered, which removes no file."""
+    try:
+        return spark.catalog.tableExists(name)
+    except AnalysisException as error:
+        if error.getCondition() != "DELTA_PATH_DOES_NOT_EXIST":
+            raise
+    spark.sql(f"DROP TABLE {name}")
+    return False
 
 
 def _creation_cut_short(folder: Path) -> bool:

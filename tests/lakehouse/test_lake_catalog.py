@@ -230,6 +230,21 @@ def test_a_deleted_lake_made_again_or_left_for_another_is_bound_afresh(spark, tm
         assert not lake.exists(spark, settings, GOLD_BUILD_INPUTS.name)
 
 
+def test_a_table_folder_deleted_in_a_session_is_gone_and_made_again(spark, tmp_path):
+    """One table's folder removed while the session has it registered (a Gold table dropped to be rebuilt): it no
+    longer exists, and the next write creates it afresh instead of failing on the missing files."""
+    import shutil
+
+    settings = LakeSettings(lake_root=str(tmp_path / "lake"))
+    lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 3))
+    lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 2, start_hour=5))
+    assert lake.read(spark, settings, SILVER_DEMAND_HOURLY.name).count() == 5
+    shutil.rmtree(tmp_path / "lake" / SILVER_DEMAND_HOURLY.name)
+    assert lake.read(spark, settings, SILVER_DEMAND_HOURLY.name) is None
+    lake.append(spark, settings, SILVER_DEMAND_HOURLY, demand_rows(spark, 2))
+    assert lake.read(spark, settings, SILVER_DEMAND_HOURLY.name).count() == 2
+
+
 def test_few_rows_cross_the_driver_with_their_instants_and_nested_ones_are_not_collected(spark):
     # 2021-11-07 06:30 and 07:30 UTC are both 01:30 in Chicago (the repeated hour): they must stay two instants.
     frame = spark.sql(
