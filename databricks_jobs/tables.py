@@ -614,6 +614,21 @@ def gold_staging(table: str) -> str:
     return f"{STAGING_PREFIX}gold__{table}"
 
 
+# Results several Gold builders derive from (GoldContext.computed_once): staged under these names when they hold too
+# many rows for the driver.
+GOLD_SHARED_RESULTS = (
+    "changed_days_demand_local",
+    "changed_days_weather_local",
+    "reliability_daily",
+    "reliability_events",
+)
+
+
+def gold_shared_staging(result: str) -> str:
+    """A result several Gold builders derive from (GOLD_SHARED_RESULTS), when too many rows for the driver."""
+    return f"{STAGING_PREFIX}gold__shared__{result}"
+
+
 def export_staging(table: str) -> str:
     """`table`'s change feed netted per key, for one export batch."""
     return f"{STAGING_PREFIX}export__{table}"
@@ -622,7 +637,8 @@ def export_staging(table: str) -> str:
 def staging_tables() -> frozenset[str]:
     """Every scratch table this release writes."""
     silver = {silver_staging(t.name, part) for t in SILVER_TABLES for part in SILVER_STAGING_PARTS}
-    return frozenset(silver | {f(t.name) for t in GOLD_TABLES for f in (gold_staging, export_staging)})
+    gold = {gold_shared_staging(result) for result in GOLD_SHARED_RESULTS}
+    return frozenset(silver | gold | {f(t.name) for t in GOLD_TABLES for f in (gold_staging, export_staging)})
 
 
 def contract(name: str) -> TableContract:

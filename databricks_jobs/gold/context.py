@@ -14,7 +14,12 @@ from databricks_jobs import lake
 from databricks_jobs.reference.customers_served import load_customers_served
 from databricks_jobs.reference.regions import Region, load_regions
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import GOLD_PROCESSED_SILVER_BATCHES, TableContract
+from databricks_jobs.tables import (
+    GOLD_PROCESSED_SILVER_BATCHES,
+    GOLD_SHARED_RESULTS,
+    TableContract,
+    gold_shared_staging,
+)
 
 T = TypeVar("T")
 _PROCESSED = "processed_batches"
@@ -60,19 +65,24 @@ class GoldContext:
         with self._lock:
             return self._key_locks.setdefault(key, threading.RLock())
 
-    def computed_once(self, key: object, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
-        """Like cached, for a small result several builders derive from: its rows are computed once onto the driver
-        and shared as a local frame when there are at most lake.DRIVER_ROWS of them (more stay a plan, which each
-        builder then computes: the limit keeps the driver's memory bounded)."""
+    def computed_once(self, name: str, factory: Callable[[], DataFrame | None]) -> DataFrame | None:
+        """Like cached, for a result several builders derive from (`name`: one of tables.GOLD_SHARED_RESULTS): its
+        rows are computed once onto the driver and shared as a local frame when there are at most lake.DRIVER_ROWS
+        of them (the limit keeps the driver's memory bounded); more are computed once again into a staging table
+        that every builder reads. Its plan runs at most twice per run, not once per builder that derives from it."""
+        if name not in GOLD_SHARED_RESULTS:
+            raise ValueError(f"{name!r} is not a shared Gold result (tables.GOLD_SHARED_RESULTS)")
 
         def load() -> DataFrame | None:
             plan = factory()
             if plan is None:
                 return None
             collected = lake.collect_small(plan)
-            return plan if collected is None else lake.local_frame(self.spark, collected)
+            if collected is not None:
+                return lake.local_frame(self.spark, collected)
+            return lake.stage(self.spark, self.settings, gold_shared_staging(name), plan)
 
-        return self.cached(key, load)
+        return self.cached(name, load)
 
     def release(self) -> None:
         self._values.clear()

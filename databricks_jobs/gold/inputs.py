@@ -44,7 +44,7 @@ DAY_KEY = ["source_id", "region_code", "date_local", "month"]
 def changed_days(ctx: GoldContext, local: Callable[..., DataFrame | None]) -> DataFrame | None:
     """The DAY_KEY of the rows of `local` (demand_local or weather_local) new to Gold: computed once per run for every
     builder that recomputes the keys they touch (on the driver when they are few: GoldContext.computed_once)."""
-    return ctx.computed_once(("changed_days", local.__name__), lambda: keys_of(local(ctx, changed_only=True), DAY_KEY))
+    return ctx.computed_once(f"changed_days_{local.__name__}", lambda: keys_of(local(ctx, changed_only=True), DAY_KEY))
 
 
 def restrict(full: DataFrame, keys: DataFrame | None, key_cols: list[str]) -> DataFrame:

@@ -228,7 +228,7 @@ def _silver_events_local(ctx: GoldContext) -> DataFrame | None:
 def _daily(ctx: GoldContext, events: DataFrame) -> DataFrame:
     """The daily table (and its Major Event Days), computed once per Gold run: the other three tables derive from it."""
     return ctx.computed_once(
-        ("reliability", "daily"),
+        "reliability_daily",
         lambda: daily_reliability(events, customers_served_frame(ctx.spark, ctx.customers_served), ctx.batch_id),
     )
 
@@ -237,7 +237,7 @@ def _flagged_events(ctx: GoldContext, events: DataFrame) -> DataFrame:
     """gold_outages__events (each event with its day's Major Event Day flag), computed once per Gold run: the monthly
     and yearly tables derive from it too."""
     return ctx.computed_once(
-        ("reliability", "events"), lambda: outage_events_gold(events, _daily(ctx, events), ctx.batch_id)
+        "reliability_events", lambda: outage_events_gold(events, _daily(ctx, events), ctx.batch_id)
     )
 
 

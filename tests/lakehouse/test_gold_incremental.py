@@ -136,23 +136,31 @@ def test_a_missing_gold_table_is_built_from_all_of_silver(spark, tmp_path):
     assert {name: snapshot(spark, settings, name, with_batch=False) for name in TABLES} == built
 
 
-def test_a_small_shared_result_is_computed_once_onto_the_driver(spark, tmp_path, monkeypatch):
+def test_a_shared_result_is_computed_once_onto_the_driver_or_into_a_staging_table(spark, tmp_path, monkeypatch):
     """GoldContext.computed_once: up to lake.DRIVER_ROWS rows are collected once and shared as a local frame (its plan
-    reads nothing again); more stay the plan. The same rows, with their instants, either way."""
+    reads nothing again); more are staged once and every builder reads the staging table, not the plan. The same
+    rows, with their instants, either way; a name that is not a registered shared result is refused (its staging
+    table would not be known to tables.staging_tables, which the pipeline keeps)."""
     from pyspark.sql import functions as F
 
     from databricks_jobs.gold.context import GoldContext
+    from databricks_jobs.tables import gold_shared_staging
 
     def plan():
         return spark.range(3).withColumn("at_utc", F.timestamp_seconds(F.col("id") * 3600))
 
     expected = sorted(plan().collect())
     settings = LakeSettings(lake_root=str(tmp_path / "lake"), schema="gold_computed_once")
-    small = GoldContext(spark, settings, "b").computed_once("k", plan)
+    small = GoldContext(spark, settings, "b").computed_once("reliability_daily", plan)
     assert sorted(small.collect()) == expected
     # Rows sent from the driver (classic Spark parallelizes them; Spark Connect sends a local relation), not the plan.
     assert "Range" not in small._jdf.queryExecution().executedPlan().toString()
+    assert not lake.exists(spark, settings, gold_shared_staging("reliability_daily"))
     monkeypatch.setattr(lake, "DRIVER_ROWS", 2)
-    large = GoldContext(spark, settings, "b").computed_once("k", plan)
+    large = GoldContext(spark, settings, "b").computed_once("reliability_daily", plan)
     assert sorted(large.collect()) == expected
-    assert "Range" in large._jdf.queryExecution().executedPlan().toString()
+    executed = large._jdf.queryExecution().executedPlan().toString()
+    assert "Range" not in executed and gold_shared_staging("reliability_daily") in executed
+    assert sorted(lake.read(spark, settings, gold_shared_staging("reliability_daily")).collect()) == expected
+    with pytest.raises(ValueError, match="'daily' is not a shared Gold result"):
+        GoldContext(spark, settings, "b").computed_once("daily", plan)
