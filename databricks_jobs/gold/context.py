@@ -80,6 +80,9 @@ class GoldContext:
             collected = lake.collect_small(plan)
             if collected is not None:
                 return lake.local_frame(self.spark, collected)
+            # One staging table per name, though a run has two contexts (incremental and whole): the reliability
+            # results are built from the whole Silver table in either, and changed_days is asked of the incremental
+            # one only, so both would stage the same rows.
             return lake.stage(self.spark, self.settings, gold_shared_staging(name), plan)
 
         return self.cached(name, load)
