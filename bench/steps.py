@@ -78,16 +78,21 @@ class Call:
 
 
 def table_of(args: tuple) -> str:
-    """The table a step works on, read from its arguments: a builder's table, a contract, or a table name."""
+    """The table a step works on, read from its arguments: a builder's or an export plan's table, a contract, a table
+    name or a folder named after one; else the source a step works for (a source definition's id)."""
     for arg in args:
-        table = getattr(arg, "table", None)
+        table = getattr(arg, "table", None) or getattr(arg, "contract", None)
         if getattr(table, "name", None):
             return table.name
         if hasattr(arg, "primary_key") and hasattr(arg, "name"):
             return arg.name
-        if isinstance(arg, str) and arg.startswith(("bronze_", "silver_", "gold_", "staging_")):
-            return arg
-    return ""
+        if isinstance(arg, str):
+            # A table name, or a folder named after one (an export's files).
+            named = [part for part in arg.split("/") if part.startswith(("bronze_", "silver_", "gold_", "staging_"))]
+            if named:
+                return named[-1]
+    sources = [arg.source_id for arg in args if isinstance(getattr(arg, "source_id", None), str)]
+    return sources[0] if sources else ""
 
 
 class Recorder:

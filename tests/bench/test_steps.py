@@ -43,5 +43,16 @@ def test_the_table_of_a_step_is_read_from_a_builder_a_contract_or_a_name():
     class Builder:
         table = tables.SILVER_DEMAND_HOURLY
 
+    class ExportPlan:
+        contract = tables.SILVER_WEATHER_HOURLY
+
     assert table_of((None, Builder())) == "silver_demand__hourly"
+    assert table_of((ExportPlan(),)) == "silver_weather__hourly"
     assert table_of(("not a table", 3)) == ""
+    assert table_of(("spark", "/x/export/20261207T000000Z/gold_demand__daily", True)) == "gold_demand__daily"
+
+    class Source:
+        source_id = "ercot_native_load"
+
+    assert table_of((Source(), "bronze_ercot_native_load__raw_rows")) == "bronze_ercot_native_load__raw_rows"
+    assert table_of((None, Source())) == "ercot_native_load"
