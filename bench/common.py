@@ -108,3 +108,15 @@ def spark_jobs_started(spark) -> int:
     of jobs the step ran."""
     ids = spark.sparkContext.statusTracker().getJobIdsForGroup()
     return max(ids) + 1 if ids else 0
+
+
+def quiet(_: str) -> None:
+    """A pipeline log that prints nothing."""
+
+
+def land_demo_data(raw: Path) -> Path:
+    """The demo's raw files (the bundled samples plus the seeded synthetic utility) landed in `raw` as `energy-platform
+    demo` lands them; returns the raw root."""
+    from local_platform.flow import prepare_landing_folder
+
+    return prepare_landing_folder(PROJECT_ROOT / "sample_data", raw, synthetic=True, log=quiet)

@@ -7,14 +7,10 @@ from __future__ import annotations
 
 import shutil
 
-from bench.common import BENCH_DIR
-from databricks_jobs.settings import PROJECT_ROOT, LakeSettings
+from bench.common import BENCH_DIR, land_demo_data, quiet
+from databricks_jobs.settings import LakeSettings
 
 TARGET_NOOP_SECONDS = 10.0
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def _seconds_per_stage(report) -> dict[str, float]:
@@ -23,14 +19,13 @@ def _seconds_per_stage(report) -> dict[str, float]:
 
 def run(spark) -> dict[str, object]:
     from databricks_jobs.jobs.pipeline import run_pipeline
-    from local_platform.flow import prepare_landing_folder
 
     root = BENCH_DIR / "noop"
     shutil.rmtree(root, ignore_errors=True)
-    raw = prepare_landing_folder(PROJECT_ROOT / "sample_data", root / "raw", synthetic=True, log=_quiet)
+    raw = land_demo_data(root / "raw")
     settings = LakeSettings(raw_root=str(raw), lake_root=str(root / "lake"), export_root=str(root / "export"))
-    first = run_pipeline(settings, spark=spark, log=_quiet)
-    noop = run_pipeline(settings, spark=spark, log=_quiet)
+    first = run_pipeline(settings, spark=spark, log=quiet)
+    noop = run_pipeline(settings, spark=spark, log=quiet)
     first_s, noop_s = _seconds_per_stage(first), _seconds_per_stage(noop)
     raw_rows = sum(f.rows for f in first.step("bronze").result.ingested)
     shutil.rmtree(root, ignore_errors=True)

@@ -27,8 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import BENCH_DIR
-from databricks_jobs.settings import PROJECT_ROOT, LakeSettings
+from bench.common import BENCH_DIR, land_demo_data, quiet, spark_jobs_started
+from databricks_jobs.settings import LakeSettings
 
 LAYERS = ("bronze", "silver", "gold", "export")
 # Per layer, the functions (module, name) whose calls are timed: the steps a layer's time divides into.
@@ -165,13 +165,15 @@ def cpu_sample(spark) -> CpuSample:
 
 @contextmanager
 def measured(spark) -> Iterator[dict[str, float]]:
-    """The enclosed work's seconds, the machine's busy share and the CPU seconds of Python, the JVM and its GC."""
+    """The enclosed work's seconds and Spark jobs, the machine's busy share, and the CPU seconds of Python, the JVM and
+    the JVM's garbage collector."""
     figures: dict[str, float] = {}
-    before, started = cpu_sample(spark), time.monotonic()
+    before, started, jobs = cpu_sample(spark), time.monotonic(), spark_jobs_started(spark)
     yield figures
     after = cpu_sample(spark)
     figures.update(
         seconds=round(time.monotonic() - started, 1),
+        spark_jobs=spark_jobs_started(spark) - jobs,
         busy_pct=round(100 * (after.busy - before.busy) / max(after.total - before.total, 1)),
         python_cpu_seconds=round(after.python_seconds - before.python_seconds, 1),
         jvm_cpu_seconds=round(after.jvm_seconds - before.jvm_seconds, 1),
@@ -179,19 +181,14 @@ def measured(spark) -> Iterator[dict[str, float]]:
     )
 
 
-def _quiet(_: str) -> None:
-    pass
-
-
 def base_lake(spark, layer: str, root: Path) -> tuple[Path, Path]:
     """The landed raw folder and a lake holding the layers before `layer`, made once and kept."""
     from databricks_jobs.jobs.pipeline import run_pipeline
-    from local_platform.flow import prepare_landing_folder
 
     raw, base = root / "raw", root / f"{layer}_base"
     if not (raw / ".landed").exists():
         shutil.rmtree(raw, ignore_errors=True)
-        prepare_landing_folder(PROJECT_ROOT / "sample_data", raw, synthetic=True, log=_quiet)
+        land_demo_data(raw)
         (raw / ".landed").touch()
     before = LAYERS[: LAYERS.index(layer)]
     if not (base / ".complete").exists():
@@ -199,7 +196,7 @@ def base_lake(spark, layer: str, root: Path) -> tuple[Path, Path]:
         base.mkdir(parents=True)
         if before:
             settings = LakeSettings(raw_root=str(raw), lake_root=str(base), export_root=str(root / "base_export"))
-            run_pipeline(settings, stages=before, spark=spark, log=_quiet)
+            run_pipeline(settings, stages=before, spark=spark, log=quiet)
         (base / ".complete").touch()
     return raw, base
 
@@ -214,7 +211,7 @@ def run_layer(spark, layer: str, raw: Path, base: Path, lake: Path) -> dict[str,
     shutil.rmtree(export, ignore_errors=True)
     settings = LakeSettings(raw_root=str(raw), lake_root=str(lake), export_root=str(export))
     with measured(spark) as figures:
-        run_pipeline(settings, stages=(layer,), spark=spark, log=_quiet)
+        run_pipeline(settings, stages=(layer,), spark=spark, log=quiet)
     return figures
 
 
