@@ -125,3 +125,47 @@ def test_sources_of_one_table_in_one_pass_equal_one_pass_each(spark, sample_data
     assert len(rows) == 8760 and set(rows.batch_id) == {"s2"}
     quarantine = lake.read(spark, together, "silver__quarantine").toPandas()
     assert (quarantine.reason == "conflicting_duplicate").sum() == 0
+
+
+def test_a_small_pass_collected_on_the_driver_equals_a_staged_pass(spark, sample_data, tmp_path, monkeypatch):
+    """A pass over few rows takes its candidates onto the driver, not into a staging table: the same Silver rows,
+    quarantine (a conflicting duplicate's raw record read back from Bronze) and file accounts as a staged pass, for a
+    first build and for a changed file that supersedes its older version."""
+    from databricks_jobs.silver import build
+    from databricks_jobs.tables import silver_staging
+
+    raw = tmp_path / "raw"
+    (raw / NOAA).mkdir(parents=True)
+    dfw = raw / NOAA / "dfw_weather_hourly.csv"
+    shutil.copy(sample_data / NOAA / "dfw_weather_hourly.csv", dfw)
+    first_hour = dfw.read_text().splitlines()[1]
+    with dfw.open("a") as file:  # 8,761 rows: under lake.DRIVER_ROWS
+        file.write(first_hour.rsplit(",", 1)[0] + ",41.0\n")
+    on_driver, staged = lake_over(raw, tmp_path / "driver"), lake_over(raw, tmp_path / "staged")
+    candidates_table = silver_staging("silver_weather__hourly", "candidates")
+
+    def build_both(run: str) -> None:
+        for settings, raw_bytes in ((on_driver, build.DRIVER_RAW_BYTES), (staged, 0)):
+            ingest_bronze(spark, settings, f"b{run}", SOURCE)
+            with monkeypatch.context() as patch:
+                patch.setattr(build, "DRIVER_RAW_BYTES", raw_bytes)
+                build_silver(spark, settings, f"s{run}", SOURCE)
+
+    build_both("1")
+    assert [lake.exists(spark, s, candidates_table) for s in (on_driver, staged)] == [False, True]
+    state = silver_state(spark, on_driver)
+    assert state == silver_state(spark, staged)
+    quarantined = [r for r in state["silver__quarantine"] if "conflicting_duplicate" in r]
+    assert len(quarantined) == 1 and any("41.0" in str(v) for v in quarantined[0])
+    assert len(state["silver_weather__hourly"]) == 8760
+
+    lines = dfw.read_text().splitlines()
+    lines[1] = lines[1].rsplit(",", 1)[0] + ",39.5"
+    dfw.write_text("\n".join(lines[:-1]) + "\n")  # the conflicting line gone, the first hour changed
+    build_both("2")
+    state = silver_state(spark, on_driver)
+    assert state == silver_state(spark, staged)
+    assert not [r for r in state["silver__quarantine"] if "conflicting_duplicate" in r]
+    # (source_id, station_id, region_code, interval_start_utc, temperature_c, source_file, source_row_number)
+    assert [r[4] for r in state["silver_weather__hourly"] if r[6] == 2] == [39.5]
+    assert len(state["silver_weather__hourly"]) == 8760
