@@ -124,7 +124,7 @@ def raw(tmp_path_factory) -> Path:
     from databricks_jobs.synthetic import generate_synthetic_utility
 
     root = tmp_path_factory.mktemp("raw")
-    generate_synthetic_utility(root, seed=7, years=2, regions=2, feeders_per_region=4)
+    generate_synthetic_utility(root, seed=7, years=1, regions=2, feeders_per_region=2)
     return root
 
 
