@@ -43,6 +43,7 @@ STEPS: dict[str, tuple[tuple[str, str], ...]] = {
         ("databricks_jobs.silver.build", "pending_files_by_source"),
         ("databricks_jobs.silver.build", "build_group"),
         ("databricks_jobs.silver.candidates", "source_candidates"),
+        ("databricks_jobs.silver.build", "candidates_once"),
         ("databricks_jobs.lake", "stage"),
         ("databricks_jobs.silver.build", "_materialised_duplicates"),
         ("databricks_jobs.silver.build", "count_per_file"),

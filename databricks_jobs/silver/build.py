@@ -313,7 +313,7 @@ ROWS_IN, REJECTED = "_rows_in", "_rejected"
 
 # A pass over files this small (rows and listed bytes, none gzipped: a compressed size bounds nothing) takes its
 # candidates onto the driver instead of staging them: a staging table costs a Delta write and a log replay for each of
-# the pass's later reads, most of a small pass's time (bench.steps silver, the demo's outage pass: 8.5 -> 6.2 s).
+# the pass's later reads, most of a small pass's time (bench.steps silver, the demo's outage pass: 8.5 -> 5.8-6.1 s).
 DRIVER_RAW_BYTES = 4 * 2**20
 
 
