@@ -315,13 +315,16 @@ ROWS_IN, REJECTED = "_rows_in", "_rejected"
 # candidates onto the driver instead of staging them: a staging table costs a Delta write and a log replay for each of
 # the pass's later reads, most of a small pass's time (bench.steps silver, the demo's outage pass: 8.5 -> 5.8-6.1 s).
 DRIVER_RAW_BYTES = 4 * 2**20
+# At most this many raw rows, and candidates: what 4 MiB of short CSV lines (~80 bytes) hold, a day of a utility's
+# 15-minute feeder readings (13,728 rows in bench.pipeline's new day). Held on the driver they are tens of MB at most.
+DRIVER_CANDIDATES = 50_000
 
 
 def fits_on_driver(files: list[PendingFile]) -> bool:
-    """The files' candidates are few and small enough to be held on the driver (lake.DRIVER_ROWS rows, a candidate per
-    raw row unless a wide row gives several: collect_small still refuses more rows than that)."""
+    """The files' candidates are few and small enough to be held on the driver (DRIVER_CANDIDATES rows, a candidate
+    per raw row unless a wide row gives several: candidates_once still refuses more candidates than that)."""
     return (
-        sum(f.rows for f in files) <= lake.DRIVER_ROWS
+        sum(f.rows for f in files) <= DRIVER_CANDIDATES
         and all(f.size_bytes is not None and not f.source_file.endswith(".gz") for f in files)
         and sum(f.size_bytes or 0 for f in files) <= DRIVER_RAW_BYTES
     )
@@ -333,7 +336,7 @@ def candidates_once(
     """The candidates computed once for every output of the pass: onto the driver when the files are small, else into
     a staging table."""
     if fits_on_driver(files):
-        collected = lake.collect_small(candidates)
+        collected = lake.collect_small(candidates, DRIVER_CANDIDATES)
         if collected is not None:
             return lake.local_frame(spark, collected)
     return lake.stage(spark, settings, silver_staging(group, "candidates"), candidates)

@@ -3,8 +3,7 @@ hostile file's rows off the driver. Pure arithmetic on the pending-file list, no
 
 from __future__ import annotations
 
-from databricks_jobs import lake
-from databricks_jobs.silver.build import DRIVER_RAW_BYTES, PendingFile, fits_on_driver
+from databricks_jobs.silver.build import DRIVER_CANDIDATES, DRIVER_RAW_BYTES, PendingFile, fits_on_driver
 
 
 def pending(name: str, rows: int, size_bytes: int | None) -> PendingFile:
@@ -13,11 +12,12 @@ def pending(name: str, rows: int, size_bytes: int | None) -> PendingFile:
 
 def test_few_rows_and_bytes_fit():
     assert fits_on_driver([pending("x/a.csv", 4_000, 1_000_000), pending("x/b.xls", 6_000, 3_000_000)])
-    assert fits_on_driver([pending("x/a.csv", lake.DRIVER_ROWS, DRIVER_RAW_BYTES)])  # both limits are inclusive
+    assert fits_on_driver([pending("x/a.csv", DRIVER_CANDIDATES, DRIVER_RAW_BYTES)])  # both limits are inclusive
 
 
 def test_one_row_or_one_byte_over_either_limit_does_not():
-    assert not fits_on_driver([pending("x/a.csv", 5_000, 10), pending("x/b.csv", 5_001, 10)])
+    half = DRIVER_CANDIDATES // 2
+    assert not fits_on_driver([pending("x/a.csv", half, 10), pending("x/b.csv", DRIVER_CANDIDATES - half + 1, 10)])
     assert not fits_on_driver(
         [pending("x/a.csv", 10, DRIVER_RAW_BYTES // 2), pending("x/b.csv", 10, 1 + DRIVER_RAW_BYTES // 2)]
     )

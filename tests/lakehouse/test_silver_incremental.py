@@ -139,7 +139,7 @@ def test_a_small_pass_collected_on_the_driver_equals_a_staged_pass(spark, sample
     dfw = raw / NOAA / "dfw_weather_hourly.csv"
     shutil.copy(sample_data / NOAA / "dfw_weather_hourly.csv", dfw)
     first_hour = dfw.read_text().splitlines()[1]
-    with dfw.open("a") as file:  # 8,761 rows: under lake.DRIVER_ROWS
+    with dfw.open("a") as file:  # 8,761 rows: under build.DRIVER_CANDIDATES
         file.write(first_hour.rsplit(",", 1)[0] + ",41.0\n")
     on_driver, staged = lake_over(raw, tmp_path / "driver"), lake_over(raw, tmp_path / "staged")
     candidates_table = silver_staging("silver_weather__hourly", "candidates")
