@@ -1,10 +1,12 @@
-"""Writing a Gold table: conform to the contract, then overwrite (full refresh) or MERGE (incremental)."""
+"""Writing a Gold table: conform to the contract, then overwrite (full refresh), or, incrementally, append rows of
+new keys only or MERGE."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs import lake
@@ -65,29 +67,49 @@ def _value_changed(contract: TableContract) -> str:
 
 
 # Sync tables up to this many rows are compared on the driver first: an unchanged table (the usual case on an
-# incremental run) then costs two small reads instead of a MERGE's joins.
+# incremental run) then costs two small reads instead of a MERGE's joins, and one whose only change is new rows an
+# append of them.
 SMALL_SYNC_ROWS = 10_000
 
+# The column _not_held adds to the rows it keeps: whether the table holds the row's key (with other values).
+KEY_HELD = "__key_held_by_table"
 
-def _unchanged(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> bool:
-    """Whether a sync MERGE of `rows` would change nothing: the same keys, each with the same values (batch_id
-    aside). False when unsure (a large table, unhashable values, NaN): the MERGE then decides, as before."""
+
+@dataclass(frozen=True)
+class Difference:
+    """How a sync table's rows differ from the table's, computed on the driver: the rows of new keys, and how many
+    keys hold other values or are gone."""
+
+    inserted: list[Row]
+    changed: int
+    deleted: int
+
+
+def _difference(
+    spark: SparkSession, settings: LakeSettings, contract: TableContract, collected: lake.Collected
+) -> Difference | None:
+    """The table's rows against `collected` (batch_id aside, doubles within the tolerance), or None when unsure (a
+    large table, unhashable values, a TIMESTAMP nested in a value): the MERGE then decides, as before. Both sides
+    cross as lake.collect_small gives them (instants as microseconds), so an autumn's repeated hour stays two."""
+    if len(collected.rows) > SMALL_SYNC_ROWS:
+        return None
     columns = _valued_columns(contract)
-    new = rows.select(*columns).limit(SMALL_SYNC_ROWS + 1).collect()
-    if len(new) > SMALL_SYNC_ROWS:
-        return False
-    table = lake.read(spark, settings, contract.name)
-    current = table.select(*columns).limit(SMALL_SYNC_ROWS + 1).collect()
-    key = [columns.index(k) for k in contract.primary_key]
+    current = lake.collect_small(lake.read(spark, settings, contract.name).select(*columns), SMALL_SYNC_ROWS)
+    if current is None:
+        return None
     doubles = {i for i, c in enumerate(columns) if c in _doubles(contract)}
     try:
-        held = {tuple(r[i] for i in key): r for r in current}
-        computed = {tuple(r[i] for i in key): r for r in new}
+        held = {tuple(r[k] for k in contract.primary_key): tuple(r[c] for c in columns) for r in current.rows}
+        computed = {tuple(r[k] for k in contract.primary_key): r for r in collected.rows}
     except TypeError:  # maps or arrays are unhashable
-        return False
-    if len(computed) != len(new) or len(held) != len(current) or computed.keys() != held.keys():
-        return False
-    return all(_same_row(row, held[k], doubles) for k, row in computed.items())
+        return None
+    if len(computed) != len(collected.rows) or len(held) != len(current.rows):
+        return None
+    changed = sum(
+        not _same_row(tuple(row[c] for c in columns), held[k], doubles) for k, row in computed.items() if k in held
+    )
+    inserted = [row for k, row in computed.items() if k not in held]
+    return Difference(inserted, changed, sum(k not in computed for k in held))
 
 
 def _same_row(row: tuple, other: tuple, doubles: set[int]) -> bool:
@@ -120,10 +142,28 @@ def write_gold(
     if collected is None:
         # Many rows: computed again into a staging table, for the checks and the MERGE to read the same rows (as
         # Silver stages its candidates; serverless refuses DataFrame.persist / cache).
-        return _merge(spark, settings, contract, lake.stage(spark, settings, gold_staging(contract.name), rows), mode)
-    if mode == "upsert" and not collected.rows:
-        return _skipped()
+        staged = lake.stage(spark, settings, gold_staging(contract.name), rows)
+        return _merge(spark, settings, contract, conform(staged, contract), mode)
+    if mode == "upsert":
+        if not collected.rows:
+            return _skipped()
+        if not any(row[KEY_HELD] for row in collected.rows):
+            return _append_new(spark, settings, contract, collected)
+        return _merge(spark, settings, contract, conform(lake.local_frame(spark, collected), contract), mode)
+    difference = _difference(spark, settings, contract, collected)
+    if difference is not None and not (difference.changed or difference.deleted):
+        if not difference.inserted:
+            return {"operation": "merge", "rows_written": 0, "rows_deleted": 0}  # what the MERGE would report
+        return _append_new(spark, settings, contract, collected._replace(rows=difference.inserted))
     return _merge(spark, settings, contract, conform(lake.local_frame(spark, collected), contract), mode)
+
+
+def _append_new(spark: SparkSession, settings: LakeSettings, contract: TableContract, new: lake.Collected) -> dict:
+    """Rows whose keys the table does not hold, appended: one commit that reads nothing, where a MERGE of the same
+    rows joins them with the table to find no match (a new day's daily rows, a new file's account). Safe because
+    one pipeline run writes at a time (the job's max_concurrent_runs: 1, which incremental Gold already relies on)."""
+    lake.append(spark, settings, contract, conform(lake.local_frame(spark, new), contract))
+    return {"operation": "append", "rows_written": len(new.rows)}
 
 
 def _skipped() -> dict:
@@ -134,12 +174,18 @@ def _skipped() -> dict:
 
 def _not_held(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame) -> DataFrame:
     """The rows of `rows` the table does not hold with these values (batch_id aside, nulls equal, doubles within
-    the tolerance): new keys and changed values, as the MERGE's condition (_value_changed) sees them."""
+    the tolerance): new keys and changed values, as the MERGE's condition (_value_changed) sees them; each with
+    KEY_HELD, whether the table holds its key."""
     compared = _valued_columns(contract)
-    table = lake.read(spark, settings, contract.name).select(*compared)
-    # The key's null-safe equalities are what Spark hash-joins on; the doubles' tolerance filters the pairs found.
-    same = F.expr(" AND ".join(_same_sql(contract, c) for c in compared))
-    return rows.alias("s").join(table.alias("t"), same, "left_anti")
+    keys = set(contract.primary_key)
+    table = lake.read(spark, settings, contract.name).select(*compared, F.lit(True).alias(KEY_HELD))
+    # The key's null-safe equalities are what Spark hash-joins on (one table row per key at most); the doubles'
+    # tolerance then decides whether the matched row holds the same values.
+    on = F.expr(" AND ".join(f"t.`{k}` <=> s.`{k}`" for k in contract.primary_key))
+    same = F.expr(" AND ".join([_same_sql(contract, c) for c in compared if c not in keys] or ["true"]))
+    held = F.col(f"t.`{KEY_HELD}`").isNotNull()
+    joined = rows.alias("s").join(table.alias("t"), on, "left")
+    return joined.where(~(held & same)).select("s.*", held.alias(KEY_HELD))
 
 
 # Commits after an overwrite that write no rows (a whole-table overwrite is followed by CLUSTER BY: lake.overwrite).
@@ -165,8 +211,6 @@ def _written_rows(spark: SparkSession, settings: LakeSettings, contract: TableCo
 
 
 def _merge(spark: SparkSession, settings: LakeSettings, contract: TableContract, rows: DataFrame, mode: str) -> dict:
-    if mode == "sync" and _unchanged(spark, settings, contract, rows):
-        return {"operation": "merge", "rows_written": 0, "rows_deleted": 0}  # what the MERGE would report
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in contract.primary_key)
     merge = (
         lake.delta_table(spark, settings, contract.name)

@@ -239,3 +239,57 @@ def test_a_first_build_is_one_write_into_the_table_created_with_its_clustering(s
     }
     assert spark.sql(f"DESCRIBE DETAIL {name}").first()["clusteringColumns"] == ["region_code"]
     assert [tuple(r) for r in spark.read.table(name).collect()] == [("C", 3.0, "b2")]
+
+
+def test_rows_of_new_keys_only_are_appended_without_a_merge(spark, settings):
+    """An upsert whose recomputed rows are all new keys (a new day's daily rows), or a sync whose only change is new
+    rows (a new file's account), is one append of those rows: no MERGE joins them with the table to find no match.
+    Rows already held stay as they were (their batch_id too)."""
+    write_gold(spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1"), ("B", 2.0, "b1")), "upsert", False)
+    new_day = _rows(spark, ("A", 1.0, "b2"), ("C", 3.0, "b2"), ("D", None, "b2"))  # A as held: not written
+    assert write_gold(spark, settings, CONTRACT, new_day, "upsert", False) == {"operation": "append", "rows_written": 2}
+    latest = _versions(spark, settings)[-1]
+    assert (latest.operation, latest.operationParameters["mode"]) == ("WRITE", "Append")
+    assert _table_rows(spark, settings) == [("A", 1.0, "b1"), ("B", 2.0, "b1"), ("C", 3.0, "b2"), ("D", None, "b2")]
+
+    whole = _rows(spark, ("A", 1.0, "b3"), ("B", 2.0, "b3"), ("C", 3.0, "b3"), ("D", None, "b3"), ("E", 5.0, "b3"))
+    assert write_gold(spark, settings, CONTRACT, whole, "sync", False) == {"operation": "append", "rows_written": 1}
+    assert _table_rows(spark, settings)[-1] == ("E", 5.0, "b3")
+    assert [r[2] for r in _table_rows(spark, settings)[:4]] == ["b1", "b1", "b2", "b2"]
+    appended = len(_versions(spark, settings))
+
+    # A sync that also drops a key, or changes a value, is a MERGE (new rows and all).
+    gone = _rows(spark, ("A", 1.0, "b4"), ("B", 2.0, "b4"), ("C", 3.0, "b4"), ("E", 5.0, "b4"), ("F", 6.0, "b4"))
+    assert write_gold(spark, settings, CONTRACT, gone, "sync", False) == {
+        "operation": "merge",
+        "rows_written": 1,
+        "rows_deleted": 1,
+    }
+    changed = _rows(spark, ("A", 1.5, "b5"), ("B", 2.0, "b5"), ("C", 3.0, "b5"), ("E", 5.0, "b5"), ("F", 6.0, "b5"))
+    assert write_gold(spark, settings, CONTRACT, changed, "sync", False)["operation"] == "merge"
+    assert [v.operation for v in _versions(spark, settings)[appended:]] == ["MERGE", "MERGE"]
+    assert _table_rows(spark, settings) == [
+        ("A", 1.5, "b5"),
+        ("B", 2.0, "b1"),
+        ("C", 3.0, "b2"),
+        ("E", 5.0, "b3"),
+        ("F", 6.0, "b4"),
+    ]
+
+
+def test_a_sync_table_compared_on_the_driver_tells_the_two_instants_of_a_repeated_hour_apart(
+    spark, settings, driver_in_chicago
+):
+    """A sync row whose instant moves from 06:30 to 07:30 UTC on 2021-11-07 (both 01:30 in Chicago) has changed: the
+    driver's comparison must not see two equal local wall-clock times and skip the write."""
+    from datetime import UTC, datetime
+
+    from pyspark.sql import functions as F
+
+    first, second = (datetime(2021, 11, 7, hour, 30, tzinfo=UTC) for hour in (6, 7))
+    write_gold(spark, settings, PEAKS, spark.createDataFrame([("A", first, "b1")], PEAKS.spark_schema()), "sync", False)
+    moved = spark.createDataFrame([("A", second, "b2")], PEAKS.spark_schema())
+    assert write_gold(spark, settings, PEAKS, moved, "sync", False)["rows_written"] == 1
+    table = spark.read.table(settings.table_name(PEAKS.name))
+    (row,) = table.select(F.unix_micros("peak_interval_start_utc").alias("us"), "batch_id").collect()
+    assert (row.us, row.batch_id) == (int(second.timestamp()) * 1_000_000, "b2")
