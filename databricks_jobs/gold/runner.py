@@ -54,14 +54,19 @@ def build_gold(
     try:
         try:
             _run_builders(spark, settings, (ctx, whole), builders, full_refresh, results, built, log)
-        finally:
+        except BaseException:
             # What did build is remembered even when a later builder failed: a re-run skips it.
             record_fingerprints(spark, settings, batch_id, built)
+            raise
+        records: list[Callable[[], None]] = [lambda: record_fingerprints(spark, settings, batch_id, built)]
         if tables is None and any(r["operation"] != "unchanged inputs" for r in results.values()):
             # Only a run of every builder may mark Silver batches as reflected in Gold; when every builder found its
             # inputs unchanged there is no Silver batch to mark. Before the contexts are released: the builders
             # already asked which Silver tables hold new batches (builders write neither Silver nor that record).
-            ctx.record_processed(sorted({name for b in builders for name in b.inputs}))
+            inputs = sorted({name for b in builders for name in b.inputs})
+            records.append(lambda: ctx.record_processed(inputs))
+        # Two tables, neither read by the other's writer: written at once (a new day's Gold ~1 s sooner).
+        run_at_once(records, lambda record: record(), name="gold_records")
     finally:
         ctx.release()
         whole.release()
