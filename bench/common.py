@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from databricks_jobs.progress import quiet
 from databricks_jobs.settings import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / ".local" / "bench"
@@ -108,10 +109,6 @@ def spark_jobs_started(spark) -> int:
     of jobs the step ran."""
     ids = spark.sparkContext.statusTracker().getJobIdsForGroup()
     return max(ids) + 1 if ids else 0
-
-
-def quiet(_: str) -> None:
-    """A pipeline log that prints nothing."""
 
 
 def land_demo_data(raw: Path) -> Path:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import shutil
 
-from bench.common import BENCH_DIR, land_demo_data, quiet
+from bench.common import BENCH_DIR, land_demo_data
+from databricks_jobs.progress import quiet
 from databricks_jobs.settings import LakeSettings
 
 TARGET_NOOP_SECONDS = 10.0

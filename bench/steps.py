@@ -27,7 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import BENCH_DIR, land_demo_data, quiet, spark_jobs_started
+from bench.common import BENCH_DIR, land_demo_data, spark_jobs_started
+from databricks_jobs.progress import quiet
 from databricks_jobs.settings import LakeSettings
 
 LAYERS = ("bronze", "silver", "gold", "export")

@@ -67,3 +67,7 @@ def gold_table_line(table: str, result: Mapping[str, Any]) -> str:
     if result.get("rows_deleted"):
         facts.append(f"{int(result['rows_deleted']):,} deleted")
     return progress_line("gold", table, facts, float(result.get("seconds", 0.0)))
+
+
+def quiet(_: str) -> None:
+    """A pipeline log that prints nothing (benchmarks, tests, the upgrade command's lake step)."""

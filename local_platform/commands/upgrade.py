@@ -52,11 +52,12 @@ def run(args: argparse.Namespace) -> int:
 
 def upgrade_lake_tables(args: argparse.Namespace) -> list:
     from databricks_jobs.jobs.pipeline import upgrade_for_stages
+    from databricks_jobs.progress import quiet
     from databricks_jobs.spark_session import get_spark
 
     settings = settings_from(args)
     spark = get_spark(s3=settings.s3)
-    return upgrade_for_stages(spark, settings, ("bronze", "silver", "gold"), _quiet, apply=not args.dry_run)
+    return upgrade_for_stages(spark, settings, ("bronze", "silver", "gold"), quiet, apply=not args.dry_run)
 
 
 def upgrade_local_warehouse(dry_run: bool) -> list:
@@ -68,7 +69,3 @@ def upgrade_local_warehouse(dry_run: bool) -> list:
         raise SystemExit(f"the local warehouse is not running ({settings.state_dir}): energy-platform warehouse start")
     with control.session(settings) as session:
         return upgrade_warehouse(session, settings.database, apply=not dry_run)
-
-
-def _quiet(_: str) -> None:
-    pass

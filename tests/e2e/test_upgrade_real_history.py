@@ -25,6 +25,7 @@ import pytest
 
 from databricks_jobs import lake
 from databricks_jobs.jobs.pipeline import upgrade_for_stages
+from databricks_jobs.progress import quiet
 from databricks_jobs.sources import load_source_definitions
 from databricks_jobs.tables import CONTRACT_VERSION, GOLD_DEMAND_DAILY, GOLD_TABLES, Column, TableContract
 from databricks_jobs.upgrade import UpgradeRefused, lake_contracts, upgrade_lake
@@ -61,10 +62,6 @@ try:
 finally:
     control.stop(warehouse)
 """
-
-
-def quiet(_: str) -> None:
-    pass
 
 
 def _shallow() -> bool:

@@ -16,6 +16,7 @@ from databricks_jobs import lake, tables
 from databricks_jobs.export import export_gold, verify_export
 from databricks_jobs.export.changes import net_changes
 from databricks_jobs.gold.runner import build_gold
+from databricks_jobs.progress import quiet
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.storage import S3Access
 from databricks_jobs.tables import GOLD_TABLES, SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
@@ -26,10 +27,6 @@ pytestmark = pytest.mark.spark
 SILVER_1, SILVER_2 = "20261101T000000Z-00000001", "20261102T000000Z-00000002"
 EXPORT_1, EXPORT_2, EXPORT_3, EXPORT_4 = (f"2026110{i}T120000Z-0000000{i}" for i in range(1, 5))
 START = datetime(2025, 3, 3, 6)  # 06:00 UTC = midnight CST: hour i is local day i // 24
-
-
-def quiet(_: str) -> None:
-    pass
 
 
 # --- the netting of a change feed, by hand -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from databricks_jobs import lake
+from databricks_jobs.progress import quiet
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import CONTRACT_VERSION, Column, TableContract, bronze_raw_rows
 from databricks_jobs.upgrade import UpgradeRefused, plan_lake, read_stored, upgrade_lake
@@ -40,10 +41,6 @@ V1 = replace(
 )
 OTHER = TableContract("silver_upgrade_test__other", "Other.", (Column("k", "string", False),), ("k",))
 ROWS = [("A", 1, "x"), ("B", 2, None), ("C", 3, "z")]
-
-
-def quiet(_: str) -> None:
-    pass
 
 
 def make_lake(spark, tmp_path, schema: str) -> LakeSettings:
