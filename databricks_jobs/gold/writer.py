@@ -221,13 +221,21 @@ def _merge(spark: SparkSession, settings: LakeSettings, contract: TableContract,
     )
     if mode == "sync":
         merge = merge.whenNotMatchedBySourceDelete()
-    before = _history(spark, settings, contract, 1)[0]["version"]
+    # The version before the MERGE is needed only where execute() returns no counts; a runtime that returned them
+    # once always does, so later MERGEs of the process skip that read of the table's history.
+    before = None if _MERGE_COUNTS["returned"] else _history(spark, settings, contract, 1)[0]["version"]
     result = merge.execute()
+    _MERGE_COUNTS["returned"] = result is not None
     return {"operation": "merge", **_merge_counts(spark, settings, contract, result, before)}
 
 
+# Whether this process's runtime returns a MERGE's counts from execute() (Delta 3.0 and later: every runtime the
+# bundle targets, and delta-spark locally); learned from the first MERGE.
+_MERGE_COUNTS = {"returned": False}
+
+
 def _merge_counts(
-    spark: SparkSession, settings: LakeSettings, contract: TableContract, result: DataFrame | None, before: int
+    spark: SparkSession, settings: LakeSettings, contract: TableContract, result: DataFrame | None, before: int | None
 ) -> dict[str, int]:
     """Rows the MERGE wrote and deleted. Delta 3.x / 4.x return them as a one-row DataFrame; older runtimes return
     None after the MERGE committed, so the counts then come from the MERGE's commit in the history, and a MERGE
@@ -236,6 +244,11 @@ def _merge_counts(
         metrics = result.first()
         inserted, updated, deleted = (metrics[f"num_{k}_rows"] for k in ("inserted", "updated", "deleted"))
     else:
+        if before is None:
+            raise RuntimeError(
+                f"{contract.name}: the MERGE returned no counts where an earlier MERGE of this process did; its counts "
+                "cannot be told from the history without the version before it"
+            )
         (latest,) = _history(spark, settings, contract, 1)
         if latest["version"] == before:
             return {"rows_written": 0, "rows_deleted": 0}

@@ -49,7 +49,11 @@ def _table_rows(spark, settings: LakeSettings) -> list[tuple[str, float, str]]:
 
 @pytest.fixture(params=["returns metrics", "returns None"])
 def merge_result(request, monkeypatch):
-    """Delta's execute() as this runtime has it, or as a runtime that returns None after committing."""
+    """Delta's execute() as this runtime has it, or as a runtime that returns None after committing; the writer
+    learns which from its first MERGE (here, the test's first)."""
+    from databricks_jobs.gold import writer
+
+    monkeypatch.setitem(writer._MERGE_COUNTS, "returned", False)
     if request.param == "returns None":
         original = DeltaMergeBuilder.execute
 
@@ -61,7 +65,12 @@ def merge_result(request, monkeypatch):
     return request.param
 
 
-def test_counts_come_from_the_write_and_the_merge(spark, settings, merge_result):
+def test_counts_come_from_the_write_and_the_merge(spark, settings, merge_result, monkeypatch):
+    from databricks_jobs.gold import writer
+
+    history_reads = []
+    read_history = writer._history
+    monkeypatch.setattr(writer, "_history", lambda *args: history_reads.append(args[-1]) or read_history(*args))
     first = write_gold(
         spark, settings, CONTRACT, _rows(spark, ("A", 1.0, "b1"), ("B", 2.0, "b1"), ("C", 3.0, "b1")), "upsert", False
     )
@@ -74,13 +83,20 @@ def test_counts_come_from_the_write_and_the_merge(spark, settings, merge_result)
         "rows_written": 2,
         "rows_deleted": 0,
     }
+    # From the table's history: the overwrite's count, the version before the first MERGE (and, where execute()
+    # returns None, the MERGE's counts).
+    returned = merge_result == "returns metrics"
+    assert history_reads == ([3, 1] if returned else [3, 1, 1])
     # the same rows again: the MERGE changes nothing and counts nothing (not the previous commit's figures)
     again = _rows(spark, ("A", 1.0, "b3"), ("B", 2.5, "b3"))
     assert write_gold(spark, settings, CONTRACT, again, "upsert", False)["rows_written"] == 0
+    # A runtime that returned the first MERGE's counts returns every MERGE's: no history read before the next one.
+    assert write_gold(spark, settings, CONTRACT, _rows(spark, ("C", 3.5, "b4")), "upsert", False)["rows_written"] == 1
+    assert history_reads == ([3, 1] if returned else [3, 1, 1, 1, 1])
     assert _table_rows(spark, settings) == [
         ("A", 1.0, "b1"),
         ("B", 2.5, "b2"),
-        ("C", 3.0, "b1"),
+        ("C", 3.5, "b4"),
         ("D", 4.0, "b2"),
     ]
 
