@@ -104,38 +104,59 @@ class GoldContext:
         )
 
     def changed(self, table_name: str) -> DataFrame | None:
-        """Rows of a Silver table from batches Gold has not processed yet (all rows on a full refresh)."""
+        """Rows of a Silver table from batches Gold has not processed yet (all rows on a full refresh): a filter on
+        their batch ids, which Delta's file statistics answer by skipping the files of earlier batches, or, when the
+        batches are too many to list, an anti join with those processed."""
         silver = self.read(table_name)
         if silver is None or self.full_refresh:
             return silver
+        new = self.new_batch_ids(table_name)
+        if new is not None:
+            return silver.where(F.col("batch_id").isin(list(new))) if new else silver.limit(0)
         done = self.processed_batches().where(F.col("table_name") == table_name).select("batch_id")
         return silver.join(F.broadcast(done), "batch_id", "left_anti")
 
+    def new_batch_ids(self, table_name: str) -> tuple[str, ...] | None:
+        """The batches of a Silver table Gold has not processed (one job per table and run, onto the driver); None
+        when they are more than lake.DRIVER_ROWS (Silver runs without Gold, many times over) or the table is not
+        there."""
+
+        def ids() -> tuple[str, ...] | None:
+            silver = self.read(table_name)
+            if silver is None:
+                return None
+            done = self.processed_batches().where(F.col("table_name") == table_name).select("batch_id")
+            new = silver.select("batch_id").distinct().join(F.broadcast(done), "batch_id", "left_anti")
+            collected = lake.collect_small(new)
+            return None if collected is None else tuple(sorted(row[0] for row in collected.rows))
+
+        return self._once(("new_batch_ids", table_name), ids)
+
     def has_new_batches(self, table_name: str) -> bool:
-        """Whether a Silver table holds rows of a batch Gold has not processed (one small job per table and run)."""
-
-        def any_new() -> bool:
-            changed = self.changed(table_name)
-            return changed is not None and not changed.select("batch_id").limit(1).isEmpty()
-
-        return self._once(("has_new_batches", table_name), any_new)
+        """Whether a Silver table holds rows of a batch Gold has not processed."""
+        new = self.new_batch_ids(table_name)
+        if new is not None:
+            return bool(new)
+        changed = self.changed(table_name)
+        return changed is not None and not changed.select("batch_id").limit(1).isEmpty()
 
     def record_processed(self, table_names: list[str]) -> None:
-        """After every builder succeeded: remember the Silver batches now reflected in Gold."""
+        """After every builder succeeded: remember the Silver batches now reflected in Gold, those the builders were
+        given (Gold writes no Silver table, so they are all the Silver tables hold)."""
         if not any(self.has_new_batches(name) for name in table_names):
             return  # nothing to add: the insert-only MERGE below would not commit
-        frames = []
-        for name in table_names:
+        listed = [(name, self.new_batch_ids(name)) for name in table_names]
+        rows = [(name, batch_id) for name, new in listed if new for batch_id in new]
+        frames = [self.spark.createDataFrame(rows, GOLD_PROCESSED_SILVER_BATCHES.spark_schema())] if rows else []
+        for name, new in listed:
             silver = self.read(name)
-            if silver is not None:
-                frames.append(silver.select(F.lit(name).alias("table_name"), "batch_id").distinct())
-        if not frames:
-            return
+            if new is None and silver is not None:
+                # Too many to list: the pairs not recorded yet, found by Spark (what an insert-only MERGE would add).
+                pairs = silver.select(F.lit(name).alias("table_name"), "batch_id").distinct()
+                known = self.processed_batches().select("table_name", "batch_id")
+                frames.append(pairs.join(known, ["table_name", "batch_id"], "left_anti"))
         current = frames[0]
         for frame in frames[1:]:
             current = current.unionByName(frame)
-        # Only the pairs not recorded yet, appended: what an insert-only MERGE on the pair would add, in one job.
-        known = self.processed_batches().select("table_name", "batch_id")
-        new = current.join(known, ["table_name", "batch_id"], "left_anti")
-        lake.append(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES, new)
+        lake.append(self.spark, self.settings, GOLD_PROCESSED_SILVER_BATCHES, current)
         self._values.pop(_PROCESSED, None)
