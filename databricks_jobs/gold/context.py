@@ -144,7 +144,7 @@ class GoldContext:
         """After every builder succeeded: remember the Silver batches now reflected in Gold, those the builders were
         given (Gold writes no Silver table, so they are all the Silver tables hold)."""
         if not any(self.has_new_batches(name) for name in table_names):
-            return  # nothing to add: the insert-only MERGE below would not commit
+            return  # nothing to add, no commit
         listed = [(name, self.new_batch_ids(name)) for name in table_names]
         rows = [(name, batch_id) for name, new in listed if new for batch_id in new]
         frames = [self.spark.createDataFrame(rows, GOLD_PROCESSED_SILVER_BATCHES.spark_schema())] if rows else []
