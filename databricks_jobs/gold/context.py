@@ -137,8 +137,12 @@ class GoldContext:
         new = self.new_batch_ids(table_name)
         if new is not None:
             return bool(new)
-        changed = self.changed(table_name)
-        return changed is not None and not changed.select("batch_id").limit(1).isEmpty()
+
+        def any_new() -> bool:  # too many to list: one small job, asked once per table and run like the list
+            changed = self.changed(table_name)
+            return changed is not None and not changed.select("batch_id").limit(1).isEmpty()
+
+        return self._once(("has_new_batches", table_name), any_new)
 
     def record_processed(self, table_names: list[str]) -> None:
         """After every builder succeeded: remember the Silver batches now reflected in Gold, those the builders were
@@ -148,10 +152,10 @@ class GoldContext:
         listed = [(name, self.new_batch_ids(name)) for name in table_names]
         rows = [(name, batch_id) for name, new in listed if new for batch_id in new]
         frames = [self.spark.createDataFrame(rows, GOLD_PROCESSED_SILVER_BATCHES.spark_schema())] if rows else []
-        for name, new in listed:
-            silver = self.read(name)
-            if new is None and silver is not None:
-                # Too many to list: the pairs not recorded yet, found by Spark (what an insert-only MERGE would add).
+        for name in (name for name, new in listed if new is None):
+            silver = self.read(name)  # read only where the batches were too many to list
+            if silver is not None:
+                # The pairs not recorded yet, found by Spark (what an insert-only MERGE would add).
                 pairs = silver.select(F.lit(name).alias("table_name"), "batch_id").distinct()
                 known = self.processed_batches().select("table_name", "batch_id")
                 frames.append(pairs.join(known, ["table_name", "batch_id"], "left_anti"))
