@@ -63,7 +63,9 @@ def build_gold(
             # Only a run of every builder may mark Silver batches as reflected in Gold; when every builder found its
             # inputs unchanged there is no Silver batch to mark. Before the contexts are released: the builders
             # already asked which Silver tables hold new batches (builders write neither Silver nor that record).
-            inputs = sorted({name for b in builders for name in b.inputs})
+            # Only the upsert builders' inputs: they alone read the record (ctx.changed, _nothing_new); a sync
+            # builder rebuilds its whole table, and listing its inputs' batches was a Silver read for nothing.
+            inputs = sorted({name for b in builders if b.mode == "upsert" for name in b.inputs})
             records.append(lambda: ctx.record_processed(inputs))
         # Two tables, neither read by the other's writer: written at once (a new day's Gold ~1 s sooner).
         run_at_once(records, lambda record: record(), name="gold_records")

@@ -10,7 +10,12 @@ import pytest
 from databricks_jobs import lake
 from databricks_jobs.gold.runner import build_gold
 from databricks_jobs.settings import LakeSettings
-from databricks_jobs.tables import SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
+from databricks_jobs.tables import (
+    GOLD_PROCESSED_SILVER_BATCHES,
+    SILVER_DEMAND_HOURLY,
+    SILVER_QUARANTINE,
+    SILVER_WEATHER_HOURLY,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -24,7 +29,8 @@ TABLES = [
 
 
 def append_silver(spark, settings: LakeSettings, batch: str, start: datetime, hours: int) -> None:
-    """Silver rows of one batch for COAST and EAST (demand) and HOUSTON (weather), as the Silver part writes them."""
+    """Silver rows of one batch for COAST and EAST (demand) and HOUSTON (weather), as the Silver part writes them,
+    and a quarantined row."""
     demand, weather = [], []
     for i in range(hours):
         t = start + timedelta(hours=i)
@@ -32,7 +38,12 @@ def append_silver(spark, settings: LakeSettings, batch: str, start: datetime, ho
             value = base + (i * 53) % 400
             demand.append(("s", region, t, t + timedelta(hours=1), value, value, None, False, "f.csv", i, batch))
         weather.append(("noaa", "HOUSTON", "COAST", t, 10.0 + (i % 24), "w.csv", i, batch))
-    for rows, contract in ((demand, SILVER_DEMAND_HOURLY), (weather, SILVER_WEATHER_HOURLY)):
+    quarantine = [("s", "f.csv", hours, "", "unparseable_timestamp", "interval_start: 'x'", None, batch)]
+    for rows, contract in (
+        (demand, SILVER_DEMAND_HOURLY),
+        (weather, SILVER_WEATHER_HOURLY),
+        (quarantine, SILVER_QUARANTINE),
+    ):
         lake.append(spark, settings, contract, spark.createDataFrame(rows, contract.spark_schema()))
 
 
@@ -74,6 +85,12 @@ def test_incremental_gold_equals_full_rebuild_and_reruns_change_nothing(spark, t
     again = build_gold(spark, incremental, "20210305T000000Z-00000004", log=lambda _: None)
     assert all(again[name]["rows_written"] == 0 for name in TABLES)
     assert {name: snapshot(spark, incremental, name) for name in TABLES} == settled
+    # Gold records the batches of the upsert builders' inputs, which alone read that record; the quarantine's batches
+    # (read whole by a sync builder, which summarised both) are not listed.
+    assert results["gold_quality__quarantine_summary"]["rows_written"] == 1
+    recorded = sorted(map(tuple, lake.read(spark, incremental, GOLD_PROCESSED_SILVER_BATCHES.name).collect()))
+    batches = ["20210301T000000Z-00000001", "20210304T000000Z-00000002"]
+    assert recorded == [(table.name, b) for table in (SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY) for b in batches]
 
 
 def test_builders_run_at_once_and_a_failure_keeps_what_the_others_built(spark, tmp_path, monkeypatch):
