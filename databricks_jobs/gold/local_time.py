@@ -43,27 +43,37 @@ def hours_in_local_day(date_local: Column, time_zone: Column) -> Column:
     return ((F.unix_seconds(end) - F.unix_seconds(start)) / 3600).cast("int")
 
 
-def with_region_time_zone(df: DataFrame, regions: DataFrame) -> DataFrame:
-    """Adds time_zone (and is_aggregate, weather_station_id); a row whose region is missing from regions.csv fails the
-    query that reads it, naming the region.
+_REGION_FIELDS = ("time_zone", "is_aggregate", "weather_station_id")
 
-    The check rides in the time_zone column (Spark's raise_error) instead of a collect of the unknown regions: a collect
-    is its own Spark job over the whole input, per plan and per run, while every query that uses a row's local time
-    evaluates its time_zone anyway.
+
+def with_region_time_zone(df: DataFrame, regions: DataFrame) -> DataFrame:
+    """Adds time_zone (and is_aggregate, weather_station_id) of the row's region from `regions` (regions_frame); a row
+    whose region is missing from regions.csv fails the query that reads it, naming the region.
+
+    The regions are a reference list of tens of rows, taken onto the driver (a local frame: no Spark job) and looked up
+    as literal maps: each query that reads a row's local time then needs no join with them, which was a broadcast, a
+    Spark job of its own, per Silver scan of every Gold query. The check rides in the time_zone column (Spark's
+    raise_error) instead of a collect of the unknown regions: a collect is its own Spark job over the whole input, per
+    plan and per run, while every query that uses a row's local time evaluates its time_zone anyway.
     """
-    joined = df.join(
-        F.broadcast(regions.select("region_code", "time_zone", "is_aggregate", "weather_station_id")),
-        "region_code",
-        "left",
-    )
+    reference = regions.select("region_code", *_REGION_FIELDS)
+    rows = reference.collect()
+    region = F.col("region_code")
+    looked_up = {
+        name: F.create_map(*[F.lit(value) for row in rows for value in (row.region_code, row[name])])[region].cast(
+            reference.schema[name].dataType
+        )
+        for name in _REGION_FIELDS
+    }
     missing = F.raise_error(
         F.concat(
             F.lit("region "),
-            F.coalesce(F.col("region_code"), F.lit("NULL")),
+            F.coalesce(region, F.lit("NULL")),
             F.lit(" is not in databricks_jobs/reference/regions.csv nor the config root's regions.csv (no time zone)"),
         )
     )
-    return joined.withColumn("time_zone", F.when(F.col("time_zone").isNull(), missing).otherwise(F.col("time_zone")))
+    time_zone = looked_up["time_zone"]
+    return df.withColumns({**looked_up, "time_zone": F.when(time_zone.isNull(), missing).otherwise(time_zone)})
 
 
 def with_local_fields(df: DataFrame, regions: DataFrame, utc_col: str = "interval_start_utc") -> DataFrame:
