@@ -221,14 +221,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.steps", description=__doc__.split("\n\n")[0])
     parser.add_argument("layer", choices=LAYERS)
     parser.add_argument("--warm", action="store_true", help="run the layer once before, in the same process")
-    parser.add_argument("--threads", type=int, help="tables at once (concurrency.CONCURRENT_TABLE_THREADS)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="tables at once (concurrency.CONCURRENT_TABLE_THREADS; Gold: runner.GOLD_BUILDER_THREADS)",
+    )
     args = parser.parse_args(argv)
 
     from databricks_jobs import concurrency
     from databricks_jobs.spark_session import get_spark
 
     if args.threads:
-        concurrency.CONCURRENT_TABLE_THREADS = args.threads
+        from databricks_jobs.gold import runner
+
+        concurrency.CONCURRENT_TABLE_THREADS = runner.GOLD_BUILDER_THREADS = args.threads
     spark = get_spark()
     root = BENCH_DIR / "steps"
     raw, base = base_lake(spark, args.layer, root)

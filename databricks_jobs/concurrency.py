@@ -25,13 +25,14 @@ def run_at_once(
     *,
     name: str,
     stop: threading.Event | None = None,
+    threads: int | None = None,
 ) -> None:
-    """Runs `work(task)` for every task on CONCURRENT_TABLE_THREADS threads; `on_done(task, result)`, if given, runs on
-    the calling thread as each finishes. The first failure cancels the tasks not started yet, sets `stop` (for work that
-    runs several steps and can stop between them), and is raised once the running tasks have finished, so what they
-    wrote is complete and reported."""
+    """Runs `work(task)` for every task on `threads` threads (CONCURRENT_TABLE_THREADS by default); `on_done(task,
+    result)`, if given, runs on the calling thread as each finishes. The first failure cancels the tasks not started
+    yet, sets `stop` (for work that runs several steps and can stop between them), and is raised once the running
+    tasks have finished, so what they wrote is complete and reported."""
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=CONCURRENT_TABLE_THREADS, thread_name_prefix=name) as pool:
+    with ThreadPoolExecutor(max_workers=threads or CONCURRENT_TABLE_THREADS, thread_name_prefix=name) as pool:
         running: dict[Future, Task] = {pool.submit(work, task): task for task in tasks}
         for future in as_completed(running):
             try:

@@ -12,14 +12,17 @@ from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteEx
 
 from databricks_jobs import lake
 from databricks_jobs.concurrency import CONCURRENT_TABLE_THREADS, run_at_once
+from databricks_jobs.gold.runner import GOLD_BUILDER_THREADS
 from databricks_jobs.silver.build import table_groups
 from databricks_jobs.silver.registry import handler_for
 from databricks_jobs.sources import load_source_definitions
 
 
-def test_tasks_run_at_once_and_each_result_reaches_on_done_on_the_calling_thread():
-    # Every task waits for all the others: run one after another, the barrier would break.
-    barrier = threading.Barrier(CONCURRENT_TABLE_THREADS, timeout=10)
+@pytest.mark.parametrize("threads", [None, GOLD_BUILDER_THREADS], ids=["default width", "Gold's builders"])
+def test_tasks_run_at_once_and_each_result_reaches_on_done_on_the_calling_thread(threads):
+    # Every task waits for all the others: run one after another, or on fewer threads than asked, the barrier breaks.
+    width = threads or CONCURRENT_TABLE_THREADS
+    barrier = threading.Barrier(width, timeout=10)
     caller = threading.current_thread()
     seen: list[tuple[int, int, bool]] = []
 
@@ -28,12 +31,13 @@ def test_tasks_run_at_once_and_each_result_reaches_on_done_on_the_calling_thread
         return task * task
 
     run_at_once(
-        list(range(CONCURRENT_TABLE_THREADS)),
+        list(range(width)),
         work,
         lambda t, r: seen.append((t, r, threading.current_thread() is caller)),
         name="t",
+        threads=threads,
     )
-    assert sorted(seen) == [(t, t * t, True) for t in range(CONCURRENT_TABLE_THREADS)]
+    assert sorted(seen) == [(t, t * t, True) for t in range(width)]
 
 
 def test_a_failure_stops_tasks_not_started_and_is_raised_after_the_running_ones_finish():
