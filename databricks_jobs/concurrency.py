@@ -13,8 +13,8 @@ from typing import TypeVar
 Task = TypeVar("Task")
 Result = TypeVar("Result")
 
-# Threads that use the lake at once (Gold's builders, Silver's tables, the export's tables, the upgrade check's
-# reads): more only queue for the cores.
+# Threads that use the lake at once (Silver's tables, the export's tables, the upgrade check's reads): more only queue
+# for the cores. Gold's builders, which wait for one another's shared results, take more (gold/runner.py).
 CONCURRENT_TABLE_THREADS = 4
 
 
