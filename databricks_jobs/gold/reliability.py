@@ -168,8 +168,7 @@ def period_reliability(
     key = ["region_code", contract.primary_key[1]]
     not_med = ~F.col("is_major_event_day")
     sums = (
-        daily.withColumn(key[1], period_col)
-        .join(F.broadcast(regions.select("region_code", "time_zone")), "region_code")
+        with_region_time_zone(daily.withColumn(key[1], period_col), regions)
         .groupBy(*key)
         .agg(
             F.max("customers_served").alias("customers_served"),

@@ -18,6 +18,10 @@ from pathlib import Path
 
 CONFIG_ROOT_ENV = "ENERGY_CONFIG_ROOT"
 
+# A reference file (regions, customers served) holds tens to thousands of rows of ~100 bytes; a larger one is refused
+# before it is read.
+MAX_REFERENCE_BYTES = 4 << 20
+
 
 def resolve_config_root(value: str | Path | None) -> Path | None:
     """The config root `value` names as a folder, or None (packaged definitions and reference data only)."""
@@ -39,6 +43,10 @@ def config_file(config_root: str | Path | None, name: str) -> Path | None:
     return candidate if candidate is not None and candidate.exists() else None
 
 
-def file_key(path: Path) -> tuple[str, int]:
-    """A cache key that changes when the file does."""
+def bounded_file_key(path: Path) -> tuple[str, int]:
+    """A cache key that changes when the file does; raises naming the file when it is larger than a reference file
+    may be (MAX_REFERENCE_BYTES)."""
+    size = path.stat().st_size
+    if size > MAX_REFERENCE_BYTES:
+        raise ValueError(f"{path}: {size:,} bytes; a reference file holds at most {MAX_REFERENCE_BYTES:,}")
     return str(path), path.stat().st_mtime_ns

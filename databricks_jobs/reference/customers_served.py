@@ -9,7 +9,7 @@ import csv
 from functools import lru_cache
 from pathlib import Path
 
-from databricks_jobs.reference.config_root import config_file, file_key
+from databricks_jobs.reference.config_root import bounded_file_key, config_file
 
 CUSTOMERS_SERVED_CSV = Path(__file__).with_name("customers_served.csv")
 
@@ -37,8 +37,8 @@ def load_customers_served(config_root: str | Path | None = None) -> dict[tuple[s
     """(region_code, year) -> customers served: the packaged file with `config_root`'s customers_served.csv over it
     (None: the packaged rows only; its rows replace packaged rows of the same region and year).
     Raises naming the file and line on a bad or duplicate row."""
-    counts = dict(_read_customers_served(file_key(CUSTOMERS_SERVED_CSV)))
+    counts = dict(_read_customers_served(bounded_file_key(CUSTOMERS_SERVED_CSV)))
     override = config_file(config_root, "customers_served.csv")
     if override is not None:
-        counts.update(_read_customers_served(file_key(override)))
+        counts.update(_read_customers_served(bounded_file_key(override)))
     return counts

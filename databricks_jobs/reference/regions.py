@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from databricks_jobs.reference.config_root import config_file, file_key
+from databricks_jobs.reference.config_root import bounded_file_key, config_file
 
 REGIONS_CSV = Path(__file__).with_name("regions.csv")
+# Every Gold query that reads a row's local time carries the regions as literal maps (gold/local_time.py): a utility
+# has tens to hundreds of regions; more than this is refused naming the file.
+MAX_REGIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
     path = key[0]
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
+    if len(rows) > MAX_REGIONS:
+        raise ValueError(f"{path}: {len(rows):,} regions; at most {MAX_REGIONS:,} are allowed")
     regions = []
     for line, row in enumerate(rows, start=2):
         try:
@@ -61,9 +67,9 @@ def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
             )
         except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError) as error:
             raise ValueError(f"{path}: line {line}: bad region row {row!r}: {error!r}") from None
-    codes = [r.region_code for r in regions]
-    if len(set(codes)) != len(codes):
-        raise ValueError(f"{path}: region_code listed twice: {sorted({c for c in codes if codes.count(c) > 1})}")
+    twice = sorted(code for code, n in Counter(r.region_code for r in regions).items() if n > 1)
+    if twice:
+        raise ValueError(f"{path}: region_code listed twice: {twice}")
     check_stations(regions)
     return tuple(regions)
 
@@ -87,10 +93,10 @@ def load_regions(config_root: str | Path | None = None) -> tuple[Region, ...]:
     """The packaged regions.csv with `config_root`'s regions.csv over it (None: the packaged rows only): a row with a
     packaged region_code replaces it, others are added. Raises naming both files if two regions claim one
     alias, and both rows if two claim one weather station."""
-    merged = {r.region_code: r for r in _read_regions(file_key(REGIONS_CSV))}
+    merged = {r.region_code: r for r in _read_regions(bounded_file_key(REGIONS_CSV))}
     override = config_file(config_root, "regions.csv")
     if override is not None:
-        merged.update({r.region_code: r for r in _read_regions(file_key(override))})
+        merged.update({r.region_code: r for r in _read_regions(bounded_file_key(override))})
     regions = tuple(merged.values())
     alias_map(regions)
     check_stations(regions)

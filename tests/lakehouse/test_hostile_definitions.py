@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from databricks_jobs.reference.regions import REGIONS_CSV, load_regions
+from databricks_jobs.reference.config_root import MAX_REFERENCE_BYTES
+from databricks_jobs.reference.customers_served import load_customers_served
+from databricks_jobs.reference.regions import MAX_REGIONS, REGIONS_CSV, load_regions
 from databricks_jobs.silver.parsing import file_name_values
 from databricks_jobs.sources import SourceDefinitionError, load_definition_file, parse_definition
 from tests.lakehouse.bounded import run_bounded
@@ -175,3 +177,27 @@ def test_a_config_region_claiming_a_packaged_station_is_refused(tmp_path):
         f"weather station {packaged.weather_station_id!r} is claimed by both {packaged.region_code} "
         f"({REGIONS_CSV}, line {packaged.line}) and NEW_ONE ({tmp_path / 'regions.csv'}, line 2)"
     )
+
+
+def test_reference_files_too_long_or_too_large_are_refused_naming_them(tmp_path):
+    """Every Gold query carries the regions as literal maps: more than MAX_REGIONS rows is refused, and a reference file
+    over MAX_REFERENCE_BYTES is refused before it is read; a region listed twice is named among thousands."""
+    regions = tmp_path / "regions.csv"
+    rows = [f"R{i},Region {i},,false,America/Chicago,,,\n" for i in range(MAX_REGIONS + 1)]
+    regions.write_text(HEADER + "".join(rows))
+    assert regions.stat().st_size < MAX_REFERENCE_BYTES  # refused for its rows, not its bytes
+    with pytest.raises(ValueError) as error:
+        load_regions(tmp_path)
+    assert str(error.value) == f"{regions}: 10,001 regions; at most 10,000 are allowed"
+
+    regions.write_text(HEADER + "".join(rows[: MAX_REGIONS - 1]) + rows[1234])
+    with pytest.raises(ValueError) as error:
+        load_regions(tmp_path)
+    assert str(error.value) == f"{regions}: region_code listed twice: ['R1234']"
+
+    for name, load in (("regions.csv", load_regions), ("customers_served.csv", load_customers_served)):
+        large = tmp_path / name
+        large.write_text("x" * (MAX_REFERENCE_BYTES + 1))
+        with pytest.raises(ValueError) as error:
+            load(tmp_path)
+        assert str(error.value) == f"{large}: 4,194,305 bytes; a reference file holds at most 4,194,304"
