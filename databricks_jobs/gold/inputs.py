@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from databricks_jobs.gold.context import GoldContext
-from databricks_jobs.gold.local_time import regions_frame, with_local_fields
+from databricks_jobs.gold.local_time import with_local_fields
 from databricks_jobs.tables import SILVER_DEMAND_HOURLY, SILVER_WEATHER_HOURLY
 
 
@@ -17,7 +17,7 @@ def demand_local(ctx: GoldContext, changed_only: bool = False) -> DataFrame | No
 
     def load() -> DataFrame | None:
         frame = ctx.changed(SILVER_DEMAND_HOURLY.name) if changed_only else ctx.read(SILVER_DEMAND_HOURLY.name)
-        return None if frame is None else with_local_fields(frame, regions_frame(ctx.spark, ctx.regions))
+        return None if frame is None else with_local_fields(frame, ctx.regions)
 
     return ctx.cached(("demand_local", changed_only), load)
 
@@ -27,7 +27,7 @@ def weather_local(ctx: GoldContext, changed_only: bool = False) -> DataFrame | N
 
     def load() -> DataFrame | None:
         frame = ctx.changed(SILVER_WEATHER_HOURLY.name) if changed_only else ctx.read(SILVER_WEATHER_HOURLY.name)
-        return None if frame is None else with_local_fields(frame, regions_frame(ctx.spark, ctx.regions))
+        return None if frame is None else with_local_fields(frame, ctx.regions)
 
     return ctx.cached(("weather_local", changed_only), load)
 

@@ -6,6 +6,8 @@ because Spark renders TIMESTAMP -> TIMESTAMP_NTZ casts in the session zone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -43,27 +45,28 @@ def hours_in_local_day(date_local: Column, time_zone: Column) -> Column:
     return ((F.unix_seconds(end) - F.unix_seconds(start)) / 3600).cast("int")
 
 
-_REGION_FIELDS = ("time_zone", "is_aggregate", "weather_station_id")
+# The fields a row takes from its region, with their types (as regions_frame gives them).
+_REGION_FIELDS = {"time_zone": "string", "is_aggregate": "boolean", "weather_station_id": "string"}
 
 
-def with_region_time_zone(df: DataFrame, regions: DataFrame) -> DataFrame:
-    """Adds time_zone (and is_aggregate, weather_station_id) of the row's region from `regions` (regions_frame); a row
-    whose region is missing from regions.csv fails the query that reads it, naming the region.
+def with_region_time_zone(df: DataFrame, regions: Sequence[Region]) -> DataFrame:
+    """Adds time_zone (and is_aggregate, weather_station_id) of the row's region from `regions`
+    (reference.regions.load_regions); a row whose region is missing from regions.csv fails the query that reads it,
+    naming the region.
 
-    The regions are a reference list of tens of rows, taken onto the driver (a local frame: no Spark job) and looked up
-    as literal maps: each query that reads a row's local time then needs no join with them, which was a broadcast, a
-    Spark job of its own, per Silver scan of every Gold query. The check rides in the time_zone column (Spark's
-    raise_error) instead of a collect of the unknown regions: a collect is its own Spark job over the whole input, per
-    plan and per run, while every query that uses a row's local time evaluates its time_zone anyway.
+    The regions are a reference list of tens of rows, already on the driver, looked up as literal maps: each query
+    that reads a row's local time then needs no join with them (a broadcast, a Spark job of its own, per Silver scan of
+    every Gold query), and no Spark job collects them (a frame made from a Python list is a parallelized collection in
+    classic Spark: collecting it was a job per input of every Gold run). The check rides in the time_zone column
+    (Spark's raise_error) instead of a collect of the unknown regions: a collect is its own Spark job over the whole
+    input, per plan and per run, while every query that uses a row's local time evaluates its time_zone anyway.
     """
-    reference = regions.select("region_code", *_REGION_FIELDS)
-    rows = reference.collect()
     region = F.col("region_code")
     looked_up = {
-        name: F.create_map(*[F.lit(value) for row in rows for value in (row.region_code, row[name])])[region].cast(
-            reference.schema[name].dataType
-        )
-        for name in _REGION_FIELDS
+        name: F.create_map(*[F.lit(value) for r in regions for value in (r.region_code, getattr(r, name))])[
+            region
+        ].cast(spark_type)
+        for name, spark_type in _REGION_FIELDS.items()
     }
     missing = F.raise_error(
         F.concat(
@@ -76,7 +79,7 @@ def with_region_time_zone(df: DataFrame, regions: DataFrame) -> DataFrame:
     return df.withColumns({**looked_up, "time_zone": F.when(time_zone.isNull(), missing).otherwise(time_zone)})
 
 
-def with_local_fields(df: DataFrame, regions: DataFrame, utc_col: str = "interval_start_utc") -> DataFrame:
+def with_local_fields(df: DataFrame, regions: Sequence[Region], utc_col: str = "interval_start_utc") -> DataFrame:
     """Adds time_zone, interval_start_local, date_local, hour_local, month, day_type (weekday | weekend)."""
     local = to_local(F.col(utc_col), F.col("time_zone"))
     return (

@@ -18,15 +18,18 @@ Counting rules (one place, used by every table):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.exact_sums import exact_sum
-from databricks_jobs.gold.local_time import hours_in_local_day, regions_frame, to_local, with_region_time_zone
+from databricks_jobs.gold.local_time import hours_in_local_day, to_local, with_region_time_zone
 from databricks_jobs.gold.major_event_days import flag_major_event_days, med_thresholds
 from databricks_jobs.gold.writer import conform
+from databricks_jobs.reference.regions import Region
 from databricks_jobs.tables import (
     GOLD_OUTAGES_EVENTS,
     GOLD_RELIABILITY_DAILY,
@@ -55,7 +58,7 @@ def check_one_source_per_region(events: DataFrame) -> None:
         raise ValueError(f"outage events of one region come from more than one source ({detail}); map them apart")
 
 
-def events_local(silver_events: DataFrame, regions: DataFrame) -> DataFrame:
+def events_local(silver_events: DataFrame, regions: Sequence[Region]) -> DataFrame:
     """Silver outage events + time_zone, started_at_local, restored_at_local, date_local (local start day)."""
     tz = F.col("time_zone")
     return (
@@ -156,7 +159,7 @@ def _indices(frame: DataFrame, suffix: str) -> list[F.Column]:
 
 
 def period_reliability(
-    daily: DataFrame, events: DataFrame, regions: DataFrame, contract: TableContract, cemi_n: int, batch_id: str
+    daily: DataFrame, events: DataFrame, regions: Sequence[Region], contract: TableContract, cemi_n: int, batch_id: str
 ) -> DataFrame:
     """gold_reliability__daily + gold_outages__events -> the monthly or yearly table (chosen by `contract`)."""
     if contract.name == GOLD_RELIABILITY_MONTHLY.name:
@@ -219,7 +222,7 @@ def _silver_events_local(ctx: GoldContext) -> DataFrame | None:
         if silver is None:
             return None
         check_one_source_per_region(silver)
-        return events_local(silver, regions_frame(ctx.spark, ctx.regions))
+        return events_local(silver, ctx.regions)
 
     return ctx.cached(("reliability", "events_local"), load)
 
@@ -254,9 +257,8 @@ def _build_period(ctx: GoldContext, contract: TableContract) -> DataFrame | None
     events = _silver_events_local(ctx)
     if events is None:
         return None
-    regions = regions_frame(ctx.spark, ctx.regions)
     return period_reliability(
-        _daily(ctx, events), _flagged_events(ctx, events), regions, contract, DEFAULT_CEMI_N, ctx.batch_id
+        _daily(ctx, events), _flagged_events(ctx, events), ctx.regions, contract, DEFAULT_CEMI_N, ctx.batch_id
     )
 
 

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from databricks_jobs.gold.demand_coincident_peak import coincident_peak
 from databricks_jobs.gold.demand_daily import daily_demand
 from databricks_jobs.gold.demand_hourly_profile import hourly_profile
-from databricks_jobs.gold.local_time import regions_frame, with_local_fields
+from databricks_jobs.gold.local_time import with_local_fields
 from databricks_jobs.gold.weather import daily_degree_days, hourly_weather
 from databricks_jobs.gold.writer import conform
 from databricks_jobs.reference.regions import load_regions
@@ -50,7 +50,7 @@ def test_daily_demand_matches_pandas_across_both_dst_changes(spark):
         values = [1000.0 + (i * 37) % 211 for i in range(72)]
         values[30] = None  # a reported hour with no usable value
         rows += demand_rows("t", "COAST", start, values, imputed={5, 30, 40})
-    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark, load_regions()))
+    hourly = with_local_fields(silver_demand(spark, rows), load_regions())
     got = conform(daily_demand(hourly, "b1"), GOLD_DEMAND_DAILY).toPandas().set_index("date_local").sort_index()
 
     frame = pd.DataFrame(rows, columns=SILVER_DEMAND_HOURLY.column_names)
@@ -93,7 +93,7 @@ def test_daily_demand_matches_pandas_across_both_dst_changes(spark):
 def test_hourly_profile_mean_and_exact_p95_match_pandas(spark):
     values = [500.0 + ((i * 7919) % 1000) / 3 for i in range(24 * 62)]  # two months of irregular values
     rows = demand_rows("t", "NCENT", datetime(2021, 6, 1, 5), values)
-    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark, load_regions()))
+    hourly = with_local_fields(silver_demand(spark, rows), load_regions())
     got = conform(hourly_profile(hourly, "b1"), GOLD_DEMAND_HOURLY_PROFILE).toPandas()
 
     frame = pd.DataFrame(rows, columns=SILVER_DEMAND_HOURLY.column_names)
@@ -115,7 +115,7 @@ def test_hourly_profile_mean_and_exact_p95_match_pandas(spark):
 def test_sums_and_means_are_the_same_whatever_order_the_rows_are_added_in(spark):
     # As doubles, (0.1 + 0.2) + 0.3 = 0.6000000000000001 and (0.3 + 0.2) + 0.1 = 0.6: a day's energy would depend
     # on the order Spark meets the hours in, and a rebuild of an unchanged day would be rewritten and exported.
-    regions = regions_frame(spark, load_regions())
+    regions = load_regions()
     values = [0.1, 0.2, 0.3]
 
     def in_order(rows):  # one partition, rows added in the order given
@@ -146,7 +146,7 @@ def test_the_system_peak_hour_does_not_depend_on_the_order_regions_are_added_in(
         *demand_rows("t", "EAST", start, [0.0, 0.2]),
         *demand_rows("t", "NCENT", start, [0.0, 0.3]),
     ]
-    regions = regions_frame(spark, load_regions())
+    regions = load_regions()
     for order in (1, -1):  # one partition, rows added in the order given
         hourly = with_local_fields(silver_demand(spark, rows[::order]).coalesce(1), regions)
         got = conform(coincident_peak(hourly, "b1"), GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK).collect()
@@ -170,9 +170,7 @@ def test_degree_days_hand_computed(spark):
     rows = weather_rows("HOUSTON", "COAST", datetime(2021, 1, 5, 6), temps) + weather_rows(
         "HOUSTON", "COAST", datetime(2021, 1, 6, 6), hot
     )
-    weather = with_local_fields(
-        spark.createDataFrame(rows, SILVER_WEATHER_HOURLY.spark_schema()), regions_frame(spark, load_regions())
-    )
+    weather = with_local_fields(spark.createDataFrame(rows, SILVER_WEATHER_HOURLY.spark_schema()), load_regions())
     got = conform(daily_degree_days(weather, "b1"), GOLD_WEATHER_DAILY_DEGREE_DAYS).toPandas().set_index("date_local")
     day1, day2 = got.loc[datetime(2021, 1, 5).date()], got.loc[datetime(2021, 1, 6).date()]
     assert day1["mean_temperature_c"] == pytest.approx(15.0)
@@ -189,7 +187,7 @@ def test_hourly_weather_joins_the_regions_station_and_keeps_hours_without_weathe
         silver_demand(
             spark, demand_rows("t", "COAST", start, [10.0, 11.0, 12.0]) + demand_rows("t", "EAST", start, [5.0])
         ),
-        regions_frame(spark, load_regions()),
+        load_regions(),
     )
     weather = spark.createDataFrame(
         weather_rows("HOUSTON", "COAST", start, [30.0, 31.0]) + weather_rows("DFW", "NCENT", start, [25.0]),
@@ -215,7 +213,7 @@ def test_coincident_peak_hand_computed(spark):
         + demand_rows("t", "EAST", start, [50.0, 20.0, 60.0, None])
         + demand_rows("t", "ERCOT", start, [999.0, 999.0, 999.0, 999.0])  # aggregate: never part of the system
     )
-    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark, load_regions()))
+    hourly = with_local_fields(silver_demand(spark, rows), load_regions())
     got = (
         conform(coincident_peak(hourly, "b1"), GOLD_DEMAND_MONTHLY_COINCIDENT_PEAK).toPandas().set_index("region_code")
     )
@@ -235,7 +233,7 @@ def test_unknown_region_fails_the_query_naming_it(spark):
     # Among known regions' rows; the check rides in the time zone column, so it must survive to a Gold table's rows.
     rows = demand_rows("t", "COAST", datetime(2021, 1, 1), [1.0, 2.0])
     rows += demand_rows("t", "ATLANTIS", datetime(2021, 1, 1), [1.0])
-    hourly = with_local_fields(silver_demand(spark, rows), regions_frame(spark, load_regions()))
+    hourly = with_local_fields(silver_demand(spark, rows), load_regions())
     with pytest.raises(PySparkException, match="region ATLANTIS is not in databricks_jobs/reference/regions.csv"):
         daily_demand(hourly, "b1").collect()
     known = hourly.where(F.col("region_code") == "COAST")

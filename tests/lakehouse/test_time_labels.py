@@ -14,7 +14,7 @@ import pytest
 
 from databricks_jobs.bronze.ingest import ingest_bronze
 from databricks_jobs.gold.demand_daily import daily_demand
-from databricks_jobs.gold.local_time import regions_frame, with_local_fields
+from databricks_jobs.gold.local_time import with_local_fields
 from databricks_jobs.lake import read as read_table
 from databricks_jobs.reference.regions import load_regions
 from databricks_jobs.silver.build import build_silver
@@ -125,7 +125,7 @@ def test_file_order_tells_the_repeated_hour_apart(lake):
 
 def test_the_25_and_23_hour_days_come_out_right(spark, lake):
     hourly = lake["silver"].where("source_id = 'file_order_load'")
-    daily = daily_demand(with_local_fields(hourly, regions_frame(spark, load_regions())), "g1").toPandas()
+    daily = daily_demand(with_local_fields(hourly, load_regions()), "g1").toPandas()
     by_day = {str(r.date_local): r for r in daily.itertuples()}
     assert set(by_day) == {"2021-11-07", "2021-03-14"}
     for day, labels in (("2021-11-07", FALL), ("2021-03-14", SPRING)):

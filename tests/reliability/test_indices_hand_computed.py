@@ -21,7 +21,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pyspark.sql import functions as F
 
-from databricks_jobs.gold.local_time import regions_frame
 from databricks_jobs.gold.reliability import (
     daily_reliability,
     events_local,
@@ -69,7 +68,7 @@ def gold(spark):
     served = spark.createDataFrame(
         [("SYN_NORTH", 2020, N_T), ("SYN_NORTH", 2021, N_T)], "region_code string, year int, customers_served bigint"
     )
-    regions = regions_frame(spark, load_regions())
+    regions = load_regions()
     local = events_local(silver, regions)
     daily = daily_reliability(local, served, "b1").cache()
     events = outage_events_gold(local, daily, "b1").cache()
@@ -196,7 +195,7 @@ def test_customer_minutes_are_the_same_whatever_order_the_events_are_added_in(sp
     start = datetime(2021, 6, 10, 16, 0, tzinfo=UTC)
     events = [_event(f"O{i}", start + timedelta(hours=i), minutes, 1) for i, minutes in enumerate((0.1, 0.2, 0.3))]
     served = spark.createDataFrame([("SYN_NORTH", 2021, N_T)], "region_code string, year int, customers_served bigint")
-    regions = regions_frame(spark, load_regions())
+    regions = load_regions()
     for order in (1, -1):  # one partition, events added in the order given
         silver = spark.createDataFrame(events[::order], SILVER_OUTAGE_EVENTS.spark_schema()).coalesce(1)
         local = events_local(silver, regions)
