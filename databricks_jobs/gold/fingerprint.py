@@ -34,9 +34,11 @@ def _code_version() -> str:
 
 
 def reference_data(config_root: str | None) -> dict[str, str]:
-    """A digest of each reference data set as the builders load it (packaged files with `config_root`'s over them)."""
+    """A digest of each reference data set as the builders load it (packaged files with `config_root`'s over them): of
+    its values, so a package installed elsewhere or a regions file's rows reordered rebuilds nothing."""
     regions, served = load_regions(config_root), load_customers_served(config_root)
-    data = {"regions": repr(regions), "customers_served": repr(sorted(served.items()))}
+    region_values = [r.values() for r in sorted(regions, key=lambda r: r.region_code)]
+    data = {"regions": repr(region_values), "customers_served": repr(sorted(served.items()))}
     return {name: hashlib.sha256(text.encode()).hexdigest() for name, text in data.items()}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +33,10 @@ class Region:
     @property
     def row(self) -> str:
         return f"{self.region_code} ({self.defined_in}, line {self.line})"
+
+    def values(self) -> tuple:
+        """What the region is, without where its row was read (defined_in, line): what Gold's figures depend on."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name not in ("defined_in", "line"))
 
 
 def _normalise_alias(text: str) -> str:

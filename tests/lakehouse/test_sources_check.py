@@ -124,3 +124,27 @@ def test_sources_check_names_a_refused_file(spark, config_root, tmp_path):
     result = check_file(spark, definition, file, load_regions(config_root))
     assert result.refused
     assert result.lines[0].startswith("  file refused: peach/load_bad.csv: wrong header: no column for timestamp")
+
+
+def test_the_reference_fingerprint_holds_the_regions_values_not_where_they_were_read(config_root, tmp_path):
+    """gold/fingerprint.reference_data decides whether Gold rebuilds on a reference change: the same regions read from
+    another folder (a package installed elsewhere), or in another row order, change nothing; a time zone does."""
+    import shutil
+
+    from databricks_jobs.gold.fingerprint import reference_data
+
+    with (config_root / "regions.csv").open("a") as handle:  # a second row, so the rows can be reordered
+        handle.write("PEACH_SOUTH,Peach Power south,,false,America/New_York,,,peach south\n")
+    moved = tmp_path / "moved"
+    shutil.copytree(config_root, moved)
+    assert reference_data(str(moved)) == reference_data(str(config_root))
+
+    header, *rows = (moved / "regions.csv").read_text().splitlines()
+    (moved / "regions.csv").write_text("\n".join([header, *reversed(rows)]) + "\n")
+    assert reference_data(str(moved)) == reference_data(str(config_root))
+
+    (moved / "regions.csv").write_text(
+        (moved / "regions.csv").read_text().replace("America/New_York", "America/Detroit")
+    )
+    changed, before = reference_data(str(moved)), reference_data(str(config_root))
+    assert changed["regions"] != before["regions"] and changed["customers_served"] == before["customers_served"]
