@@ -174,8 +174,9 @@ def incremental(spark, rows: int) -> dict[str, object]:
 
     The first new day is the process's first incremental run: its JVM meets Gold's incremental code paths (comparing
     recomputed rows with the stored ones, appending and MERGEing them) for the first time, as a scheduled job's new
-    driver does every day, while the full run takes only paths warm_up already took. The second day is the same work
-    on warm paths: the difference between the two days is a new JVM's first use, not the day's work."""
+    driver does every day, while the full run takes only paths warm_up already took. The second day is the same kind
+    of work on warm paths; the two days' Gold can still differ in work (a day that moves a month's system peak MERGEs
+    the coincident peak too), so compare their Spark jobs before reading the difference as warm-up."""
     root = BENCH_DIR / "incremental"
     raw, _ = generate(rows, BENCH_DIR / "pipeline")
     data = root / "raw"

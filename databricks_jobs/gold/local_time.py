@@ -12,20 +12,17 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from databricks_jobs.reference.regions import Region
+from databricks_jobs.tables import GOLD_REFERENCE_REGIONS
+
+# The regions' columns and types, as gold_reference__regions publishes them (the fields a row takes from its region are
+# among them).
+REGION_COLUMNS = {c.name: c.type for c in GOLD_REFERENCE_REGIONS.columns if c.name != "batch_id"}
 
 
-def regions_frame(spark: SparkSession, regions: tuple[Region, ...]) -> DataFrame:
-    """The reference regions (reference.regions.load_regions) as a small DataFrame: region_code, region_name,
-    parent_region_code, is_aggregate, time_zone, weather_station_id."""
-    rows = [
-        (r.region_code, r.region_name, r.parent_region_code, r.is_aggregate, r.time_zone, r.weather_station_id)
-        for r in regions
-    ]
-    schema = (
-        "region_code string, region_name string, parent_region_code string, is_aggregate boolean, "
-        "time_zone string, weather_station_id string"
-    )
-    return spark.createDataFrame(rows, schema)
+def regions_frame(spark: SparkSession, regions: Sequence[Region]) -> DataFrame:
+    """The reference regions (reference.regions.load_regions) as a small DataFrame of REGION_COLUMNS."""
+    rows = [tuple(getattr(r, name) for name in REGION_COLUMNS) for r in regions]
+    return spark.createDataFrame(rows, ", ".join(f"{name} {spark_type}" for name, spark_type in REGION_COLUMNS.items()))
 
 
 def to_local(utc: Column, time_zone: Column) -> Column:
@@ -45,8 +42,8 @@ def hours_in_local_day(date_local: Column, time_zone: Column) -> Column:
     return ((F.unix_seconds(end) - F.unix_seconds(start)) / 3600).cast("int")
 
 
-# The fields a row takes from its region, with their types (as regions_frame gives them).
-_REGION_FIELDS = {"time_zone": "string", "is_aggregate": "boolean", "weather_station_id": "string"}
+# The fields a row takes from its region (typed as in REGION_COLUMNS).
+_REGION_FIELDS = ("time_zone", "is_aggregate", "weather_station_id")
 
 
 def with_region_time_zone(df: DataFrame, regions: Sequence[Region]) -> DataFrame:
@@ -65,8 +62,8 @@ def with_region_time_zone(df: DataFrame, regions: Sequence[Region]) -> DataFrame
     looked_up = {
         name: F.create_map(*[F.lit(value) for r in regions for value in (r.region_code, getattr(r, name))])[
             region
-        ].cast(spark_type)
-        for name, spark_type in _REGION_FIELDS.items()
+        ].cast(REGION_COLUMNS[name])
+        for name in _REGION_FIELDS
     }
     missing = F.raise_error(
         F.concat(

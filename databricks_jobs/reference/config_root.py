@@ -14,6 +14,9 @@ configurations in one process never see each other's definitions or reference da
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 from pathlib import Path
 
 CONFIG_ROOT_ENV = "ENERGY_CONFIG_ROOT"
@@ -43,10 +46,26 @@ def config_file(config_root: str | Path | None, name: str) -> Path | None:
     return candidate if candidate is not None and candidate.exists() else None
 
 
-def bounded_file_key(path: Path) -> tuple[str, int]:
-    """A cache key that changes when the file does; raises naming the file when it is larger than a reference file
-    may be (MAX_REFERENCE_BYTES)."""
-    size = path.stat().st_size
-    if size > MAX_REFERENCE_BYTES:
-        raise ValueError(f"{path}: {size:,} bytes; a reference file holds at most {MAX_REFERENCE_BYTES:,}")
+def file_key(path: Path) -> tuple[str, int]:
+    """A cache key that changes when the file does."""
     return str(path), path.stat().st_mtime_ns
+
+
+def read_reference_rows(path: Path | str) -> list[dict[str, str]]:
+    """The rows of a reference CSV file (regions, customers served) under its header. Raises naming the file when it is
+    larger than MAX_REFERENCE_BYTES (nothing past that is read, however the file grows meanwhile), is not UTF-8 text,
+    or is not CSV (naming the line, e.g. a field over the csv module's limit)."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_REFERENCE_BYTES + 1)
+        if len(data) > MAX_REFERENCE_BYTES:
+            size = os.fstat(handle.fileno()).st_size
+            raise ValueError(f"{path}: {size:,} bytes; a reference file holds at most {MAX_REFERENCE_BYTES:,}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start:,} of the file)") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as error:
+        raise ValueError(f"{path}: line {reader.reader.line_num}: not CSV: {error}") from None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from databricks_jobs.reference.config_root import bounded_file_key, config_file
+from databricks_jobs.reference.config_root import config_file, file_key, read_reference_rows
 
 REGIONS_CSV = Path(__file__).with_name("regions.csv")
 # Every Gold query that reads a row's local time carries the regions as literal maps (gold/local_time.py): a utility
@@ -47,8 +46,7 @@ def _normalise_alias(text: str) -> str:
 @lru_cache(maxsize=8)
 def _read_regions(key: tuple[str, int]) -> tuple[Region, ...]:
     path = key[0]
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_reference_rows(path)
     if len(rows) > MAX_REGIONS:
         raise ValueError(f"{path}: {len(rows):,} regions; at most {MAX_REGIONS:,} are allowed")
     regions = []
@@ -97,10 +95,10 @@ def load_regions(config_root: str | Path | None = None) -> tuple[Region, ...]:
     """The packaged regions.csv with `config_root`'s regions.csv over it (None: the packaged rows only): a row with a
     packaged region_code replaces it, others are added. Raises naming both files if two regions claim one
     alias, and both rows if two claim one weather station."""
-    merged = {r.region_code: r for r in _read_regions(bounded_file_key(REGIONS_CSV))}
+    merged = {r.region_code: r for r in _read_regions(file_key(REGIONS_CSV))}
     override = config_file(config_root, "regions.csv")
     if override is not None:
-        merged.update({r.region_code: r for r in _read_regions(bounded_file_key(override))})
+        merged.update({r.region_code: r for r in _read_regions(file_key(override))})
     regions = tuple(merged.values())
     alias_map(regions)
     check_stations(regions)

@@ -201,3 +201,13 @@ def test_reference_files_too_long_or_too_large_are_refused_naming_them(tmp_path)
         with pytest.raises(ValueError) as error:
             load(tmp_path)
         assert str(error.value) == f"{large}: 4,194,305 bytes; a reference file holds at most 4,194,304"
+
+        # Within the bytes, still refused naming the file: not UTF-8, or one field past the csv module's limit.
+        large.write_bytes(HEADER.encode() + b"R1,caf\xe9,,false,UTC,,,\n")
+        with pytest.raises(ValueError) as error:
+            load(tmp_path)
+        assert str(error.value) == f"{large}: not UTF-8 text (byte {len(HEADER) + 6:,} of the file)"
+        large.write_text(HEADER + "R1," + "y" * 200_000 + ",,false,UTC,,,\n")
+        with pytest.raises(ValueError) as error:
+            load(tmp_path)
+        assert str(error.value) == f"{large}: line 2: not CSV: field larger than field limit (131072)"
