@@ -118,7 +118,7 @@ def step_frame(spark: SparkSession, report) -> DataFrame:
     """A PipelineReport's steps: stage, seconds, summary and per-file problems."""
     rows = [(s.stage, float(s.seconds), s.summary, list(s.problems)) for s in report.steps]
     schema = "stage string, seconds double, summary string, problems array<string>"
-    return spark.createDataFrame(rows, schema)
+    return lake.rows_frame(spark, rows, schema)
 
 
 def gold_results_frame(spark: SparkSession, results: Mapping[str, Mapping[str, object]]) -> DataFrame:
@@ -127,7 +127,7 @@ def gold_results_frame(spark: SparkSession, results: Mapping[str, Mapping[str, o
         (table, str(r.get("operation", "")), int(r.get("rows_written", 0)), float(r.get("seconds", 0.0)))
         for table, r in results.items()
     ]
-    return spark.createDataFrame(rows, "table string, operation string, rows_written bigint, seconds double")
+    return lake.rows_frame(spark, rows, "table string, operation string, rows_written bigint, seconds double")
 
 
 def manifest_frame(spark: SparkSession, manifest: Mapping[str, object] | None) -> DataFrame:
@@ -145,7 +145,7 @@ def manifest_frame(spark: SparkSession, manifest: Mapping[str, object] | None) -
         for t in (manifest or {}).get("tables", [])  # type: ignore[union-attr]
     ]
     schema = "batch_id string, mode string, table string, row_count bigint, deleted_keys bigint, files int"
-    return spark.createDataFrame(rows, schema)
+    return lake.rows_frame(spark, rows, schema)
 
 
 def of_batch(frame: DataFrame, batch_id: str) -> DataFrame:
@@ -217,8 +217,10 @@ def rejected_rows(
     )
     line_columns = ["source_id", "source_file", "content_hash", "source_row_number"]
     if raw_rows is None:  # no Bronze table yet: the raw lines are unknown
-        lines = quarantine.sparkSession.createDataFrame(
-            [], "source_id string, source_file string, content_hash string, source_row_number bigint, raw_line string"
+        lines = lake.rows_frame(
+            quarantine.sparkSession,
+            [],
+            "source_id string, source_file string, content_hash string, source_row_number bigint, raw_line string",
         )
     else:
         lines = raw_rows.select(*line_columns, "raw_line")

@@ -147,7 +147,7 @@ def read(spark: SparkSession, settings: LakeSettings, table: str) -> DataFrame |
 def read_or_empty(spark: SparkSession, settings: LakeSettings, contract: TableContract) -> DataFrame:
     """The table, or an empty frame of its contract's schema."""
     frame = read(spark, settings, contract.name)
-    return frame if frame is not None else spark.createDataFrame([], contract.spark_schema())
+    return frame if frame is not None else rows_frame(spark, [], contract.spark_schema())
 
 
 def version_properties(contract: TableContract) -> str:
@@ -339,7 +339,7 @@ def rows_of_file_versions(spark: SparkSession, rows: DataFrame, versions: Iterab
     versions = sorted(set(versions))
     if not versions:
         return rows.where(F.lit(False))
-    wanted = spark.createDataFrame(versions, "source_file string, content_hash string")
+    wanted = rows_frame(spark, versions, "source_file string, content_hash string")
     return rows.where(of_file_versions(versions)).join(
         F.broadcast(wanted), ["source_file", "content_hash"], "left_semi"
     )
@@ -354,7 +354,7 @@ def records_frame(spark: SparkSession, contract: TableContract, records: Iterabl
         if missing:
             raise KeyError(f"{contract.name}: record lacks columns {missing}")
         rows.append(tuple(record[n] for n in names))
-    return spark.createDataFrame(rows, contract.spark_schema())
+    return rows_frame(spark, rows, contract.spark_schema())
 
 
 # What another writer's commit can make a DELETE or MERGE fail with (docs page "Isolation levels and write conflicts on
@@ -423,10 +423,36 @@ def _holds_timestamp(data_type: DataType) -> bool:
     return isinstance(data_type, TimestampType)
 
 
+def rows_frame(spark: SparkSession, rows: Iterable[Sequence[object]], schema: StructType | str) -> DataFrame:
+    """Rows held by the driver (tuples or Rows, in the schema's column order) as a DataFrame of `schema` (a StructType
+    or a DDL string): a local relation, sent as Arrow. Spark plans a local relation on the driver, so reading,
+    filtering or broadcasting it runs no Spark job, where classic Spark parallelizes a list given to createDataFrame
+    (a job at each use; Spark Connect sends local rows as a local relation either way). A value of the wrong type, or
+    a null in a NOT NULL column, is refused naming the column, as createDataFrame's schema check would."""
+    import pyarrow as pa  # with pyspark's Arrow support: a dependency of the wheel, and on every Databricks runtime
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    struct = schema if isinstance(schema, StructType) else StructType.fromDDL(schema)
+    # Instants in UTC: a naive datetime is UTC wall-clock time (clock.utc_now), whatever the driver's time zone.
+    arrow = to_arrow_schema(struct, timezone="UTC")
+    rows = list(rows)
+    columns = []
+    for i, (field, arrow_field) in enumerate(zip(struct.fields, arrow, strict=True)):
+        values = [row[i] for row in rows]
+        try:
+            column = pa.array(values, type=arrow_field.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as error:
+            raise TypeError(f"column {field.name} ({field.dataType.simpleString()}): {error}") from None
+        if not field.nullable and column.null_count:
+            raise ValueError(f"column {field.name}: NOT NULL, but {column.null_count} of {len(rows)} rows hold null")
+        columns.append(column)
+    return spark.createDataFrame(pa.Table.from_arrays(columns, schema=arrow), struct)
+
+
 def local_frame(spark: SparkSession, collected: Collected) -> DataFrame:
-    """The collected rows as a DataFrame with the types they had (Spark Connect sends them inline as a local relation;
-    classic Spark parallelizes them: no file is read again)."""
-    local = spark.createDataFrame(collected.rows, collected.schema)
+    """The collected rows as a DataFrame with the types they had, a local relation (rows_frame): no file is read
+    again, and no job runs to read them."""
+    local = rows_frame(spark, collected.rows, collected.schema)
     instants = collected.instants
     return local.select([F.timestamp_micros(F.col(c)).alias(c) if c in instants else F.col(c) for c in local.columns])
 

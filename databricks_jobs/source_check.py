@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.ingest import read_file_rows
 from databricks_jobs.bronze.raw_files import RawFile, RawFileError, list_files, raw_file
 from databricks_jobs.reference.regions import Region
@@ -72,7 +73,7 @@ def _candidates(
     header, bronze, _ = read_file_rows(spark, definition, file, batch_id="check")
     handler = handler_for(definition.dataset)
     candidates = source_candidates(bronze, definition, RawFields.of({file.relative_path: header}), regions)
-    existing = spark.createDataFrame([], handler.target.spark_schema())
+    existing = lake.rows_frame(spark, [], handler.target.spark_schema())
     return header, assign_fates(candidates, existing, handler)
 
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import pyspark.sql.functions as F
 from pyspark.sql import DataFrame, SparkSession, Window
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.csv_line import field_count
 from databricks_jobs.bronze.headers import check_header, number_duplicates
 from databricks_jobs.bronze.raw_files import FileScan, RawFile, RawFileError
@@ -201,8 +202,8 @@ def read_csv_files(spark: SparkSession, files: list[CsvFile], definition: Source
         name = f.file.relative_path
         path = by_name.get(name, ("", None))[0]
         records.append((path, name, f.content_hash, f.header_lines, name in batch.row_counts))
-    known = spark.createDataFrame(
-        records, "_path string, source_file string, content_hash string, _header_lines int, _accepted boolean"
+    known = lake.rows_frame(
+        spark, records, "_path string, source_file string, content_hash string, _header_lines int, _accepted boolean"
     )
     # Numbered inside the write's own job (a file's lines in block order, then read order within a block), so the
     # numbers do not depend on Spark packing the files into partitions the same way in two jobs (the aggregation

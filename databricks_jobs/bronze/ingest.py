@@ -162,7 +162,7 @@ def _xls_rows(
         raise RawFileError(f"{file.relative_path}: empty file (header only, no data rows)")
     schema = bronze_raw_rows(definition.source_id).spark_schema()
     columns = StructType([schema[name] for name in FILE_ROW_COLUMNS])
-    frame = spark.createDataFrame([(file.relative_path, digest, *row) for row in rows], columns)
+    frame = lake.rows_frame(spark, [(file.relative_path, digest, *row) for row in rows], columns)
     return header, frame, len(rows)
 
 

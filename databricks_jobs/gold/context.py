@@ -151,7 +151,7 @@ class GoldContext:
             return  # nothing to add, no commit
         listed = [(name, self.new_batch_ids(name)) for name in table_names]
         rows = [(name, batch_id) for name, new in listed if new for batch_id in new]
-        frames = [self.spark.createDataFrame(rows, GOLD_PROCESSED_SILVER_BATCHES.spark_schema())] if rows else []
+        frames = [lake.rows_frame(self.spark, rows, GOLD_PROCESSED_SILVER_BATCHES.spark_schema())] if rows else []
         for name in (name for name, new in listed if new is None):
             silver = self.read(name)  # read only where the batches were too many to list
             if silver is not None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from databricks_jobs import lake
 from databricks_jobs.reference.regions import Region
 from databricks_jobs.tables import GOLD_REFERENCE_REGIONS
 
@@ -22,7 +23,9 @@ REGION_COLUMNS = {c.name: c.type for c in GOLD_REFERENCE_REGIONS.columns if c.na
 def regions_frame(spark: SparkSession, regions: Sequence[Region]) -> DataFrame:
     """The reference regions (reference.regions.load_regions) as a small DataFrame of REGION_COLUMNS."""
     rows = [tuple(getattr(r, name) for name in REGION_COLUMNS) for r in regions]
-    return spark.createDataFrame(rows, ", ".join(f"{name} {spark_type}" for name, spark_type in REGION_COLUMNS.items()))
+    return lake.rows_frame(
+        spark, rows, ", ".join(f"{name} {spark_type}" for name, spark_type in REGION_COLUMNS.items())
+    )
 
 
 def to_local(utc: Column, time_zone: Column) -> Column:

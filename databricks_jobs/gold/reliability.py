@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from databricks_jobs import lake
 from databricks_jobs.gold.builder import GoldBuilder
 from databricks_jobs.gold.context import GoldContext
 from databricks_jobs.gold.exact_sums import exact_sum
@@ -45,7 +46,7 @@ DEFAULT_CEMI_N = 3
 def customers_served_frame(spark: SparkSession, counts: dict[tuple[str, int], int]) -> DataFrame:
     """(region_code, year) -> customers served (reference.customers_served) as a small DataFrame."""
     rows = [(region, year, count) for (region, year), count in sorted(counts.items())]
-    return spark.createDataFrame(rows, "region_code string, year int, customers_served bigint")
+    return lake.rows_frame(spark, rows, "region_code string, year int, customers_served bigint")
 
 
 def check_one_source_per_region(events: DataFrame) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from databricks_jobs import lake
 from databricks_jobs.bronze.csv_line import split_fields
 from databricks_jobs.reference.regions import Region, alias_map
 from databricks_jobs.sources.aliases import normalise_header
@@ -71,7 +72,7 @@ class RawFields:
         rows = bronze.withColumn("_fields", fields)
         if len(self.layouts) == 1:
             return rows.withColumn("_layout", F.lit(0))
-        files = bronze.sparkSession.createDataFrame(sorted(self.layout_of.items()), "source_file string, _layout int")
+        files = lake.rows_frame(bronze.sparkSession, sorted(self.layout_of.items()), "source_file string, _layout int")
         return rows.join(F.broadcast(files), "source_file", "left")
 
     def _per_layout(self, values: list[Column]) -> Column:

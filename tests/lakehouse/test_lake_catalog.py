@@ -3,7 +3,7 @@ holds (comments, clustering, NOT NULL), re-registration of a lake written by an 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from pyspark.errors import AnalysisException
@@ -269,3 +269,54 @@ def test_few_rows_cross_the_driver_with_their_instants_and_nested_ones_are_not_c
     ):
         assert lake.collect_small(frame.selectExpr("id", f"{nested} AS v")) is None, nested
     assert lake.collect_small(frame.selectExpr("id", "array(id) AS ids", "named_struct('n', id) AS s")) is not None
+
+
+def _jobs_started(spark) -> int:
+    ids = spark.sparkContext.statusTracker().getJobIdsForGroup()
+    return max(ids) + 1 if ids else 0
+
+
+def test_rows_held_by_the_driver_become_a_local_relation_with_their_types_and_are_checked(spark):
+    import calendar
+    from decimal import Decimal
+
+    from pyspark.sql import Row
+
+    schema = (
+        "k string NOT NULL, at_utc timestamp, d date, energy_mwh decimal(38,9), ok boolean, tags array<string>, "
+        "counts map<string,bigint>, s struct<x: int, y: string>, n int, f double"
+    )
+    naive_utc = datetime(2021, 11, 7, 6, 30)  # clock.utc_now's kind: naive, in UTC
+    rows = [
+        (
+            "a",
+            naive_utc,
+            date(2024, 2, 29),
+            Decimal("1.000000001"),
+            True,
+            ["x", None],
+            {"p": 1},
+            Row(x=1, y="z"),
+            3,
+            0.1,
+        ),
+        Row(k="b", at_utc=None, d=None, energy_mwh=None, ok=None, tags=None, counts=None, s=None, n=None, f=None),
+    ]
+    frame = lake.rows_frame(spark, rows, schema)
+    assert frame.schema == spark.createDataFrame([], schema).schema
+    before = _jobs_started(spark)
+    back = frame.selectExpr("*", "unix_micros(at_utc) AS at_micros").collect()
+    assert _jobs_started(spark) == before  # a local relation: read on the driver, no Spark job
+    values = [(r.k, r.d, r.energy_mwh, r.ok, r.tags, r.counts, r.s, r.n, r.f) for r in back]
+    assert values == [
+        ("a", date(2024, 2, 29), Decimal("1.000000001"), True, ["x", None], {"p": 1}, Row(x=1, y="z"), 3, 0.1),
+        ("b", None, None, None, None, None, None, None, None),
+    ]
+    # The naive datetime is the UTC instant, whatever time zone the driver's process runs in.
+    assert back[0].at_micros == calendar.timegm(naive_utc.timetuple()) * 1_000_000
+
+    with pytest.raises(ValueError, match=r"^column k: NOT NULL, but 1 of 2 rows hold null$"):
+        lake.rows_frame(spark, [("a", *rows[0][1:]), (None, *rows[0][1:])], schema)
+    with pytest.raises(TypeError, match=r"^column n \(int\): Could not convert '3' with type str"):
+        lake.rows_frame(spark, [(*rows[0][:8], "3", 0.1)], schema)
+    assert lake.rows_frame(spark, [], schema).count() == 0
