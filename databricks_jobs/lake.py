@@ -26,6 +26,7 @@ from pyspark.sql import Column, DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DataType, MapType, StructType, TimestampType
 
+from databricks_jobs.clock import from_utc_micros
 from databricks_jobs.settings import LakeSettings
 from databricks_jobs.tables import (
     CHANGE_DATA_FEED_TABLES,
@@ -272,9 +273,16 @@ def metadata(spark: SparkSession, settings: LakeSettings, table: str) -> TableMe
         return None
     if settings.is_local_catalog and getattr(spark, "_jvm", None) is not None:
         return _local_metadata(spark, settings, table)
-    row = spark.sql(f"DESCRIBE DETAIL {settings.table_name(table)}").first()
+    return described_metadata(spark.sql(f"DESCRIBE DETAIL {settings.table_name(table)}"))
+
+
+def described_metadata(detail: DataFrame) -> TableMetadata:
+    """DESCRIBE DETAIL's answer as TableMetadata; the commit time crosses as microseconds, because PySpark collects a
+    TIMESTAMP as the client's local wall-clock time."""
+    row = detail.select("id", "description", "properties", F.unix_micros("lastModified").alias("micros")).first()
+    committed = from_utc_micros(row["micros"])
     return TableMetadata(
-        str(row["id"]), row["description"] or "", dict(row["properties"] or {}), _iso_millis(row["lastModified"])
+        str(row["id"]), row["description"] or "", dict(row["properties"] or {}), _iso_millis(committed)
     )
 
 

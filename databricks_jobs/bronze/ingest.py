@@ -28,7 +28,7 @@ from databricks_jobs import lake
 from databricks_jobs.bronze.csv_reader import probe_csv, read_csv_files
 from databricks_jobs.bronze.raw_files import FileScan, RawFile, RawFileError, list_files, raw_file, scan_file
 from databricks_jobs.bronze.xls_reader import read_xls_rows
-from databricks_jobs.clock import utc_now
+from databricks_jobs.clock import utc_micros, utc_now
 from databricks_jobs.concurrency import run_at_once
 from databricks_jobs.progress import bronze_source_line
 from databricks_jobs.settings import LakeSettings
@@ -222,7 +222,7 @@ def with_lineage(rows: DataFrame, source_id: str, batch_id: str) -> DataFrame:
         "raw_line",
         F.col("field_count").cast("int").alias("field_count"),
         F.lit(batch_id).alias("batch_id"),
-        F.lit(utc_now()).cast("timestamp").alias("ingested_at_utc"),
+        F.timestamp_micros(F.lit(utc_micros(utc_now()))).alias("ingested_at_utc"),
     )
 
 

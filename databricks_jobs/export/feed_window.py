@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
-from databricks_jobs.clock import utc_now
+from databricks_jobs.clock import from_utc_micros, utc_now
 
 RETENTION_PROPERTY = "delta.deletedFileRetentionDuration"
 DEFAULT_RETENTION = "interval 1 week"  # Delta's default for the property
@@ -43,7 +44,7 @@ NO_CHANGE_DATA = ("OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES",
 @dataclass(frozen=True)
 class Commit:
     version: int
-    committed_utc: dt.datetime  # naive UTC (the session time zone is UTC)
+    committed_utc: dt.datetime  # naive UTC
     operation: str = "WRITE"
 
 
@@ -59,9 +60,10 @@ def retention(spec: str) -> dt.timedelta:
 def history(spark: SparkSession, table: str, limit: int = MAX_COMMITS) -> list[Commit]:
     """The newest `limit` commits the log still holds, newest first. DESCRIBE HISTORY … LIMIT reads only those from
     the log: a table committed to every few minutes keeps thousands within delta.logRetentionDuration."""
-    rows = spark.sql(f"DESCRIBE HISTORY {table} LIMIT {int(limit)}").select("version", "timestamp", "operation")
-    rows = rows.collect()
-    return sorted((Commit(int(r.version), r.timestamp, r.operation) for r in rows), key=lambda c: -c.version)
+    history = spark.sql(f"DESCRIBE HISTORY {table} LIMIT {int(limit)}")
+    rows = history.select("version", F.unix_micros("timestamp").alias("micros"), "operation").collect()
+    commits = (Commit(int(r.version), from_utc_micros(r.micros), r.operation) for r in rows)
+    return sorted(commits, key=lambda c: -c.version)
 
 
 def retention_of(spark: SparkSession, table: str) -> str:
