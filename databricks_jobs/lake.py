@@ -10,6 +10,7 @@ through the table's name, with DataFrame / SQL APIs that Spark Connect (serverle
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import threading
 import weakref
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from delta.exceptions import ConcurrentAppendException, ConcurrentDeleteDeleteException, ConcurrentDeleteReadException
 from delta.tables import DeltaTable
@@ -35,6 +36,9 @@ from databricks_jobs.tables import (
     STAGING_PREFIX,
     TableContract,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CHANGE_DATA_FEED = "delta.enableChangeDataFeed"
 # What every table records of the contract it was made or last upgraded with (databricks_jobs/upgrade.py reads them).
@@ -438,11 +442,9 @@ def rows_frame(spark: SparkSession, rows: Iterable[Sequence[object]], schema: St
     (a job at each use; Spark Connect sends local rows as a local relation either way). A value of the wrong type, or
     a null in a NOT NULL column, is refused naming the column, as createDataFrame's schema check would."""
     import pyarrow as pa  # with pyspark's Arrow support: a dependency of the wheel, and on every Databricks runtime
-    from pyspark.sql.pandas.types import to_arrow_schema
 
     struct = schema if isinstance(schema, StructType) else StructType.fromDDL(schema)
-    # Instants in UTC: a naive datetime is UTC wall-clock time (clock.utc_now), whatever the driver's time zone.
-    arrow = to_arrow_schema(struct, timezone="UTC")
+    arrow = _arrow_schema(struct)
     rows = list(rows)
     columns = []
     for i, (field, arrow_field) in enumerate(zip(struct.fields, arrow, strict=True)):
@@ -455,6 +457,17 @@ def rows_frame(spark: SparkSession, rows: Iterable[Sequence[object]], schema: St
             raise ValueError(f"column {field.name}: NOT NULL, but {column.null_count} of {len(rows)} rows hold null")
         columns.append(column)
     return spark.createDataFrame(pa.Table.from_arrays(columns, schema=arrow), struct)
+
+
+def _arrow_schema(struct: StructType) -> pa.Schema:
+    """The Arrow schema of `struct`, instants in UTC: a naive datetime is then UTC wall-clock time (clock.utc_now),
+    whatever the driver's time zone. pyspark 4.0 (Databricks Runtime 17.3 LTS) converts TIMESTAMP to UTC by default
+    (its `timestamp_utc`); 4.1 and later ask for the zone (`timezone`)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    if "timezone" in inspect.signature(to_arrow_schema).parameters:
+        return to_arrow_schema(struct, timezone="UTC")
+    return to_arrow_schema(struct)
 
 
 def local_frame(spark: SparkSession, collected: Collected) -> DataFrame:

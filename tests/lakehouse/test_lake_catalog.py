@@ -320,3 +320,26 @@ def test_rows_held_by_the_driver_become_a_local_relation_with_their_types_and_ar
     with pytest.raises(TypeError, match=r"^column n \(int\): Could not convert '3' with type str"):
         lake.rows_frame(spark, [(*rows[0][:8], "3", 0.1)], schema)
     assert lake.rows_frame(spark, [], schema).count() == 0
+
+
+def test_the_arrow_schema_of_driver_rows_is_asked_the_way_each_pyspark_asks(monkeypatch):
+    """pyspark 4.0 (Databricks Runtime 17.3 LTS, which the bundle runs on) has to_arrow_schema(schema,
+    error_on_duplicated_field_names_in_struct, timestamp_utc, prefers_large_types), instants in UTC by default; 4.1 and
+    later replaced timestamp_utc by timezone, required for a TIMESTAMP. Both must give instants in UTC."""
+    import pyarrow as pa
+    from pyspark.sql.pandas import types as arrow_types
+    from pyspark.sql.types import LongType, StructField, StructType, TimestampType
+
+    struct = StructType([StructField("at_utc", TimestampType()), StructField("n", LongType())])
+    expected = pa.schema([pa.field("at_utc", pa.timestamp("us", tz="UTC")), pa.field("n", pa.int64())])
+    assert lake._arrow_schema(struct) == expected  # this environment's pyspark
+    current = arrow_types.to_arrow_schema
+
+    def pyspark_4_0(
+        schema, error_on_duplicated_field_names_in_struct=False, timestamp_utc=True, prefers_large_types=False
+    ):
+        assert timestamp_utc
+        return current(schema, timezone="UTC", prefers_large_types=prefers_large_types)
+
+    monkeypatch.setattr(arrow_types, "to_arrow_schema", pyspark_4_0)
+    assert lake._arrow_schema(struct) == expected
