@@ -446,6 +446,10 @@ def rows_frame(spark: SparkSession, rows: Iterable[Sequence[object]], schema: St
     struct = schema if isinstance(schema, StructType) else StructType.fromDDL(schema)
     arrow = _arrow_schema(struct)
     rows = list(rows)
+    width = len(struct.fields)
+    for number, row in enumerate(rows, start=1):
+        if len(row) != width:
+            raise ValueError(f"row {number}: {len(row)} values for the {width} columns {struct.names}")
     columns = []
     for i, (field, arrow_field) in enumerate(zip(struct.fields, arrow, strict=True)):
         values = [row[i] for row in rows]

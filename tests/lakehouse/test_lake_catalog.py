@@ -319,6 +319,8 @@ def test_rows_held_by_the_driver_become_a_local_relation_with_their_types_and_ar
         lake.rows_frame(spark, [("a", *rows[0][1:]), (None, *rows[0][1:])], schema)
     with pytest.raises(TypeError, match=r"^column n \(int\): Could not convert '3' with type str"):
         lake.rows_frame(spark, [(*rows[0][:8], "3", 0.1)], schema)
+    with pytest.raises(ValueError, match=r"^row 2: 1 values for the 2 columns \['a', 'b'\]$"):
+        lake.rows_frame(spark, [("x", 1), ("y",)], "a string, b int")
     assert lake.rows_frame(spark, [], schema).count() == 0
 
 
