@@ -60,8 +60,8 @@ def retention(spec: str) -> dt.timedelta:
 def history(spark: SparkSession, table: str, limit: int = MAX_COMMITS) -> list[Commit]:
     """The newest `limit` commits the log still holds, newest first. DESCRIBE HISTORY … LIMIT reads only those from
     the log: a table committed to every few minutes keeps thousands within delta.logRetentionDuration."""
-    history = spark.sql(f"DESCRIBE HISTORY {table} LIMIT {int(limit)}")
-    rows = history.select("version", F.unix_micros("timestamp").alias("micros"), "operation").collect()
+    log = spark.sql(f"DESCRIBE HISTORY {table} LIMIT {int(limit)}")
+    rows = log.select("version", F.unix_micros("timestamp").alias("micros"), "operation").collect()
     commits = (Commit(int(r.version), from_utc_micros(r.micros), r.operation) for r in rows)
     return sorted(commits, key=lambda c: -c.version)
 

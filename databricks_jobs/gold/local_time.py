@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from databricks_jobs import lake
 from databricks_jobs.reference.regions import Region
@@ -23,9 +24,8 @@ REGION_COLUMNS = {c.name: c.type for c in GOLD_REFERENCE_REGIONS.columns if c.na
 def regions_frame(spark: SparkSession, regions: Sequence[Region]) -> DataFrame:
     """The reference regions (reference.regions.load_regions) as a small DataFrame of REGION_COLUMNS."""
     rows = [tuple(getattr(r, name) for name in REGION_COLUMNS) for r in regions]
-    return lake.rows_frame(
-        spark, rows, ", ".join(f"{name} {spark_type}" for name, spark_type in REGION_COLUMNS.items())
-    )
+    schema = StructType([f for f in GOLD_REFERENCE_REGIONS.spark_schema().fields if f.name in REGION_COLUMNS])
+    return lake.rows_frame(spark, rows, schema)
 
 
 def to_local(utc: Column, time_zone: Column) -> Column:
